@@ -1,0 +1,50 @@
+"""Runwarden: an operations console that never shows a dead run as running."""
+
+from flask import Flask
+
+from app.extensions import csrf, db, login_manager, migrate
+from app.operations.clock import SystemClock
+from app.operations.policy import load_policy
+from config import Config
+
+
+def create_app(config=None, clock=None):
+    """Build the app. ``config`` is a config class or instance; ``clock`` replaces the system clock."""
+    app = Flask(__name__, instance_relative_config=True)
+    if config is None:
+        config = Config
+    app.config.from_object(config() if isinstance(config, type) else config)
+
+    app.extensions["runwarden.clock"] = clock or SystemClock()
+    app.extensions["runwarden.policy"] = load_policy(
+        app.config.get("RUNWARDEN_OPERATION_TYPES"), app.config["FOLLOW_UP_WINDOW_SECONDS"]
+    )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.user_loader(_load_user)
+    csrf.init_app(app)
+
+    from app import models  # noqa: F401  (register tables)
+    from app.blueprints import register_blueprints
+    from app.cli import register_cli
+
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def _load_user(user_id):
+    from app.models import User
+
+    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"

@@ -1,0 +1,5 @@
+"""Admin CLI: every command prints one JSON object."""
+
+
+def register_cli(app):
+    """Attach the command groups to ``app``."""

@@ -1,0 +1,20 @@
+"""Tables and relationships."""
+
+from app.models.accounts import ApiToken, Membership, TenantGrant, User
+from app.models.runs import OperationRun, RunChange, RunEvent
+from app.models.reconciler import ReconcilerLease, ReconcilerPass
+from app.models.workspace import Tenant, Workspace
+
+__all__ = [
+    "ApiToken",
+    "Membership",
+    "OperationRun",
+    "ReconcilerLease",
+    "ReconcilerPass",
+    "RunChange",
+    "RunEvent",
+    "Tenant",
+    "TenantGrant",
+    "User",
+    "Workspace",
+]

@@ -1,0 +1,105 @@
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+STATUSES = ("queued", "running", "completed")
+ACTIVE_STATUSES = ("queued", "running")
+OUTCOMES = ("pending", "succeeded", "partially_succeeded", "failed", "cancelled")
+TERMINAL_OUTCOMES = ("succeeded", "partially_succeeded", "failed", "cancelled")
+# Partial indexes only match a literal predicate: keep these strings literal.
+ACTIVE_PREDICATE = "status IN ('queued', 'running')"
+
+
+class OperationRun(db.Model):
+    __tablename__ = "operation_runs"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('queued', 'running', 'completed')", name="status"),
+        sa.CheckConstraint(
+            "outcome IN ('pending', 'succeeded', 'partially_succeeded', 'failed', 'cancelled')",
+            name="outcome",
+        ),
+        sa.Index("ix_runs_workspace_created", "workspace_id", "created_at", "id"),
+        sa.Index("ix_runs_workspace_tenant_created", "workspace_id", "tenant_id", "created_at", "id"),
+        sa.Index(
+            "ix_runs_active",
+            "workspace_id",
+            "tenant_id",
+            "created_at",
+            "id",
+            sqlite_where=sa.text(ACTIVE_PREDICATE),
+            postgresql_where=sa.text(ACTIVE_PREDICATE),
+        ),
+        sa.Index(
+            "ix_runs_active_liveness",
+            "type",
+            "last_heartbeat_at",
+            sqlite_where=sa.text(ACTIVE_PREDICATE),
+            postgresql_where=sa.text(ACTIVE_PREDICATE),
+        ),
+        sa.Index(
+            "ix_runs_workspace_follow_up",
+            "workspace_id",
+            "completed_at",
+            sqlite_where=sa.text("outcome IN ('failed', 'partially_succeeded')"),
+            postgresql_where=sa.text("outcome IN ('failed', 'partially_succeeded')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"))
+    tenant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tenants.id"), nullable=True)
+    type: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    outcome: Mapped[str] = mapped_column(sa.String(24), default="pending")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    started_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
+    processed: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    total: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    last_progress_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
+    initiator: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    context: Mapped[dict | None] = mapped_column(sa.JSON, nullable=True)
+    failure_message: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    reconciled_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
+    reconciliation_reason: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
+    reconciliation_message: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+
+    tenant = db.relationship("Tenant", lazy="raise")
+    events = db.relationship(
+        "RunEvent", order_by="RunEvent.id", lazy="raise", back_populates="run"
+    )
+
+    @property
+    def is_active(self):
+        return self.status in ACTIVE_STATUSES
+
+
+class RunEvent(db.Model):
+    """One entry of a run's timeline. Never updated, never deleted."""
+
+    __tablename__ = "run_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("operation_runs.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    at: Mapped[datetime] = mapped_column(sa.DateTime)
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    data: Mapped[dict | None] = mapped_column(sa.JSON, nullable=True)
+
+    run = db.relationship("OperationRun", back_populates="events", lazy="raise")
+
+
+class RunChange(db.Model):
+    """Change feed: one row per run change, tailed by every web process for live pushes."""
+
+    __tablename__ = "run_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.Integer, index=True)
+    workspace_id: Mapped[int] = mapped_column(sa.Integer)
+    tenant_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime, index=True)

@@ -1,0 +1,333 @@
+"""The one truth about freshness and problem class, in a Python form and a SQL form.
+
+Both forms are derived from the same deadline rules (``_rules``/``_sql_rules``) and a
+property test proves they agree. A rule trips strictly after its deadline:
+``age > limit``. All datetimes are naive UTC.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from app.models import OperationRun
+
+FRESH = "fresh"
+PAST_EXPECTED = "past_expected"
+LIKELY_STALE = "likely_stale"
+TERMINAL = "terminal"
+RECONCILED_FAILED = "reconciled_failed"
+FRESHNESS_STATES = (FRESH, PAST_EXPECTED, LIKELY_STALE, TERMINAL, RECONCILED_FAILED)
+
+NEVER_STARTED = "never_started"
+NO_HEARTBEAT = "no_heartbeat"
+NO_PROGRESS = "no_progress"
+LIFECYCLE_EXCEEDED = "lifecycle_exceeded"
+STALE_REASONS = (NEVER_STARTED, NO_HEARTBEAT, NO_PROGRESS, LIFECYCLE_EXCEEDED)
+
+ACTIVE_STALE_ATTENTION = "active_stale_attention"
+TERMINAL_FOLLOW_UP = "terminal_follow_up"
+NO_PROBLEM = "none"
+PROBLEM_CLASSES = (ACTIVE_STALE_ATTENTION, TERMINAL_FOLLOW_UP, NO_PROBLEM)
+FOLLOW_UP_OUTCOMES = ("failed", "partially_succeeded")
+
+# The smallest step of stored time: a rule's state changes one tick after its deadline.
+TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One deadline: the run is stale by ``reason`` once now > ``observed_at + limit``."""
+
+    reason: str
+    observed_at: datetime
+    limit: int
+
+    @property
+    def deadline(self):
+        return self.observed_at + timedelta(seconds=self.limit)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Everything the product says about a run's liveness at one instant."""
+
+    state: str
+    stale_reason: str | None = None
+    stale_since: datetime | None = None
+    reconcile_at: datetime | None = None
+    next_transition_at: datetime | None = None
+    age_seconds: float | None = None
+    expected_seconds: int | None = None
+    stale_seconds: int | None = None
+    tripped_rule: Rule | None = None
+    heartbeat_silence_seconds: float | None = None
+    progress_silence_seconds: float | None = None
+
+    @property
+    def is_active(self):
+        return self.state in (FRESH, PAST_EXPECTED, LIKELY_STALE)
+
+
+def _rules(run, op_type):
+    """Deadline rules of an active run, in tie-break order."""
+    if run.status == "queued":
+        return [Rule(NEVER_STARTED, run.created_at, op_type.queued_stale)]
+    rules = []
+    if op_type.heartbeat_stale is not None and run.last_heartbeat_at is not None:
+        rules.append(Rule(NO_HEARTBEAT, run.last_heartbeat_at, op_type.heartbeat_stale))
+    if op_type.progress_stale is not None:
+        rules.append(
+            Rule(NO_PROGRESS, run.last_progress_at or run.started_at, op_type.progress_stale)
+        )
+    rules.append(Rule(LIFECYCLE_EXCEEDED, run.started_at, op_type.running_stale))
+    return rules
+
+
+def _age_start(run):
+    return run.created_at if run.status == "queued" else run.started_at
+
+
+def _expected(op_type, status):
+    if status == "queued":
+        return op_type.queued_expected, op_type.queued_stale
+    return op_type.running_expected, op_type.running_stale
+
+
+def freshness(run, policy, now):
+    """The freshness of ``run`` at ``now`` under ``policy``."""
+    if run.status == "completed":
+        return Freshness(RECONCILED_FAILED if run.reconciled_at is not None else TERMINAL)
+    op_type = policy.for_type(run.type)
+    expected, stale = _expected(op_type, run.status)
+    start = _age_start(run)
+    age = (now - start).total_seconds()
+    first = min(_rules(run, op_type), key=lambda rule: rule.deadline)
+    stale_since = first.deadline
+    expected_at = start + timedelta(seconds=expected)
+    common = dict(
+        age_seconds=age,
+        expected_seconds=expected,
+        stale_seconds=stale,
+        heartbeat_silence_seconds=_silence(now, run.last_heartbeat_at),
+        progress_silence_seconds=_progress_silence(run, op_type, now),
+    )
+    if now > stale_since:
+        return Freshness(
+            LIKELY_STALE,
+            stale_reason=first.reason,
+            stale_since=stale_since,
+            reconcile_at=stale_since + timedelta(seconds=op_type.reconcile_grace),
+            tripped_rule=first,
+            **common,
+        )
+    if now > expected_at:
+        return Freshness(PAST_EXPECTED, next_transition_at=stale_since + TICK, **common)
+    return Freshness(FRESH, next_transition_at=min(expected_at, stale_since) + TICK, **common)
+
+
+def _silence(now, at):
+    return None if at is None else (now - at).total_seconds()
+
+
+def _progress_silence(run, op_type, now):
+    if run.status != "running" or op_type.progress_stale is None:
+        return None
+    return _silence(now, run.last_progress_at or run.started_at)
+
+
+def upcoming_stale_at(run, policy):
+    """For an active run, the deadline after which it will be likely stale (None if completed)."""
+    if run.status == "completed":
+        return None
+    return min(rule.deadline for rule in _rules(run, policy.for_type(run.type)))
+
+
+def problem_class(run, policy, now):
+    """``active_stale_attention``, ``terminal_follow_up`` or ``none``."""
+    if run.status == "completed":
+        if run.outcome in FOLLOW_UP_OUTCOMES and run.completed_at is not None:
+            window = timedelta(seconds=policy.follow_up_window)
+            if run.completed_at >= now - window:
+                return TERMINAL_FOLLOW_UP
+        return NO_PROBLEM
+    if freshness(run, policy, now).state == LIKELY_STALE:
+        return ACTIVE_STALE_ATTENTION
+    return NO_PROBLEM
+
+
+def is_reconcile_due(run, policy, now):
+    """Whether the reconciler may close ``run`` at ``now``."""
+    state = freshness(run, policy, now)
+    return state.state == LIKELY_STALE and now >= state.reconcile_at
+
+
+# --------------------------------------------------------------------------- SQL form
+
+
+def _lit(*values):
+    """Literal values: partial indexes on status/outcome only match literal SQL."""
+    return [sa.literal_column(f"'{value}'") for value in values]
+
+
+def active_clause(model=OperationRun):
+    """Run is queued or running (rendered as a literal IN list)."""
+    return model.status.in_(_lit("queued", "running"))
+
+
+def _cutoff(now, seconds):
+    return now - timedelta(seconds=seconds)
+
+
+def _sql_rules(model, op_type, now, extra=0, inclusive=False):
+    """SQL form of ``_rules``: the run has passed some deadline by ``now - extra``."""
+
+    def passed(column, limit):
+        cutoff = _cutoff(now, limit + extra)
+        # NULL must mean "not passed", never unknown: NOT(unknown) would hide the run.
+        return sa.and_(column.is_not(None), column <= cutoff if inclusive else column < cutoff)
+
+    queued = sa.and_(
+        model.status == sa.literal_column("'queued'"), passed(model.created_at, op_type.queued_stale)
+    )
+    running = [passed(model.started_at, op_type.running_stale)]
+    if op_type.heartbeat_stale is not None:
+        running.append(passed(model.last_heartbeat_at, op_type.heartbeat_stale))
+    if op_type.progress_stale is not None:
+        progress_at = sa.func.coalesce(model.last_progress_at, model.started_at)
+        running.append(passed(progress_at, op_type.progress_stale))
+    return sa.or_(
+        queued,
+        sa.and_(model.status == sa.literal_column("'running'"), sa.or_(*running)),
+    )
+
+
+def _per_type(policy, build, model=OperationRun):
+    """OR over configured types (plus the fallback for unconfigured ones) of ``build(type)``."""
+    names = policy.names()
+    branches = [sa.and_(model.type == name, build(policy.types[name])) for name in names]
+    fallback = policy.for_type("\0unconfigured")
+    other = model.type.notin_(names) if names else sa.true()
+    branches.append(sa.and_(other, build(fallback)))
+    return sa.or_(*branches)
+
+
+def likely_stale_clause(policy, now, model=OperationRun):
+    """SQL: active and past some stale deadline."""
+    return sa.and_(
+        active_clause(model), _per_type(policy, lambda t: _sql_rules(model, t, now), model)
+    )
+
+
+def _past_expected_raw(policy, now, model):
+    def build(op_type):
+        return sa.or_(
+            sa.and_(
+                model.status == sa.literal_column("'queued'"),
+                model.created_at < _cutoff(now, op_type.queued_expected),
+            ),
+            sa.and_(
+                model.status == sa.literal_column("'running'"),
+                model.started_at.is_not(None),
+                model.started_at < _cutoff(now, op_type.running_expected),
+            ),
+        )
+
+    return _per_type(policy, build, model)
+
+
+def past_expected_clause(policy, now, model=OperationRun):
+    """SQL: active, past its expected window, not stale."""
+    return sa.and_(
+        active_clause(model),
+        _past_expected_raw(policy, now, model),
+        sa.not_(likely_stale_clause(policy, now, model)),
+    )
+
+
+def fresh_clause(policy, now, model=OperationRun):
+    """SQL: active, within its expected window, not stale."""
+    return sa.and_(
+        active_clause(model),
+        sa.not_(_past_expected_raw(policy, now, model)),
+        sa.not_(likely_stale_clause(policy, now, model)),
+    )
+
+
+def terminal_clause(model=OperationRun):
+    """SQL: completed, not by the reconciler."""
+    return sa.and_(model.status == sa.literal_column("'completed'"), model.reconciled_at.is_(None))
+
+
+def reconciled_clause(model=OperationRun):
+    """SQL: completed by the reconciler."""
+    return sa.and_(
+        model.status == sa.literal_column("'completed'"), model.reconciled_at.is_not(None)
+    )
+
+
+def freshness_clause(state, policy, now, model=OperationRun):
+    """SQL filter for one freshness state."""
+    builders = {
+        FRESH: lambda: fresh_clause(policy, now, model),
+        PAST_EXPECTED: lambda: past_expected_clause(policy, now, model),
+        LIKELY_STALE: lambda: likely_stale_clause(policy, now, model),
+        TERMINAL: lambda: terminal_clause(model),
+        RECONCILED_FAILED: lambda: reconciled_clause(model),
+    }
+    return builders[state]()
+
+
+def freshness_case(policy, now, model=OperationRun):
+    """SQL expression evaluating to the freshness state name."""
+    return sa.case(
+        (reconciled_clause(model), RECONCILED_FAILED),
+        (model.status == sa.literal_column("'completed'"), TERMINAL),
+        (likely_stale_clause(policy, now, model), LIKELY_STALE),
+        (_past_expected_raw(policy, now, model), PAST_EXPECTED),
+        else_=FRESH,
+    )
+
+
+def follow_up_clause(policy, now, window_seconds=None, model=OperationRun):
+    """SQL: completed failed/partially succeeded within the follow-up window (or ``window_seconds``)."""
+    window = policy.follow_up_window if window_seconds is None else window_seconds
+    return sa.and_(
+        model.status == sa.literal_column("'completed'"),
+        model.outcome.in_(_lit(*FOLLOW_UP_OUTCOMES)),
+        model.completed_at.is_not(None),
+        model.completed_at >= _cutoff(now, window),
+    )
+
+
+def problem_class_clause(problem, policy, now, model=OperationRun):
+    """SQL filter for one problem class."""
+    if problem == ACTIVE_STALE_ATTENTION:
+        return likely_stale_clause(policy, now, model)
+    if problem == TERMINAL_FOLLOW_UP:
+        return follow_up_clause(policy, now, model=model)
+    if problem == NO_PROBLEM:
+        return sa.and_(
+            sa.not_(likely_stale_clause(policy, now, model)),
+            sa.not_(follow_up_clause(policy, now, model=model)),
+        )
+    raise ValueError(f"unknown problem class {problem!r}")
+
+
+def problem_class_case(policy, now, model=OperationRun):
+    """SQL expression evaluating to the problem class name."""
+    return sa.case(
+        (likely_stale_clause(policy, now, model), ACTIVE_STALE_ATTENTION),
+        (follow_up_clause(policy, now, model=model), TERMINAL_FOLLOW_UP),
+        else_=NO_PROBLEM,
+    )
+
+
+def reconcile_due_clause(policy, now, model=OperationRun):
+    """SQL: the reconciler may close the run (now >= stale_since + reconcile_grace)."""
+
+    def build(op_type):
+        grace = op_type.reconcile_grace
+        return _sql_rules(model, op_type, now, extra=grace, inclusive=grace > 0)
+
+    return sa.and_(active_clause(model), _per_type(policy, build, model))

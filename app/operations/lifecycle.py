@@ -1,0 +1,217 @@
+"""Every state change of a run: create, start, heartbeat, complete, reconcile.
+
+Each change is a compare-and-set on the status, appends a timeline event and a change-feed
+row in the same transaction. A report for a run that is already completed never reopens it:
+it is kept as a ``late_report`` event and answered with LateReport.
+"""
+
+import json
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import OperationRun, RunChange, RunEvent
+from app.models.runs import ACTIVE_STATUSES
+from app.operations.clock import isoformat
+from app.operations.freshness import reconcile_due_clause
+
+NOTIFY_CHANNEL = "runwarden_runs"
+
+
+class LifecycleError(Exception):
+    """A change that cannot be made; ``code`` is machine-readable."""
+
+    code = "conflict"
+
+    def __init__(self, message, run=None):
+        super().__init__(message)
+        self.message = message
+        self.run = run
+
+
+class TransitionNotAllowed(LifecycleError):
+    code = "transition_not_allowed"
+
+
+class LateReport(TransitionNotAllowed):
+    """The run was already completed; the report is kept on its timeline."""
+
+    code = "run_already_completed"
+
+
+def _event(run_id, kind, at, actor, data=None):
+    db.session.add(RunEvent(run_id=run_id, kind=kind, at=at, actor=actor, data=data or None))
+
+
+def record_change(run, at):
+    """Append to the change feed (and wake other processes on PostgreSQL)."""
+    db.session.add(
+        RunChange(run_id=run.id, workspace_id=run.workspace_id, tenant_id=run.tenant_id, at=at)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        payload = json.dumps({"run": run.id, "ws": run.workspace_id})
+        db.session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, payload)))
+
+
+def create_run(
+    *,
+    workspace_id,
+    tenant_id,
+    type,
+    now,
+    actor,
+    status="queued",
+    initiator=None,
+    total=None,
+    processed=None,
+    context=None,
+    created_at=None,
+    started_at=None,
+):
+    """Insert a queued or running run with its ``created`` (and ``started``) events; commit."""
+    if status not in ACTIVE_STATUSES:
+        raise TransitionNotAllowed(f"a run is created queued or running, not {status}")
+    created_at = created_at or now
+    if status == "running":
+        started_at = started_at or created_at
+    else:
+        started_at = None
+    run = OperationRun(
+        workspace_id=workspace_id,
+        tenant_id=tenant_id,
+        type=type,
+        status=status,
+        outcome="pending",
+        created_at=created_at,
+        started_at=started_at,
+        total=total,
+        processed=processed,
+        last_progress_at=started_at if processed else None,
+        initiator=initiator,
+        context=context,
+    )
+    db.session.add(run)
+    db.session.flush()
+    _event(run.id, "created", created_at, actor, {"status": status, "initiator": initiator})
+    if status == "running":
+        _event(run.id, "started", started_at, actor)
+    record_change(run, now)
+    db.session.commit()
+    return run
+
+
+def _cas(run, expected_statuses, values):
+    """UPDATE the run only if its status is still one of ``expected_statuses``."""
+    result = db.session.execute(
+        sa.update(OperationRun)
+        .where(OperationRun.id == run.id, OperationRun.status.in_(expected_statuses))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _refuse(run, kind, actor, now, data):
+    """The CAS failed: keep a late report if the run is completed, then raise."""
+    db.session.rollback()
+    current = db.session.get(OperationRun, run.id, populate_existing=True)
+    if current.status == "completed":
+        _event(current.id, "late_report", now, actor, {"report": kind, **(data or {})})
+        record_change(current, now)
+        db.session.commit()
+        raise LateReport(
+            f"run {current.id} is already completed ({current.outcome}); the {kind} report "
+            "was kept on its timeline",
+            current,
+        )
+    raise TransitionNotAllowed(f"cannot {kind} a {current.status} run", current)
+
+
+def start_run(run, *, now, actor, at=None):
+    """queued → running."""
+    at = at or now
+    if not _cas(run, ("queued",), {"status": "running", "started_at": at}):
+        _refuse(run, "start", actor, now, {"at": isoformat(at)})
+    _event(run.id, "started", at, actor)
+    record_change(run, now)
+    db.session.commit()
+    return _reload(run)
+
+
+def _progress_values(run, processed, total, at):
+    values = {}
+    if total is not None:
+        values["total"] = total
+    if processed is not None:
+        values["processed"] = processed
+        if run.processed is None or processed > run.processed:
+            values["last_progress_at"] = at
+    return values
+
+
+def heartbeat(run, *, now, actor, processed=None, total=None, at=None):
+    """A sign of life from a running run, optionally with progress."""
+    at = at or now
+    data = {"processed": processed, "total": total, "at": isoformat(at)}
+    if run.status != "running":
+        _refuse(run, "heartbeat", actor, now, data)
+    values = _progress_values(run, processed, total, at)
+    if run.last_heartbeat_at is None or at > run.last_heartbeat_at:
+        values["last_heartbeat_at"] = at
+    first = run.last_heartbeat_at is None
+    if not _cas(run, ("running",), values or {"status": "running"}):
+        _refuse(run, "heartbeat", actor, now, data)
+    if first or "last_progress_at" in values or "total" in values:
+        kind = "progress" if "last_progress_at" in values else "heartbeat"
+        _event(run.id, kind, at, actor, {k: v for k, v in data.items() if v is not None})
+    record_change(run, now)
+    db.session.commit()
+    return _reload(run)
+
+
+def complete_run(run, *, outcome, now, actor, message=None, processed=None, total=None):
+    """queued/running → completed with ``outcome``."""
+    values = {"status": "completed", "outcome": outcome, "completed_at": now}
+    if message is not None:
+        values["failure_message"] = message
+    values.update(_progress_values(run, processed, total, now))
+    data = {"outcome": outcome, "message": message, "processed": processed, "total": total}
+    data = {k: v for k, v in data.items() if v is not None}
+    if not _cas(run, ACTIVE_STATUSES, values):
+        _refuse(run, "complete", actor, now, data)
+    _event(run.id, "completed", now, actor, data)
+    record_change(run, now)
+    db.session.commit()
+    return _reload(run)
+
+
+def reconcile_run(run, *, policy, now, reason, message, pass_id):
+    """Close ``run`` as failed if it is still due for reconciliation; does not commit.
+
+    The UPDATE re-checks the shared SQL truth, so a run that reported in the meantime,
+    or that another pass already closed, is left alone. Returns whether it was closed.
+    """
+    result = db.session.execute(
+        sa.update(OperationRun)
+        .where(OperationRun.id == run.id, reconcile_due_clause(policy, now))
+        .values(
+            status="completed",
+            outcome="failed",
+            completed_at=now,
+            reconciled_at=now,
+            reconciliation_reason=reason,
+            reconciliation_message=message,
+            failure_message=message,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    _event(run.id, "reconciled", now, "reconciler", {"reason": reason, "message": message,
+                                                      "pass_id": pass_id})
+    record_change(run, now)
+    return True
+
+
+def _reload(run):
+    return db.session.get(OperationRun, run.id, populate_existing=True)

@@ -1,0 +1,128 @@
+"""The one query builder for what a user (or an API token) may see in a workspace.
+
+Routes never filter runs or tenants by hand: they ask a Scope. Anything outside the
+scope answers None, and the route turns None into 404.
+"""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Membership, OperationRun, Tenant, TenantGrant, Workspace
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one principal may see in one workspace. ``tenant_ids`` None means every tenant."""
+
+    workspace_id: int
+    role: str
+    tenant_ids: frozenset | None
+    user_id: int | None = None
+
+    @property
+    def sees_all_tenants(self):
+        return self.tenant_ids is None
+
+    def tenant_filter(self, column):
+        """SQL: ``column`` (a tenant id) is visible; NULL (workspace-level) always is."""
+        if self.tenant_ids is None:
+            return sa.true()
+        if not self.tenant_ids:
+            return column.is_(None)
+        return sa.or_(column.is_(None), column.in_(sorted(self.tenant_ids)))
+
+    def run_filter(self, model=OperationRun):
+        """SQL: the run belongs to this workspace and a visible tenant (or none)."""
+        return sa.and_(model.workspace_id == self.workspace_id, self.tenant_filter(model.tenant_id))
+
+    def runs(self, model=OperationRun):
+        """SELECT of visible runs (no order)."""
+        return sa.select(model).where(self.run_filter(model))
+
+    def tenants(self):
+        """SELECT of visible tenants, by name."""
+        query = sa.select(Tenant).where(Tenant.workspace_id == self.workspace_id)
+        if self.tenant_ids is not None:
+            query = query.where(Tenant.id.in_(sorted(self.tenant_ids) or [-1]))
+        return query.order_by(Tenant.name, Tenant.id)
+
+    def can_see_tenant(self, tenant_id):
+        """Whether runs of ``tenant_id`` (None: workspace-level) are visible."""
+        return tenant_id is None or self.tenant_ids is None or tenant_id in self.tenant_ids
+
+    def tenant_by_uuid(self, tenant_uuid):
+        """The visible tenant with this public uuid, or None."""
+        tenant = db.session.scalar(
+            sa.select(Tenant).where(
+                Tenant.uuid == str(tenant_uuid), Tenant.workspace_id == self.workspace_id
+            )
+        )
+        return tenant if tenant and self.can_see_tenant(tenant.id) else None
+
+    def tenant_by_id(self, tenant_id):
+        """The visible tenant with this id, or None."""
+        tenant = db.session.get(Tenant, tenant_id)
+        if tenant is None or tenant.workspace_id != self.workspace_id:
+            return None
+        return tenant if self.can_see_tenant(tenant.id) else None
+
+    def tenant_by_ref(self, ref):
+        """The visible tenant by uuid or slug, or None."""
+        tenant = db.session.scalar(
+            sa.select(Tenant).where(
+                Tenant.workspace_id == self.workspace_id,
+                sa.or_(Tenant.uuid == str(ref), Tenant.slug == str(ref)),
+            )
+        )
+        return tenant if tenant and self.can_see_tenant(tenant.id) else None
+
+    def run(self, run_id, for_update=False):
+        """The visible run with this id, or None."""
+        query = self.runs().where(OperationRun.id == run_id)
+        if for_update:
+            query = query.with_for_update()
+        return db.session.scalar(query)
+
+
+def scope_for_user(user, workspace_id):
+    """The user's scope in ``workspace_id``, or None when not a member."""
+    if user is None or not getattr(user, "is_authenticated", False) or workspace_id is None:
+        return None
+    membership = db.session.scalar(
+        sa.select(Membership).where(
+            Membership.user_id == user.id, Membership.workspace_id == workspace_id
+        )
+    )
+    if membership is None:
+        return None
+    tenant_ids = None
+    if membership.role != "owner":
+        tenant_ids = frozenset(
+            db.session.scalars(
+                sa.select(TenantGrant.tenant_id)
+                .join(Tenant, Tenant.id == TenantGrant.tenant_id)
+                .where(
+                    TenantGrant.membership_id == membership.id,
+                    Tenant.workspace_id == workspace_id,
+                )
+            )
+        )
+    return Scope(workspace_id, membership.role, tenant_ids, user.id)
+
+
+def scope_for_token(token):
+    """An API token sees its whole workspace."""
+    return Scope(token.workspace_id, "token", None)
+
+
+def workspaces_for_user(user):
+    """(Workspace, role) pairs the user belongs to, by name."""
+    rows = db.session.execute(
+        sa.select(Workspace, Membership.role)
+        .join(Membership, Membership.workspace_id == Workspace.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Workspace.name, Workspace.id)
+    )
+    return [(workspace, role) for workspace, role in rows]

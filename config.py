@@ -1,0 +1,79 @@
+"""Configuration classes. Values come from the environment when a class is instantiated."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEFAULT_SECRET_KEY = "dev-only-not-secret"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment describes a configuration that cannot run."""
+
+
+class Config:
+    """Development defaults: SQLite in instance/, embedded reconciler."""
+
+    TESTING = False
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    MAX_CONTENT_LENGTH = 64 * 1024
+    WTF_CSRF_TIME_LIMIT = None
+    FOLLOW_UP_WINDOW_SECONDS = 7 * 24 * 3600
+    RECONCILER_INTERVAL_SECONDS = 30
+    RECONCILER_BATCH_SIZE = 500
+    PASSWORD_HASH_METHOD = "scrypt"
+
+    def __init__(self):
+        env = os.environ
+        instance = BASE_DIR / "instance"
+        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(
+            env.get("DATABASE_URL") or f"sqlite:///{instance / 'runwarden.db'}"
+        )
+        self.SECRET_KEY = env.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+        self.RUNWARDEN_RECONCILER = env.get("RUNWARDEN_RECONCILER", "embedded")
+        self.RUNWARDEN_OPERATION_TYPES = env.get("RUNWARDEN_OPERATION_TYPES") or None
+        if "RECONCILER_INTERVAL_SECONDS" in env:
+            self.RECONCILER_INTERVAL_SECONDS = int(env["RECONCILER_INTERVAL_SECONDS"])
+        if self.RUNWARDEN_RECONCILER not in ("embedded", "external", "off"):
+            raise ConfigError(
+                "RUNWARDEN_RECONCILER must be one of embedded, external, off "
+                f"(got {self.RUNWARDEN_RECONCILER!r})"
+            )
+
+
+class ProductionConfig(Config):
+    """Production: PostgreSQL expected, secure cookies, a real secret required."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+    def __init__(self):
+        super().__init__()
+        if self.SECRET_KEY == DEFAULT_SECRET_KEY or len(self.SECRET_KEY) < 32:
+            raise ConfigError("SECRET_KEY must be set to a random value of at least 32 characters")
+
+
+class TestConfig(Config):
+    """Tests: in-memory SQLite unless TEST_DATABASE_URL is given, no scheduler, fast hashes."""
+
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+    def __init__(self, database_url=None):
+        super().__init__()
+        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(database_url or "sqlite://")
+        self.SECRET_KEY = "test-secret-key"
+        self.RUNWARDEN_RECONCILER = "off"
+        self.RUNWARDEN_OPERATION_TYPES = None
+
+
+def normalize_database_url(url):
+    """Use the psycopg 3 driver for plain postgresql:// URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,103 @@
+"""The Python and SQL forms of the one truth agree for arbitrary runs, policies and instants."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.models import OperationRun, Workspace
+from app.operations import freshness as fr
+from app.operations.policy import OperationType, Policy
+from tests.conftest import T0
+
+S = timedelta(seconds=1)
+small = st.integers(min_value=1, max_value=40)
+
+
+@st.composite
+def op_types(draw, name):
+    q_exp, r_exp = draw(small), draw(small)
+    return OperationType(
+        name,
+        name.title(),
+        queued_expected=q_exp,
+        queued_stale=q_exp + draw(st.integers(0, 40)),
+        running_expected=r_exp,
+        running_stale=r_exp + draw(st.integers(0, 40)),
+        heartbeat_stale=draw(st.none() | small),
+        progress_stale=draw(st.none() | small),
+        reconcile_grace=draw(st.integers(0, 30)),
+    )
+
+
+@st.composite
+def policies(draw):
+    return Policy({"a": draw(op_types("a")), "b": draw(op_types("b"))},
+                  follow_up_window=draw(st.integers(1, 100)))
+
+
+offset = st.integers(min_value=0, max_value=200).map(lambda s: s * S) | st.integers(
+    0, 200_000_000
+).map(lambda us: timedelta(microseconds=us))
+
+
+@st.composite
+def runs(draw):
+    status = draw(st.sampled_from(["queued", "running", "completed"]))
+    created = T0 + draw(offset)
+    started = created + draw(offset) if status != "queued" else None
+    heartbeat = draw(st.none() | offset.map(lambda o: started + o)) if started else None
+    progress = draw(st.none() | offset.map(lambda o: started + o)) if started else None
+    completed = (started or created) + draw(offset) if status == "completed" else None
+    return dict(
+        type=draw(st.sampled_from(["a", "b", "unconfigured"])),
+        status=status,
+        outcome=draw(st.sampled_from(fr.FOLLOW_UP_OUTCOMES + ("succeeded", "cancelled")))
+        if completed else "pending",
+        created_at=created,
+        started_at=started,
+        last_heartbeat_at=heartbeat,
+        last_progress_at=progress,
+        completed_at=completed,
+        reconciled_at=completed if completed and draw(st.booleans()) else None,
+    )
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(policy=policies(), specs=st.lists(runs(), min_size=1, max_size=6),
+       now_offset=st.integers(0, 700))
+def test_python_and_sql_agree(db, policy, specs, now_offset):
+    now = T0 + now_offset * S
+    db.session.execute(sa.delete(OperationRun))
+    ws = db.session.scalar(sa.select(Workspace)) or Workspace(slug="w", name="W", created_at=T0)
+    db.session.add(ws)
+    db.session.flush()
+    rows = [OperationRun(workspace_id=ws.id, **spec) for spec in specs]
+    db.session.add_all(rows)
+    db.session.commit()
+
+    query = sa.select(
+        OperationRun.id,
+        fr.freshness_case(policy, now),
+        fr.problem_class_case(policy, now),
+        sa.case((fr.reconcile_due_clause(policy, now), True), else_=False),
+    )
+    by_sql = {row[0]: tuple(row[1:]) for row in db.session.execute(query)}
+    for run in rows:
+        python = (
+            fr.freshness(run, policy, now).state,
+            fr.problem_class(run, policy, now),
+            fr.is_reconcile_due(run, policy, now),
+        )
+        assert by_sql[run.id] == python, (run.__dict__, now)
+
+    for state in fr.FRESHNESS_STATES:
+        ids = set(db.session.scalars(
+            sa.select(OperationRun.id).where(fr.freshness_clause(state, policy, now))))
+        assert ids == {r.id for r in rows if fr.freshness(r, policy, now).state == state}
+    for problem in fr.PROBLEM_CLASSES:
+        ids = set(db.session.scalars(
+            sa.select(OperationRun.id).where(fr.problem_class_clause(problem, policy, now))))
+        assert ids == {r.id for r in rows if fr.problem_class(r, policy, now) == problem}
