@@ -64,12 +64,32 @@ def runs(draw):
     )
 
 
+def boundary_instants(spec, policy):
+    """Every threshold instant of a run, and one second either side: where forms could differ."""
+    t = policy.for_type(spec["type"])
+    grace = t.reconcile_grace
+    points = [(spec["created_at"], [t.queued_expected, t.queued_stale, t.queued_stale + grace])]
+    if spec["started_at"]:
+        points.append((spec["started_at"], [t.running_expected, t.running_stale,
+                                              t.running_stale + grace]))
+        progress = spec["last_progress_at"] or spec["started_at"]
+        if t.progress_stale:
+            points.append((progress, [t.progress_stale, t.progress_stale + grace]))
+        if t.heartbeat_stale and spec["last_heartbeat_at"]:
+            hb = t.heartbeat_stale
+            points.append((spec["last_heartbeat_at"], [hb, hb + grace]))
+    if spec["completed_at"]:
+        points.append((spec["completed_at"], [policy.follow_up_window]))
+    return [at + (limit + delta) * S for at, limits in points for limit in limits
+            for delta in (-1, 0, 1)]
+
+
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(policy=policies(), specs=st.lists(runs(), min_size=1, max_size=6),
-       now_offset=st.integers(0, 700))
-def test_python_and_sql_agree(db, policy, specs, now_offset):
-    now = T0 + now_offset * S
+@given(policy=policies(), specs=st.lists(runs(), min_size=1, max_size=6), data=st.data())
+def test_python_and_sql_agree(db, policy, specs, data):
+    edges = [edge for spec in specs for edge in boundary_instants(spec, policy)]
+    now = data.draw(st.sampled_from(edges) | st.integers(0, 700).map(lambda s: T0 + s * S))
     db.session.execute(sa.delete(OperationRun))
     ws = db.session.scalar(sa.select(Workspace)) or Workspace(slug="w", name="W", created_at=T0)
     db.session.add(ws)
