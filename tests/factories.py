@@ -32,8 +32,12 @@ def make_tenant(workspace, slug=None, name=None):
 
 def make_user(email=None, name=None, password_hash=T_HASH):
     n = next(_seq)
-    user = User(email=email or f"user{n}@example.test", name=name or f"User {n}",
-                password_hash=password_hash, active=True)
+    user = User(
+        email=email or f"user{n}@example.test",
+        name=name or f"User {n}",
+        password_hash=password_hash,
+        active=True,
+    )
     db.session.add(user)
     db.session.commit()
     return user
@@ -49,9 +53,23 @@ def make_member(user, workspace, role="owner", tenants=()):
     return membership
 
 
-def make_run(workspace, tenant=None, *, now, type="baseline_compare", status="running",
-             age=60, heartbeat_ago=None, progress_ago=None, outcome=None, completed_ago=None,
-             reconciled=False, processed=None, total=None, **fields):
+def make_run(
+    workspace,
+    tenant=None,
+    *,
+    now,
+    type="baseline_compare",
+    status="running",
+    age=60,
+    heartbeat_ago=None,
+    progress_ago=None,
+    outcome=None,
+    completed_ago=None,
+    reconciled=False,
+    processed=None,
+    total=None,
+    **fields,
+):
     """A run ``age`` seconds old (since start if running, since creation if queued)."""
     created_at = now - timedelta(seconds=age + (0 if status == "queued" else 5))
     run = OperationRun(
@@ -71,7 +89,9 @@ def make_run(workspace, tenant=None, *, now, type="baseline_compare", status="ru
     if progress_ago is not None:
         run.last_progress_at = now - timedelta(seconds=progress_ago)
     if status == "completed":
-        run.completed_at = now - timedelta(seconds=completed_ago if completed_ago is not None else 1)
+        run.completed_at = now - timedelta(
+            seconds=completed_ago if completed_ago is not None else 1
+        )
         if reconciled:
             run.reconciled_at = run.completed_at
             run.outcome = "failed"

@@ -1,8 +1,8 @@
 """Tables and relationships."""
 
 from app.models.accounts import ApiToken, Membership, TenantGrant, User
-from app.models.runs import OperationRun, RunChange, RunEvent
 from app.models.reconciler import ReconcilerLease, ReconcilerPass
+from app.models.runs import OperationRun, RunChange, RunEvent
 from app.models.workspace import Tenant, Workspace
 
 __all__ = [

@@ -5,6 +5,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.operations.clock import now as clock_now
 
 ROLES = ("owner", "operator", "viewer")
 
@@ -17,7 +18,7 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=clock_now)
 
     @property
     def is_active(self):
@@ -40,7 +41,9 @@ class Membership(db.Model):
 class TenantGrant(db.Model):
     __tablename__ = "tenant_grants"
     __table_args__ = (
-        sa.UniqueConstraint("membership_id", "tenant_id", name="uq_tenant_grants_membership_tenant"),
+        sa.UniqueConstraint(
+            "membership_id", "tenant_id", name="uq_tenant_grants_membership_tenant"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,6 +61,6 @@ class ApiToken(db.Model):
     name: Mapped[str] = mapped_column(sa.String(100))
     prefix: Mapped[str] = mapped_column(sa.String(16))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=clock_now)
     revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)

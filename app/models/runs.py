@@ -22,7 +22,9 @@ class OperationRun(db.Model):
             name="outcome",
         ),
         sa.Index("ix_runs_workspace_created", "workspace_id", "created_at", "id"),
-        sa.Index("ix_runs_workspace_tenant_created", "workspace_id", "tenant_id", "created_at", "id"),
+        sa.Index(
+            "ix_runs_workspace_tenant_created", "workspace_id", "tenant_id", "created_at", "id"
+        ),
         sa.Index(
             "ix_runs_active",
             "workspace_id",
@@ -69,9 +71,7 @@ class OperationRun(db.Model):
     reconciliation_message: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
 
     tenant = db.relationship("Tenant", lazy="raise")
-    events = db.relationship(
-        "RunEvent", order_by="RunEvent.id", lazy="raise", back_populates="run"
-    )
+    events = db.relationship("RunEvent", order_by="RunEvent.id", lazy="raise", back_populates="run")
 
     @property
     def is_active(self):

@@ -1,11 +1,11 @@
-from datetime import datetime
-
 import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.operations.clock import now as clock_now
 
 
 class Workspace(db.Model):
@@ -14,18 +14,18 @@ class Workspace(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=clock_now)
 
 
 class Tenant(db.Model):
     __tablename__ = "tenants"
-    __table_args__ = (sa.UniqueConstraint("workspace_id", "slug", name="uq_tenants_workspace_slug"),)
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "slug", name="uq_tenants_workspace_slug"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    uuid: Mapped[str] = mapped_column(
-        sa.String(36), unique=True, default=lambda: str(uuid.uuid4())
-    )
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=lambda: str(uuid.uuid4()))
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
     slug: Mapped[str] = mapped_column(sa.String(64))
     name: Mapped[str] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=clock_now)

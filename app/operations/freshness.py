@@ -188,7 +188,8 @@ def _sql_rules(model, op_type, now, extra=0, inclusive=False):
         return sa.and_(column.is_not(None), column <= cutoff if inclusive else column < cutoff)
 
     queued = sa.and_(
-        model.status == sa.literal_column("'queued'"), passed(model.created_at, op_type.queued_stale)
+        model.status == sa.literal_column("'queued'"),
+        passed(model.created_at, op_type.queued_stale),
     )
     running = [passed(model.started_at, op_type.running_stale)]
     if op_type.heartbeat_stale is not None:

@@ -207,8 +207,13 @@ def reconcile_run(run, *, policy, now, reason, message, pass_id):
     )
     if result.rowcount != 1:
         return False
-    _event(run.id, "reconciled", now, "reconciler", {"reason": reason, "message": message,
-                                                      "pass_id": pass_id})
+    _event(
+        run.id,
+        "reconciled",
+        now,
+        "reconciler",
+        {"reason": reason, "message": message, "pass_id": pass_id},
+    )
     record_change(run, now)
     return True
 

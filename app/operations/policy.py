@@ -65,20 +65,65 @@ def _type(name, label, qe, qs, re, rs, hb, pr, grace):
 DEFAULT_TYPES = {
     t.name: t
     for t in (
-        _type("inventory_sync", "Inventory sync", 2 * MINUTE, 15 * MINUTE, 15 * MINUTE,
-              60 * MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE),
-        _type("baseline_compare", "Baseline compare", 2 * MINUTE, 15 * MINUTE, 10 * MINUTE,
-              30 * MINUTE, 5 * MINUTE, None, 30 * MINUTE),
-        _type("policy_restore", "Policy restore", 5 * MINUTE, 30 * MINUTE, 20 * MINUTE,
-              90 * MINUTE, 5 * MINUTE, 20 * MINUTE, 30 * MINUTE),
-        _type("report_export", "Report export", 5 * MINUTE, 60 * MINUTE, 5 * MINUTE,
-              20 * MINUTE, None, None, 15 * MINUTE),
+        _type(
+            "inventory_sync",
+            "Inventory sync",
+            2 * MINUTE,
+            15 * MINUTE,
+            15 * MINUTE,
+            60 * MINUTE,
+            5 * MINUTE,
+            15 * MINUTE,
+            30 * MINUTE,
+        ),
+        _type(
+            "baseline_compare",
+            "Baseline compare",
+            2 * MINUTE,
+            15 * MINUTE,
+            10 * MINUTE,
+            30 * MINUTE,
+            5 * MINUTE,
+            None,
+            30 * MINUTE,
+        ),
+        _type(
+            "policy_restore",
+            "Policy restore",
+            5 * MINUTE,
+            30 * MINUTE,
+            20 * MINUTE,
+            90 * MINUTE,
+            5 * MINUTE,
+            20 * MINUTE,
+            30 * MINUTE,
+        ),
+        _type(
+            "report_export",
+            "Report export",
+            5 * MINUTE,
+            60 * MINUTE,
+            5 * MINUTE,
+            20 * MINUTE,
+            None,
+            None,
+            15 * MINUTE,
+        ),
     )
 }
 
 # Runs whose type is no longer configured still get a lifecycle: a generous one.
-FALLBACK_TYPE = _type("unknown", "Unknown type", 10 * MINUTE, 60 * MINUTE, 60 * MINUTE,
-                      4 * 60 * MINUTE, None, None, 60 * MINUTE)
+FALLBACK_TYPE = _type(
+    "unknown",
+    "Unknown type",
+    10 * MINUTE,
+    60 * MINUTE,
+    60 * MINUTE,
+    4 * 60 * MINUTE,
+    None,
+    None,
+    60 * MINUTE,
+)
 
 
 class Policy:

@@ -10,20 +10,47 @@ from app.operations.policy import OperationType, Policy
 from tests.conftest import T0
 
 S = timedelta(seconds=1)
-SYNC = OperationType("sync", "Sync", queued_expected=60, queued_stale=300, running_expected=600,
-                     running_stale=1800, heartbeat_stale=120, progress_stale=900,
-                     reconcile_grace=600)
+SYNC = OperationType(
+    "sync",
+    "Sync",
+    queued_expected=60,
+    queued_stale=300,
+    running_expected=600,
+    running_stale=1800,
+    heartbeat_stale=120,
+    progress_stale=900,
+    reconcile_grace=600,
+)
 PLAIN = OperationType("plain", "Plain", 60, 300, 600, 1800, None, None, 0)
 POLICY = Policy({"sync": SYNC, "plain": PLAIN})
 
 
-def run(status="running", type="sync", started=None, created=None, heartbeat=None,
-        progress=None, processed=None, reconciled_at=None, outcome="pending", completed=None):
+def run(
+    status="running",
+    type="sync",
+    started=None,
+    created=None,
+    heartbeat=None,
+    progress=None,
+    processed=None,
+    reconciled_at=None,
+    outcome="pending",
+    completed=None,
+):
     created = created or (started or T0) - 10 * S
-    return SimpleNamespace(id=1, type=type, status=status, outcome=outcome, created_at=created,
-                           started_at=started, last_heartbeat_at=heartbeat,
-                           last_progress_at=progress, processed=processed,
-                           reconciled_at=reconciled_at, completed_at=completed)
+    return SimpleNamespace(
+        id=1,
+        type=type,
+        status=status,
+        outcome=outcome,
+        created_at=created,
+        started_at=started,
+        last_heartbeat_at=heartbeat,
+        last_progress_at=progress,
+        processed=processed,
+        reconciled_at=reconciled_at,
+        completed_at=completed,
+    )
 
 
 def state_at(r, now):

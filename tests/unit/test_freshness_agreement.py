@@ -33,8 +33,10 @@ def op_types(draw, name):
 
 @st.composite
 def policies(draw):
-    return Policy({"a": draw(op_types("a")), "b": draw(op_types("b"))},
-                  follow_up_window=draw(st.integers(1, 100)))
+    return Policy(
+        {"a": draw(op_types("a")), "b": draw(op_types("b"))},
+        follow_up_window=draw(st.integers(1, 100)),
+    )
 
 
 offset = st.integers(min_value=0, max_value=200).map(lambda s: s * S) | st.integers(
@@ -54,7 +56,8 @@ def runs(draw):
         type=draw(st.sampled_from(["a", "b", "unconfigured"])),
         status=status,
         outcome=draw(st.sampled_from(fr.FOLLOW_UP_OUTCOMES + ("succeeded", "cancelled")))
-        if completed else "pending",
+        if completed
+        else "pending",
         created_at=created,
         started_at=started,
         last_heartbeat_at=heartbeat,
@@ -70,8 +73,9 @@ def boundary_instants(spec, policy):
     grace = t.reconcile_grace
     points = [(spec["created_at"], [t.queued_expected, t.queued_stale, t.queued_stale + grace])]
     if spec["started_at"]:
-        points.append((spec["started_at"], [t.running_expected, t.running_stale,
-                                              t.running_stale + grace]))
+        points.append(
+            (spec["started_at"], [t.running_expected, t.running_stale, t.running_stale + grace])
+        )
         progress = spec["last_progress_at"] or spec["started_at"]
         if t.progress_stale:
             points.append((progress, [t.progress_stale, t.progress_stale + grace]))
@@ -80,12 +84,19 @@ def boundary_instants(spec, policy):
             points.append((spec["last_heartbeat_at"], [hb, hb + grace]))
     if spec["completed_at"]:
         points.append((spec["completed_at"], [policy.follow_up_window]))
-    return [at + (limit + delta) * S for at, limits in points for limit in limits
-            for delta in (-1, 0, 1)]
+    return [
+        at + (limit + delta) * S
+        for at, limits in points
+        for limit in limits
+        for delta in (-1, 0, 1)
+    ]
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(policy=policies(), specs=st.lists(runs(), min_size=1, max_size=6), data=st.data())
 def test_python_and_sql_agree(db, policy, specs, data):
     edges = [edge for spec in specs for edge in boundary_instants(spec, policy)]
@@ -114,10 +125,16 @@ def test_python_and_sql_agree(db, policy, specs, data):
         assert by_sql[run.id] == python, (run.__dict__, now)
 
     for state in fr.FRESHNESS_STATES:
-        ids = set(db.session.scalars(
-            sa.select(OperationRun.id).where(fr.freshness_clause(state, policy, now))))
+        ids = set(
+            db.session.scalars(
+                sa.select(OperationRun.id).where(fr.freshness_clause(state, policy, now))
+            )
+        )
         assert ids == {r.id for r in rows if fr.freshness(r, policy, now).state == state}
     for problem in fr.PROBLEM_CLASSES:
-        ids = set(db.session.scalars(
-            sa.select(OperationRun.id).where(fr.problem_class_clause(problem, policy, now))))
+        ids = set(
+            db.session.scalars(
+                sa.select(OperationRun.id).where(fr.problem_class_clause(problem, policy, now))
+            )
+        )
         assert ids == {r.id for r in rows if fr.problem_class(r, policy, now) == problem}

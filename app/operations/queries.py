@@ -1,0 +1,152 @@
+"""Read queries over visible runs: tabs, filters, keyset pages and counts.
+
+Every query starts from a Scope (visibility) and uses the SQL form of the freshness truth.
+"""
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from app.extensions import db
+from app.models import OperationRun
+from app.operations import freshness as fr
+
+TAB_ALL = "all"
+TAB_ACTIVE = "active"
+TABS = (TAB_ALL, TAB_ACTIVE, fr.ACTIVE_STALE_ATTENTION, fr.TERMINAL_FOLLOW_UP)
+COUNT_CAP = 10_000
+MAX_PAGE = 200
+
+
+class InvalidQuery(ValueError):
+    """A tab, filter or cursor that cannot be used; ``field`` names it."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    """Optional list filters (all combine with AND)."""
+
+    tenant_id: int | None = None
+    type: str | None = None
+    status: str | None = None
+    problem_class: str | None = None
+
+    def validate(self):
+        """Raise InvalidQuery for values outside the domain."""
+        if self.status is not None and self.status not in ("queued", "running", "completed"):
+            raise InvalidQuery("status", f"unknown status {self.status!r}")
+        if self.problem_class is not None and self.problem_class not in fr.PROBLEM_CLASSES:
+            raise InvalidQuery("problemClass", f"unknown problem class {self.problem_class!r}")
+        return self
+
+
+@dataclass(frozen=True)
+class Page:
+    """One keyset page, newest first."""
+
+    runs: list
+    next_cursor: str | None
+
+
+def tab_clause(tab, policy, now):
+    """SQL filter of a list tab."""
+    if tab == TAB_ALL:
+        return sa.true()
+    if tab == TAB_ACTIVE:
+        return fr.active_clause()
+    if tab in (fr.ACTIVE_STALE_ATTENTION, fr.TERMINAL_FOLLOW_UP):
+        return fr.problem_class_clause(tab, policy, now)
+    raise InvalidQuery("activeTab", f"unknown tab {tab!r}")
+
+
+def filter_clauses(filters, policy, now):
+    """SQL filters for ``filters``."""
+    clauses = []
+    if filters.tenant_id is not None:
+        clauses.append(OperationRun.tenant_id == filters.tenant_id)
+    if filters.type is not None:
+        clauses.append(OperationRun.type == filters.type)
+    if filters.status is not None:
+        clauses.append(OperationRun.status == sa.literal_column(f"'{filters.status}'"))
+    if filters.problem_class is not None:
+        clauses.append(fr.problem_class_clause(filters.problem_class, policy, now))
+    return clauses
+
+
+def encode_cursor(run):
+    """Opaque cursor pointing after ``run`` in newest-first order."""
+    raw = f"{run.created_at.isoformat()}|{run.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor):
+    """(created_at, id) from a cursor; InvalidQuery when it is not one of ours."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, run_id = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
+        return datetime.fromisoformat(created), int(run_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidQuery("cursor", "cursor is not valid") from exc
+
+
+def list_runs(scope, *, policy, now, tab=TAB_ALL, filters=RunFilters(), cursor=None, limit=50):
+    """A keyset page of visible runs, newest first, with tenants loaded."""
+    limit = max(1, min(int(limit), MAX_PAGE))
+    query = (
+        scope.runs()
+        .where(tab_clause(tab, policy, now), *filter_clauses(filters.validate(), policy, now))
+        .options(joinedload(OperationRun.tenant))
+        .order_by(OperationRun.created_at.desc(), OperationRun.id.desc())
+        .limit(limit + 1)
+    )
+    if cursor:
+        created_at, run_id = decode_cursor(cursor)
+        query = query.where(
+            sa.tuple_(OperationRun.created_at, OperationRun.id)
+            < sa.tuple_(sa.literal(created_at, sa.DateTime), sa.literal(run_id))
+        )
+    runs = list(db.session.scalars(query).unique())
+    next_cursor = encode_cursor(runs[limit - 1]) if len(runs) > limit else None
+    return Page(runs[:limit], next_cursor)
+
+
+@dataclass(frozen=True)
+class Count:
+    """A count, possibly capped (shown as "10,000+")."""
+
+    value: int
+    capped: bool = False
+
+
+def capped_count(where, cap=COUNT_CAP):
+    """COUNT over visible runs matching ``where``, stopping at ``cap``."""
+    inner = sa.select(sa.literal(1)).select_from(OperationRun).where(*where).limit(cap + 1)
+    value = db.session.scalar(sa.select(sa.func.count()).select_from(inner.subquery()))
+    return Count(min(value, cap), value > cap)
+
+
+def tab_counts(scope, *, policy, now, filters=RunFilters(), cap=COUNT_CAP):
+    """{tab: Count} for every tab, under the same filters as the list."""
+    base = [scope.run_filter(), *filter_clauses(filters.validate(), policy, now)]
+    return {tab: capped_count([*base, tab_clause(tab, policy, now)], cap) for tab in TABS}
+
+
+def active_runs(scope, *, tenant_id, limit=None):
+    """Active runs of one tenant (stale ones included), newest first."""
+    query = (
+        scope.runs()
+        .where(fr.active_clause(), OperationRun.tenant_id == tenant_id)
+        .order_by(OperationRun.created_at.desc(), OperationRun.id.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
