@@ -9,7 +9,7 @@ from config import Config
 
 
 def create_app(config=None, clock=None):
-    """Build the app. ``config`` is a config class or instance; ``clock`` replaces the system clock."""
+    """Build the app from ``config`` (class or instance); ``clock`` replaces the system clock."""
     app = Flask(__name__, instance_relative_config=True)
     if config is None:
         config = Config

@@ -291,7 +291,7 @@ def freshness_case(policy, now, model=OperationRun):
 
 
 def follow_up_clause(policy, now, window_seconds=None, model=OperationRun):
-    """SQL: completed failed/partially succeeded within the follow-up window (or ``window_seconds``)."""
+    """SQL: completed failed or partially succeeded within the follow-up window."""
     window = policy.follow_up_window if window_seconds is None else window_seconds
     return sa.and_(
         model.status == sa.literal_column("'completed'"),
