@@ -35,6 +35,11 @@ class Config:
         self.SECRET_KEY = env.get("SECRET_KEY", DEFAULT_SECRET_KEY)
         self.RUNWARDEN_RECONCILER = env.get("RUNWARDEN_RECONCILER", "embedded")
         self.RUNWARDEN_OPERATION_TYPES = env.get("RUNWARDEN_OPERATION_TYPES") or None
+        self.METRICS_TOKEN = env.get("METRICS_TOKEN") or None
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.READYZ_RECONCILER_MAX_AGE_SECONDS = int(
+            env.get("READYZ_RECONCILER_MAX_AGE_SECONDS", "300")
+        )
         if "RECONCILER_INTERVAL_SECONDS" in env:
             self.RECONCILER_INTERVAL_SECONDS = int(env["RECONCILER_INTERVAL_SECONDS"])
         if self.RUNWARDEN_RECONCILER not in ("embedded", "external", "off"):
@@ -59,6 +64,7 @@ class ProductionConfig(Config):
 class TestConfig(Config):
     """Tests: in-memory SQLite unless TEST_DATABASE_URL is given, no scheduler, fast hashes."""
 
+    __test__ = False  # not a pytest test class
     TESTING = True
     WTF_CSRF_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
@@ -69,6 +75,7 @@ class TestConfig(Config):
         self.SECRET_KEY = "test-secret-key"
         self.RUNWARDEN_RECONCILER = "off"
         self.RUNWARDEN_OPERATION_TYPES = None
+        self.METRICS_TOKEN = None
 
 
 def normalize_database_url(url):

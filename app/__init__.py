@@ -31,9 +31,13 @@ def create_app(config=None, clock=None):
     from app import models  # noqa: F401  (register tables)
     from app.blueprints import register_blueprints
     from app.cli import register_cli
+    from app.observability import init_observability
+    from app.security import init_security
 
     register_blueprints(app)
     register_cli(app)
+    init_security(app)
+    init_observability(app)
     return app
 
 
