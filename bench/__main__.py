@@ -1,0 +1,122 @@
+"""python -m bench: generate N runs, then time every page through the real app.
+
+Environment: RUNS (default 1000000), DATABASE_URL (default a fresh SQLite file in the system
+temp dir), BENCH_OUT (default bench/results/latest-<db>.json).
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from app import create_app
+from app.extensions import db
+from app.models import OperationRun, Workspace
+from app.operations import get_policy
+from app.operations.clock import now
+from bench import generate
+from bench.measures import measure_all
+from config import Config, normalize_database_url
+
+
+class BenchConfig(Config):
+    def __init__(self, url):
+        super().__init__()
+        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(url)
+        self.RUNWARDEN_RECONCILER = "off"
+        self.WTF_CSRF_ENABLED = False
+        self.SECRET_KEY = "bench-secret-key-bench-secret-key"
+        self.RATELIMIT_ENABLED = False
+
+
+def prepare(runs):
+    """Reuse a bench database of the same size, or build one in an empty database."""
+    inspector = sa.inspect(db.engine)
+    if inspector.has_table("workspaces"):
+        ws = db.session.scalar(sa.select(Workspace).where(Workspace.slug == "bench"))
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(OperationRun))
+        if ws is not None and count == runs:
+            print(f"reusing bench data: {count} runs")
+            return ws
+        if count:
+            raise SystemExit(
+                f"{db.engine.url.render_as_string(hide_password=True)} holds other data "
+                f"({count} runs); point DATABASE_URL at an empty database"
+            )
+        db.drop_all()
+    db.create_all()
+    started = time.perf_counter()
+    ws, tenants, _owner = generate.seed_accounts(now())
+    generate.generate_runs(ws, tenants, get_policy(), now(), runs)
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
+    else:
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+    print(f"generated {runs} runs in {time.perf_counter() - started:.1f} s")
+    return ws
+
+
+def machine():
+    """A short description of this machine."""
+    mem = ""
+    try:
+        with open("/proc/meminfo") as handle:
+            kb = int(handle.readline().split()[1])
+            mem = f", {kb / 1024 / 1024:.0f} GiB"
+    except OSError:
+        pass
+    return f"{platform.machine()}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("RUNS", 1_000_000)))
+    parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS", 60)))
+    args = parser.parse_args(argv)
+    url = os.environ.get("DATABASE_URL") or (
+        f"sqlite:///{Path(tempfile.gettempdir()) / f'runwarden-bench-{args.runs}.db'}"
+    )
+    app = create_app(BenchConfig(url))
+    with app.app_context():
+        ws = prepare(args.runs)
+        dialect = db.engine.dialect.name
+        results = measure_all(app, ws, args.requests)
+    report = {"db": dialect, "runs": args.runs, "machine": machine(), "results": results}
+    out = Path(os.environ.get("BENCH_OUT") or f"bench/results/latest-{dialect}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print_table(report)
+    print(f"report written to {out}")
+
+
+def print_table(report):
+    print(f"\n{report['db']} · {report['runs']:,} runs · {report['machine']}")
+    print(f"{'measure':<34}{'p50 ms':>10}{'p95 ms':>10}{'n':>6}")
+    for name, value in report["results"].items():
+        if "per_s" in value:
+            print(f"{name:<34}{value['per_s']:>17.0f}/s{value['n']:>5}")
+        else:
+            print(f"{name:<34}{value['p50_ms']:>10.2f}{value['p95_ms']:>10.2f}{value['n']:>6}")
+
+
+def summarize(samples_ms):
+    """p50/p95 of a list of milliseconds."""
+    ordered = sorted(samples_ms)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return {
+        "p50_ms": round(statistics.median(ordered), 3),
+        "p95_ms": round(p95, 3),
+        "n": len(ordered),
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""The measured requests: each page, the API, ingestion throughput and reconciler passes."""
+
+import time
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import OperationRun, Tenant, User
+from app.operations.clock import now
+from app.operations.queries import encode_cursor
+from bench import generate
+
+WARM_UP = 3
+
+
+def _timed(client, path, n, headers=None):
+    for _ in range(WARM_UP):
+        _get(client, path, headers)
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        _get(client, path, headers)
+        samples.append((time.perf_counter() - started) * 1000)
+    from bench.__main__ import summarize
+
+    return summarize(samples)
+
+
+def _get(client, path, headers=None):
+    response = client.get(path, headers=headers or {})
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path} answered {response.status_code}")
+    return response
+
+
+def _login(client, user):
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+
+
+def page_paths(ws):
+    """(measure name, path) for every page, on the busiest tenant."""
+    tenant = db.session.scalar(sa.select(Tenant).where(Tenant.workspace_id == ws.id).limit(1))
+    newest = db.session.scalar(sa.select(OperationRun).order_by(OperationRun.id.desc()).limit(1))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(OperationRun))
+    middle = db.session.scalar(
+        sa.select(OperationRun).order_by(OperationRun.id).offset(total // 2).limit(1)
+    )
+    generate.add_events([newest.id], now())
+    deep = encode_cursor(middle)
+    paths = [
+        ("workspace_overview", "/admin"),
+        ("tenant_dashboard", f"/admin/t/{tenant.uuid}"),
+        ("overlay_frame", f"/admin/t/{tenant.uuid}/active-operations"),
+    ]
+    for tab in ("all", "active", "active_stale_attention", "terminal_follow_up"):
+        paths.append((f"list_{tab}_first", f"/admin/operations?activeTab={tab}"))
+        paths.append((f"list_{tab}_deep", f"/admin/operations?activeTab={tab}&cursor={deep}"))
+    paths.append(("list_tenant_filtered", f"/admin/operations?tenant_id={tenant.id}"))
+    paths.append(("detail", f"/admin/operations/{newest.id}"))
+    return paths
+
+
+def measure_all(app, ws, n):
+    """Every measure: {name: {p50_ms, p95_ms, n}} or {name: {per_s, n}}."""
+    client = app.test_client()
+    owner = db.session.scalar(sa.select(User).where(User.email == "owner@bench.test"))
+    _login(client, owner)
+    results = {}
+    for name, path in page_paths(ws):
+        results[name] = _timed(client, path, n)
+        print(f"  {name:<32} p95 {results[name]['p95_ms']:.2f} ms")
+    high_water = db.session.scalar(sa.select(sa.func.max(OperationRun.id)))
+    try:
+        results.update(measure_api(app, ws, n))
+        results.update(measure_reconciler(app, n))
+    finally:
+        _remove_runs_after(high_water)
+    return results
+
+
+def _remove_runs_after(high_water):
+    """Put the data set back to its generated size so the next run can reuse it."""
+    from app.models import ApiToken, ReconcilerPass, RunChange, RunEvent
+
+    db.session.rollback()
+    for model in (RunEvent, RunChange):
+        db.session.execute(sa.delete(model).where(model.run_id > high_water))
+    db.session.execute(sa.delete(OperationRun).where(OperationRun.id > high_water))
+    db.session.execute(sa.delete(ApiToken))
+    db.session.execute(sa.delete(ReconcilerPass))
+    db.session.commit()
+
+
+def measure_api(app, ws, n):
+    """API list latency and create + heartbeat + complete throughput."""
+    from app.operations.tokens import create_token
+
+    secret = create_token(ws, "bench")[1]
+    headers = {"Authorization": f"Bearer {secret}"}
+    client = app.test_client()
+    results = {"api_list": _timed(client, "/api/v1/runs?limit=50", n, headers)}
+    tenant = db.session.scalar(sa.select(Tenant).where(Tenant.workspace_id == ws.id).limit(1))
+    calls, started = 0, time.perf_counter()
+    for _ in range(max(n, 100)):
+        created = client.post(
+            "/api/v1/runs",
+            json={"type": "baseline_compare", "tenant": tenant.slug, "status": "running"},
+            headers=headers,
+        )
+        run_id = created.get_json()["id"]
+        client.post(f"/api/v1/runs/{run_id}/heartbeat", json={"processed": 5}, headers=headers)
+        done = client.post(
+            f"/api/v1/runs/{run_id}/complete", json={"outcome": "succeeded"}, headers=headers
+        )
+        if done.status_code != 200:
+            raise RuntimeError(f"complete answered {done.status_code}")
+        calls += 3
+    elapsed = time.perf_counter() - started
+    results["api_ingest_throughput"] = {"per_s": round(calls / elapsed, 1), "n": calls}
+    return results
+
+
+def measure_reconciler(app, n):
+    """An empty pass over the whole table, then a pass closing 10k stale runs."""
+    from reconciler.reconcile import run_pass
+
+    samples = []
+    for _ in range(max(5, n // 4)):
+        started = time.perf_counter()
+        run_pass(app)
+        samples.append((time.perf_counter() - started) * 1000)
+    from bench.__main__ import summarize
+
+    results = {"reconcile_empty_pass": summarize(samples)}
+    _insert_stale(10_000)
+    started = time.perf_counter()
+    summary = run_pass(app)
+    elapsed = (time.perf_counter() - started) * 1000
+    results["reconcile_10k_stale"] = {
+        "p50_ms": round(elapsed, 1),
+        "p95_ms": round(elapsed, 1),
+        "n": 1,
+        "reconciled": summary["reconciled"],
+    }
+    return results
+
+
+def _insert_stale(count):
+    at = now() - timedelta(days=2)
+    rows = [
+        dict(
+            workspace_id=1,
+            tenant_id=None,
+            type="baseline_compare",
+            status="running",
+            outcome="pending",
+            created_at=at,
+            started_at=at,
+            last_heartbeat_at=at,
+        )
+        for _ in range(count)
+    ]
+    db.session.execute(sa.insert(OperationRun), rows)
+    db.session.commit()
