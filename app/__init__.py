@@ -33,11 +33,13 @@ def create_app(config=None, clock=None):
     from app.cli import register_cli
     from app.observability import init_observability
     from app.security import init_security
+    from reconciler.loop import init_app as init_reconciler
 
     register_blueprints(app)
     register_cli(app)
     init_security(app)
     init_observability(app)
+    init_reconciler(app)  # embedded mode: starts with the first request served, not here
     return app
 
 

@@ -34,6 +34,14 @@ class OperationRun(db.Model):
             sqlite_where=sa.text(ACTIVE_PREDICATE),
             postgresql_where=sa.text(ACTIVE_PREDICATE),
         ),
+        # The reconciler's candidate query walks active runs in id order; without this,
+        # SQLite (no ANALYZE statistics) scans the whole table by primary key.
+        sa.Index(
+            "ix_runs_active_id",
+            "id",
+            sqlite_where=sa.text(ACTIVE_PREDICATE),
+            postgresql_where=sa.text(ACTIVE_PREDICATE),
+        ),
         sa.Index(
             "ix_runs_active_liveness",
             "type",

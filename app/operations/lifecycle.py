@@ -218,5 +218,67 @@ def reconcile_run(run, *, policy, now, reason, message, pass_id):
     return True
 
 
+def reconcile_runs(closures, *, policy, now, pass_id):
+    """Close many runs at once, each only if it is still due; does not commit.
+
+    ``closures`` is a list of (run, reason, message). One UPDATE re-checks the shared SQL
+    truth for every run and returns the ids it closed; only those get a ``reconciled``
+    event and a change-feed row. Returns the closed ids.
+    """
+    if not closures:
+        return []
+    by_id = {run.id: (run, reason, message) for run, reason, message in closures}
+    reasons = sa.case({i: c[1] for i, c in by_id.items()}, value=OperationRun.id)
+    messages = sa.case({i: c[2] for i, c in by_id.items()}, value=OperationRun.id)
+    closed = db.session.scalars(
+        sa.update(OperationRun)
+        .where(OperationRun.id.in_(list(by_id)), reconcile_due_clause(policy, now))
+        .values(
+            status="completed",
+            outcome="failed",
+            completed_at=now,
+            reconciled_at=now,
+            reconciliation_reason=reasons,
+            reconciliation_message=messages,
+            failure_message=messages,
+        )
+        .returning(OperationRun.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not closed:
+        return []
+    db.session.execute(
+        sa.insert(RunEvent),
+        [
+            dict(
+                run_id=i,
+                kind="reconciled",
+                at=now,
+                actor="reconciler",
+                data={"reason": by_id[i][1], "message": by_id[i][2], "pass_id": pass_id},
+            )
+            for i in closed
+        ],
+    )
+    record_changes([by_id[i][0] for i in closed], now)
+    return closed
+
+
+def record_changes(runs, at):
+    """``record_change`` for many runs: one feed row each, one wake-up per workspace."""
+    db.session.execute(
+        sa.insert(RunChange),
+        [
+            dict(run_id=r.id, workspace_id=r.workspace_id, tenant_id=r.tenant_id, at=at)
+            for r in runs
+        ],
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        last = {run.workspace_id: run.id for run in runs}
+        for workspace_id, run_id in last.items():
+            payload = json.dumps({"run": run_id, "ws": workspace_id})
+            db.session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, payload)))
+
+
 def _reload(run):
     return db.session.get(OperationRun, run.id, populate_existing=True)

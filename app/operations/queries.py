@@ -20,6 +20,7 @@ TAB_ACTIVE = "active"
 TABS = (TAB_ALL, TAB_ACTIVE, fr.ACTIVE_STALE_ATTENTION, fr.TERMINAL_FOLLOW_UP)
 COUNT_CAP = 10_000
 MAX_PAGE = 200
+MAX_ID = 2**63 - 1
 
 
 class InvalidQuery(ValueError):
@@ -93,9 +94,12 @@ def decode_cursor(cursor):
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, run_id = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
-        return datetime.fromisoformat(created), int(run_id)
+        created_at, run_id = datetime.fromisoformat(created), int(run_id)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidQuery("cursor", "cursor is not valid") from exc
+    if not 0 <= run_id <= MAX_ID:
+        raise InvalidQuery("cursor", "cursor is not valid")
+    return created_at, run_id
 
 
 def list_runs(scope, *, policy, now, tab=TAB_ALL, filters=RunFilters(), cursor=None, limit=50):

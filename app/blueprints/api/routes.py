@@ -1,1 +1,155 @@
-"""Routes."""
+"""Run ingestion API: create, start, heartbeat, complete, get and list runs."""
+
+from flask import jsonify, url_for
+
+from app.blueprints.api import bp
+from app.blueprints.api.auth import authenticate, principal
+from app.blueprints.api.errors import ApiError, invalid
+from app.blueprints.api.schemas import (
+    CompleteRun,
+    CreateRun,
+    Heartbeat,
+    ListQuery,
+    StartRun,
+    check_not_before,
+    check_progress,
+    parse_body,
+    parse_query,
+)
+from app.blueprints.api.serialize import events_to_json, run_to_json
+from app.operations import get_policy, lifecycle
+from app.operations.clock import now
+from app.operations.queries import InvalidQuery, RunFilters, list_runs
+
+QUERY_FIELDS = {"activeTab": "tab", "problemClass": "problem_class"}
+MAX_RUN_ID = 2**31 - 1
+
+bp.before_request(authenticate)
+
+
+def _run_or_404(run_id):
+    run = principal().scope.run(run_id) if run_id <= MAX_RUN_ID else None
+    if run is None:
+        raise ApiError(404, "run_not_found", f"no run {run_id} in this workspace")
+    return run
+
+
+def _tenant_or_404(ref):
+    if ref is None:
+        return None
+    tenant = principal().scope.tenant_by_ref(ref)
+    if tenant is None:
+        raise ApiError(404, "tenant_not_found", f"no tenant {ref!r} in this workspace")
+    return tenant
+
+
+def _answer(run, policy, at, status=200):
+    return jsonify(run_to_json(run, policy, at)), status
+
+
+@bp.post("/runs")
+def create_run():
+    policy, at = get_policy(), now()
+    body = parse_body(CreateRun, policy=policy, now=at)
+    tenant = _tenant_or_404(body.tenant)
+    created_at = body.created_at
+    if created_at is None and body.started_at is not None:
+        created_at = min(at, body.started_at)
+    run = lifecycle.create_run(
+        workspace_id=principal().scope.workspace_id,
+        tenant_id=tenant.id if tenant else None,
+        type=body.type,
+        now=at,
+        actor=principal().actor,
+        status=body.status,
+        initiator=body.initiator,
+        total=body.total,
+        context=body.context,
+        created_at=created_at,
+        started_at=body.started_at,
+    )
+    response, status = _answer(run, policy, at, 201)
+    response.headers["Location"] = url_for("api.get_run", run_id=run.id)
+    return response, status
+
+
+@bp.post("/runs/<int:run_id>/start")
+def start_run(run_id):
+    policy, at = get_policy(), now()
+    body = parse_body(StartRun, policy=policy, now=at)
+    run = _run_or_404(run_id)
+    if run.is_active:
+        check_not_before(body.at, run.created_at, "at", "the run was created")
+    run = lifecycle.start_run(run, now=at, actor=principal().actor, at=body.at)
+    return _answer(run, policy, at)
+
+
+@bp.post("/runs/<int:run_id>/heartbeat")
+def heartbeat(run_id):
+    policy, at = get_policy(), now()
+    body = parse_body(Heartbeat, policy=policy, now=at)
+    run = _run_or_404(run_id)
+    if run.status == "running":
+        check_not_before(body.at, run.started_at, "at", "the run started")
+        check_progress(run, body)
+    run = lifecycle.heartbeat(
+        run,
+        now=at,
+        actor=principal().actor,
+        processed=body.processed,
+        total=body.total,
+        at=body.at,
+    )
+    return _answer(run, policy, at)
+
+
+@bp.post("/runs/<int:run_id>/complete")
+def complete_run(run_id):
+    policy, at = get_policy(), now()
+    body = parse_body(CompleteRun, policy=policy, now=at)
+    run = _run_or_404(run_id)
+    if run.is_active:
+        check_progress(run, body)
+    run = lifecycle.complete_run(
+        run,
+        outcome=body.outcome,
+        now=at,
+        actor=principal().actor,
+        message=body.message,
+        processed=body.processed,
+        total=body.total,
+    )
+    return _answer(run, policy, at)
+
+
+@bp.get("/runs/<int:run_id>")
+def get_run(run_id):
+    run = _run_or_404(run_id)
+    data = run_to_json(run, get_policy(), now())
+    data["events"] = events_to_json(run)
+    return jsonify(data)
+
+
+@bp.get("/runs")
+def list_all_runs():
+    query = parse_query(ListQuery)
+    tenant = _tenant_or_404(query.tenant)
+    policy, at = get_policy(), now()
+    filters = RunFilters(
+        tenant_id=tenant.id if tenant else None, type=query.type, status=query.status
+    )
+    try:
+        page = list_runs(
+            principal().scope,
+            policy=policy,
+            now=at,
+            tab=query.tab,
+            filters=filters,
+            cursor=query.cursor,
+            limit=query.limit,
+        )
+    except InvalidQuery as exc:
+        field = QUERY_FIELDS.get(exc.field, exc.field)
+        raise invalid({field: exc.message}, "the query is not valid") from exc
+    runs = [run_to_json(run, policy, at) for run in page.runs]
+    return jsonify({"runs": runs, "next_cursor": page.next_cursor})

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("workspace", __name__)
 
-from app.blueprints.workspace import routes  # noqa: E402, F401
+from app.blueprints.workspace import chrome, routes  # noqa: E402, F401

@@ -1,0 +1,57 @@
+# Runwarden: `make run` serves the demo on SQLite, `make test` runs the suite.
+# Every target is idempotent; `setup` only reinstalls what changed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+TURBO_SRC := node_modules/@hotwired/turbo/dist/turbo.es2017-umd.js
+TURBO := app/static/vendor/turbo.js
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+export FLASK_APP := wsgi
+export RUNWARDEN_RECONCILER ?= embedded
+
+.PHONY: setup run test lint bench
+
+setup: $(PIP_STAMP) $(TURBO)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(PIP_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	touch $@
+
+$(NPM_STAMP): package.json $(wildcard package-lock.json)
+	$(if $(wildcard package-lock.json),npm ci,npm install) --no-audit --no-fund
+	touch $@
+
+$(TURBO): $(NPM_STAMP)
+	mkdir -p $(@D)
+	cp $(TURBO_SRC) $@
+
+run: setup
+	mkdir -p instance
+	RUNWARDEN_RECONCILER=off $(BIN)/flask db upgrade
+	RUNWARDEN_RECONCILER=off $(BIN)/flask demo seed --if-empty
+	@echo
+	@echo "  Runwarden on http://$(HOST):$(PORT)/login"
+	@echo "  Demo sign-in: owner@example.com / runwarden-demo"
+	@echo "  (also operator@example.com, viewer@example.com, globex-owner@example.com)"
+	@echo
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+test: setup
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: $(PIP_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: setup
+	@if [ -f bench/__main__.py ]; then $(BIN)/python -m bench; \
+	else echo "bench: no benchmark yet (bench/__main__.py is absent)"; fi

@@ -1,0 +1,82 @@
+"""Runs and their timelines as JSON, with the one freshness truth attached."""
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import RunEvent, Tenant
+from app.operations.clock import isoformat
+from app.operations.freshness import freshness, problem_class
+
+
+def tenant_to_json(tenant):
+    """A tenant reference, or None for a workspace-level run."""
+    if tenant is None:
+        return None
+    return {"id": tenant.id, "uuid": tenant.uuid, "slug": tenant.slug, "name": tenant.name}
+
+
+def _tenant_of(run):
+    # ``run.tenant`` is lazy="raise"; the identity map answers when a list loaded it already.
+    return db.session.get(Tenant, run.tenant_id) if run.tenant_id is not None else None
+
+
+def presenter_fields(run, policy, now):
+    """Fields the presenter adds to every run (such as ``badge`` and ``guidance``).
+
+    The one place where fields from outside this module are merged into a run's JSON.
+    """
+    return {}
+
+
+def run_to_json(run, policy, now):
+    """A run as the API shows it at ``now``."""
+    fresh = freshness(run, policy, now)
+    data = {
+        "id": run.id,
+        "workspace_id": run.workspace_id,
+        "tenant": tenant_to_json(_tenant_of(run)),
+        "type": run.type,
+        "type_label": policy.for_type(run.type).label,
+        "status": run.status,
+        "outcome": run.outcome,
+        "created_at": isoformat(run.created_at),
+        "started_at": isoformat(run.started_at),
+        "completed_at": isoformat(run.completed_at),
+        "last_heartbeat_at": isoformat(run.last_heartbeat_at),
+        "last_progress_at": isoformat(run.last_progress_at),
+        "processed": run.processed,
+        "total": run.total,
+        "initiator": run.initiator,
+        "context": run.context,
+        "failure_message": run.failure_message,
+        "reconciled_at": isoformat(run.reconciled_at),
+        "reconciliation_reason": run.reconciliation_reason,
+        "reconciliation_message": run.reconciliation_message,
+        "freshness": fresh.state,
+        "problem_class": problem_class(run, policy, now),
+        "stale_reason": fresh.stale_reason,
+        "stale_since": isoformat(fresh.stale_since),
+        "reconcile_at": isoformat(fresh.reconcile_at),
+        "next_transition_at": isoformat(fresh.next_transition_at),
+    }
+    data.update(presenter_fields(run, policy, now))
+    return data
+
+
+def event_to_json(event):
+    """One timeline entry."""
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "at": isoformat(event.at),
+        "actor": event.actor,
+        "data": event.data,
+    }
+
+
+def events_to_json(run):
+    """The run's timeline, oldest first."""
+    events = db.session.scalars(
+        sa.select(RunEvent).where(RunEvent.run_id == run.id).order_by(RunEvent.id)
+    )
+    return [event_to_json(event) for event in events]

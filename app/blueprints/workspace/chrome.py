@@ -1,0 +1,94 @@
+"""The page chrome (navigation, current workspace) and the HTML error pages."""
+
+from dataclasses import dataclass
+
+from flask import current_app, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from app.blueprints.context import loaded_memberships, loaded_workspace
+from app.blueprints.workspace import bp
+from app.extensions import db
+
+RECONCILER_PATH = "/admin/reconciler"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class Chrome:
+    """What the layout shows around every signed-in page."""
+
+    user_name: str
+    workspace_name: str | None
+    can_switch: bool
+    workspaces_url: str
+    nav: tuple
+
+
+def _path_endpoint(path):
+    try:
+        return current_app.url_map.bind("").match(path, method="GET")[0]
+    except HTTPException:
+        return None
+
+
+def _nav():
+    endpoint = request.endpoint or ""
+    items = [
+        NavItem(
+            "Overview",
+            url_for("workspace.overview"),
+            endpoint.startswith(("workspace.", "tenant.")),
+        ),
+        NavItem(
+            "Operations",
+            url_for("monitoring.operations"),
+            endpoint in ("monitoring.operations", "monitoring.run_detail"),
+        ),
+    ]
+    reconciler = _path_endpoint(RECONCILER_PATH)
+    if reconciler:
+        items.append(NavItem("Reconciler", RECONCILER_PATH, endpoint == reconciler))
+    return tuple(items)
+
+
+@bp.app_context_processor
+def chrome():
+    """The chrome for the layout; reads only what this request already loaded."""
+    if not current_user.is_authenticated or request.blueprint == "api":
+        return {"chrome": None}
+    workspace = loaded_workspace()
+    return {
+        "chrome": Chrome(
+            user_name=current_user.name,
+            workspace_name=workspace.name if workspace else None,
+            can_switch=len(loaded_memberships()) > 1,
+            workspaces_url=url_for("workspace.workspaces"),
+            nav=_nav(),
+        )
+    }
+
+
+@bp.app_errorhandler(404)
+def not_found(error):
+    """Anything missing or outside the user's entitlement: the same page, no hint."""
+    return render_template("errors/404.html"), 404
+
+
+@bp.app_errorhandler(400)
+def bad_request(error):
+    """A query parameter the pages cannot use."""
+    return render_template("errors/400.html", message=error.description), 400
+
+
+@bp.app_errorhandler(500)
+def server_error(error):
+    """An unexpected error, in the same layout."""
+    db.session.rollback()
+    return render_template("errors/500.html"), 500

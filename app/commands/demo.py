@@ -1,0 +1,342 @@
+"""`flask demo seed`: a realistic demo built through the lifecycle service.
+
+Every run gets its timeline from create/start/heartbeat/complete (or the reconciler's
+reconcile_run) at explicit instants relative to the app clock, so the demo shows every
+freshness state and every stale reason the moment it is seeded.
+"""
+
+import random
+from collections import Counter
+from datetime import timedelta
+
+import click
+import sqlalchemy as sa
+
+from app.cli import JsonGroup, emit, fail
+from app.extensions import db
+from app.models import OperationRun, Workspace
+from app.operations import accounts, get_policy
+from app.operations import freshness as fr
+from app.operations.clock import now as clock_now
+from app.operations.lifecycle import (
+    LateReport,
+    complete_run,
+    create_run,
+    heartbeat,
+    reconcile_run,
+    start_run,
+)
+
+DEMO_PASSWORD = "runwarden-demo"
+WORKSPACES = {
+    "acme": (
+        "Acme Operations",
+        [
+            ("contoso", "Contoso"),
+            ("fabrikam", "Fabrikam"),
+            ("northwind", "Northwind Traders"),
+            ("tailspin", "Tailspin Toys"),
+            ("wingtip", "Wingtip Toys"),
+        ],
+    ),
+    "globex": ("Globex", [("globex-hq", "Globex HQ")]),
+}
+USERS = [
+    ("owner@example.com", "Olivia Owner", "acme", "owner", ()),
+    ("operator@example.com", "Oscar Operator", "acme", "operator", ("contoso", "fabrikam")),
+    ("viewer@example.com", "Vera Viewer", "acme", "viewer", ("contoso",)),
+    ("globex-owner@example.com", "Gus Globex", "globex", "owner", ()),
+]
+M = 60
+H = 3600
+D = 24 * H
+
+# Active at seed time: (workspace, tenant, type, created ago, started ago,
+# [(heartbeat ago, processed)], total), in seconds before now.
+ACTIVE = [
+    # likely stale: no_heartbeat
+    ("acme", "contoso", "baseline_compare", 750, 720, [(660, 120), (600, 260), (510, 340)], 1200),
+    # fresh
+    ("acme", "contoso", "inventory_sync", 200, 180, [(120, 900), (20, 1800)], 5000),
+    ("acme", "contoso", "report_export", 40, None, [], None),
+    # past expected
+    ("acme", "fabrikam", "baseline_compare", 870, 840, [(720, 200), (360, 610), (45, 900)], 1200),
+    # likely stale: no_progress (heartbeats keep coming, processed stays at 2100)
+    (
+        "acme",
+        "fabrikam",
+        "inventory_sync",
+        1530,
+        1500,
+        [(1320, 1400), (1140, 2100), (840, 2100), (540, 2100), (240, 2100), (30, 2100)],
+        8000,
+    ),
+    # fresh
+    ("acme", "northwind", "policy_restore", 380, 360, [(240, 5), (50, 12)], 40),
+    # past expected (queued)
+    ("acme", "northwind", "inventory_sync", 360, None, [], None),
+    # likely stale: lifecycle_exceeded
+    ("acme", "tailspin", "report_export", 1480, 1440, [], None),
+    # likely stale: never_started
+    ("acme", "wingtip", "baseline_compare", 1140, None, [], None),
+    # past expected
+    ("acme", "wingtip", "policy_restore", 1650, 1620, [(1200, 8), (600, 19), (60, 31)], 60),
+    # workspace-level: fresh, fresh (queued), past expected, likely stale (lifecycle_exceeded)
+    ("acme", None, "report_export", 140, 120, [], None),
+    ("acme", None, "inventory_sync", 20, None, [], None),
+    ("acme", None, "report_export", 510, 480, [], None),
+    ("acme", None, "baseline_compare", 2000, 1980, [(1800, 100), (900, 700), (25, 1180)], 1200),
+    # the other workspace: fresh, likely stale (no_heartbeat)
+    ("globex", "globex-hq", "inventory_sync", 250, 240, [(60, 3000)], 9000),
+    ("globex", "globex-hq", "baseline_compare", 920, 900, [(780, 50), (600, 90)], 400),
+]
+
+# Closed by the reconciler: (tenant, type, created ago, queued for, [(beat after start, processed)],
+# total). The last one also gets a late report.
+RECONCILED = [
+    ("fabrikam", "policy_restore", 4 * D, 40, [(120, 4), (360, 9), (720, 9), (1440, 9)], 30),
+    ("wingtip", "report_export", 2 * D + 3 * H, None, [], None),
+    (None, "baseline_compare", 6 * D, 30, [(s, s // 2) for s in range(240, 2040, 240)], 1000),
+    ("contoso", "inventory_sync", 20 * H, 30, [(120, 400), (300, 1100)], 6000),
+]
+
+# Terminal follow-ups: (tenant, type, created ago, outcome, message).
+FOLLOW_UPS = [
+    ("contoso", "baseline_compare", 3 * H, "failed", "Graph API throttled the compare (429)"),
+    ("fabrikam", "inventory_sync", 6 * H, "partially_succeeded", "118 devices were unreachable"),
+    (None, "report_export", 30 * H, "failed", "Storage quota exceeded writing the export"),
+    (
+        "northwind",
+        "policy_restore",
+        3 * D,
+        "failed",
+        "Conditional Access policy rejected: licence lacks Entra ID P1",
+    ),
+    ("tailspin", "inventory_sync", 5 * D, "partially_succeeded", "42 apps had no owner"),
+    ("wingtip", "report_export", 7 * D + 12 * H, "failed", "Report template missing"),
+]
+
+STALE_WORDING = {
+    fr.NEVER_STARTED: "Still queued after",
+    fr.NO_HEARTBEAT: "No heartbeat for more than",
+    fr.NO_PROGRESS: "No progress for more than",
+    fr.LIFECYCLE_EXCEEDED: "Still running after",
+}
+FAILURES = [
+    "Worker lost its connection to the tenant API",
+    "Access token expired during the run",
+    "Upstream API answered 503 three times",
+]
+CONTEXT = {
+    "inventory_sync": ("scope", ["devices", "users", "apps", "groups"]),
+    "baseline_compare": ("baseline", ["CIS Level 1", "Security defaults", "Finance hardening"]),
+    "policy_restore": ("policy", ["Conditional Access", "Device compliance", "App protection"]),
+    "report_export": ("report", ["Compliance summary", "Drift report", "Licence usage"]),
+}
+TOTALS = {
+    "inventory_sync": (500, 12000),
+    "baseline_compare": (200, 1500),
+    "policy_restore": (5, 60),
+}
+INITIATORS = ["schedule:nightly", "schedule:hourly", "schedule:hourly", "api:drift-monitor"]
+PEOPLE = {"acme": "owner@example.com", "globex": "globex-owner@example.com"}
+WORKERS = ["worker-eu-1", "worker-eu-2", "worker-us-1"]
+
+
+class DemoBuilder:
+    """Builds the demo runs at instants relative to ``now``."""
+
+    def __init__(self, policy, now, seed=7):
+        self.policy = policy
+        self.now = now
+        self.rng = random.Random(seed)
+        self.workspaces = {}
+        self.tenants = {}
+
+    def ago(self, seconds):
+        return self.now - timedelta(seconds=seconds)
+
+    def create(self, ws, tenant, op_type, created_at, total=None):
+        key, choices = CONTEXT[op_type]
+        initiator = self.rng.choice([*INITIATORS, PEOPLE[ws]])
+        trigger = initiator.split(":")[0] if ":" in initiator else "manual"
+        return create_run(
+            workspace_id=self.workspaces[ws].id,
+            tenant_id=self.tenants[ws, tenant].id if tenant else None,
+            type=op_type,
+            now=created_at,
+            actor=self.rng.choice(WORKERS),
+            initiator=initiator,
+            total=total,
+            context={key: self.rng.choice(choices), "trigger": trigger},
+            created_at=created_at,
+        )
+
+    def run(self, ws, tenant, op_type, created_at, queued_for, beats, total):
+        """Create a run, start it after ``queued_for`` s, heartbeat at ``beats``; return it."""
+        run = self.create(ws, tenant, op_type, created_at, total)
+        if queued_for is None:
+            return run
+        started = created_at + timedelta(seconds=queued_for)
+        run = start_run(run, now=started, actor="worker-eu-1")
+        for after, processed in beats:
+            at = started + timedelta(seconds=after)
+            run = heartbeat(run, now=at, actor="worker-eu-1", processed=processed, at=at)
+        return run
+
+    def active(self, ws, tenant, op_type, created_ago, started_ago, beats, total):
+        queued_for = None if started_ago is None else created_ago - started_ago
+        beats = [(started_ago - ago, processed) for ago, processed in beats]
+        self.run(ws, tenant, op_type, self.ago(created_ago), queued_for, beats, total)
+
+    def reconciled(self, tenant, op_type, created_ago, queued_for, beats, total, late=False):
+        run = self.run("acme", tenant, op_type, self.ago(created_ago), queued_for, beats, total)
+        grace = self.policy.for_type(op_type).reconcile_grace
+        at = fr.upcoming_stale_at(run, self.policy) + timedelta(seconds=grace + 20)
+        state = fr.freshness(run, self.policy, at)
+        limit = state.tripped_rule.limit // M
+        message = f"{STALE_WORDING[state.stale_reason]} {limit} min; closed as failed"
+        reason = f"stale_{state.stale_reason}"
+        if not reconcile_run(
+            run, policy=self.policy, now=at, reason=reason, message=message, pass_id=None
+        ):
+            raise RuntimeError(f"demo run {run.id} was not due for reconciliation")
+        db.session.commit()
+        if late:
+            late_at = at + timedelta(minutes=6)
+            try:
+                heartbeat(run, now=late_at, actor="worker-eu-2", processed=1500, at=late_at)
+            except LateReport:
+                pass
+
+    def finished(self, ws, tenant, op_type, created_ago, outcome, message=None):
+        op = self.policy.for_type(op_type)
+        low, high = TOTALS.get(op_type, (0, 0))
+        total = self.rng.randint(low, high) if high else None
+        queued_for = self.rng.randint(5, max(6, int(op.queued_expected * 0.8)))
+        slow = self.rng.random() < 0.1
+        share = self.rng.uniform(0.9, 1.0) if slow else self.rng.uniform(0.2, 0.9)
+        limit = op.running_stale if slow else op.running_expected
+        running = max(20, int(limit * share))
+        created_ago = max(created_ago, queued_for + running + 60)
+        beats = [(running * i // 3, total * i // 3 if total else None) for i in (1, 2)]
+        run = self.run(ws, tenant, op_type, self.ago(created_ago), queued_for, beats, total)
+        done = run.started_at + timedelta(seconds=running)
+        processed = total if total and outcome == "succeeded" else None
+        if total and outcome in ("failed", "partially_succeeded"):
+            processed = int(total * self.rng.uniform(0.6, 0.98))
+        complete_run(
+            run,
+            outcome=outcome,
+            now=done,
+            actor="worker-eu-1",
+            message=message,
+            processed=processed,
+        )
+
+    def history(self, ws, tenant_slugs, count, start_ago, end_ago):
+        outcomes = ["succeeded"] * 42 + ["failed"] * 3 + ["partially_succeeded"] * 3 + ["cancelled"]
+        for _ in range(count):
+            tenant = self.rng.choice([*tenant_slugs, None])
+            op_type = self.rng.choice(list(CONTEXT))
+            outcome = self.rng.choice(outcomes)
+            message = {
+                "failed": self.rng.choice(FAILURES),
+                "partially_succeeded": "Some items were skipped",
+                "cancelled": f"Cancelled by {PEOPLE[ws]}",
+            }.get(outcome)
+            created_ago = self.rng.randint(end_ago, start_ago)
+            yield created_ago, self.finished, ws, tenant, op_type, created_ago, outcome, message
+
+    def plan(self):
+        """(created ago, build) for every run, oldest first."""
+        steps = list(self.history("acme", [s for s, _ in WORKSPACES["acme"][1]], 116, 8 * D, H))
+        steps += list(self.history("globex", ["globex-hq"], 10, 8 * D, H))
+        for tenant, op_type, ago, outcome, message in FOLLOW_UPS:
+            steps.append((ago, self.finished, "acme", tenant, op_type, ago, outcome, message))
+        for index, spec in enumerate(RECONCILED):
+            steps.append((spec[2], self.reconciled, *spec, index == len(RECONCILED) - 1))
+        for spec in ACTIVE:
+            steps.append((spec[3], self.active, *spec))
+        steps.sort(key=lambda step: -step[0])
+        return steps
+
+    def build(self):
+        """Create accounts and runs; return the number of runs."""
+        for slug, (name, tenants) in WORKSPACES.items():
+            self.workspaces[slug] = accounts.create_workspace(slug, name)
+            for tenant_slug, tenant_name in tenants:
+                tenant = accounts.create_tenant(slug, tenant_slug, tenant_name)
+                self.tenants[slug, tenant_slug] = tenant
+        for email, name, ws, role, tenants in USERS:
+            accounts.create_user(email, DEMO_PASSWORD, name)
+            accounts.add_member(email, ws, role, tenants)
+        db.session.commit()
+        steps = self.plan()
+        for _, build, *args in steps:
+            build(*args)
+        return len(steps)
+
+
+def freshness_summary(workspace_ids, policy, now):
+    """Counts of freshness states and stale reasons over the runs of ``workspace_ids``."""
+    runs = db.session.scalars(
+        sa.select(OperationRun).where(OperationRun.workspace_id.in_(workspace_ids))
+    )
+    states, reasons = Counter(), Counter()
+    for run in runs:
+        state = fr.freshness(run, policy, now)
+        states[state.state] += 1
+        if state.stale_reason:
+            reasons[state.stale_reason] += 1
+    return dict(sorted(states.items())), dict(sorted(reasons.items()))
+
+
+def sign_in():
+    """The demo accounts, for printing."""
+    return {
+        "password": DEMO_PASSWORD,
+        "users": [
+            {"email": e, "workspace": ws, "role": role, "tenants": list(t) or "all"}
+            for e, _, ws, role, t in USERS
+        ],
+    }
+
+
+demo = JsonGroup("demo", help="Demo data.")
+
+
+@demo.command("seed")
+@click.option("--if-empty", is_flag=True, help="Do nothing when any workspace exists.")
+def seed(if_empty):
+    """Create the demo workspaces, users and runs (once)."""
+    existing = db.session.scalars(sa.select(Workspace.slug)).all()
+    if any(slug in WORKSPACES for slug in existing):
+        emit({"seeded": False, "message": "demo data already present", "sign_in": sign_in()})
+        return
+    if if_empty and existing:
+        emit({"seeded": False, "message": "database has workspaces; demo data not added"})
+        return
+    policy = get_policy()
+    missing = sorted({spec[2] for spec in ACTIVE} - set(policy.names()))
+    if missing:
+        fail(f"demo needs the shipped operation types; missing: {', '.join(missing)}")
+    builder = DemoBuilder(policy, clock_now())
+    count = builder.build()
+    ids = [ws.id for ws in builder.workspaces.values()]
+    states, reasons = freshness_summary(ids, policy, builder.now)
+    emit(
+        {
+            "seeded": True,
+            "workspaces": sorted(WORKSPACES),
+            "runs": count,
+            "freshness": states,
+            "stale_reasons": reasons,
+            "sign_in": sign_in(),
+        }
+    )
+
+
+def register(app):
+    """Attach the demo group to ``app``."""
+    app.cli.add_command(demo)

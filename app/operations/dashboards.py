@@ -1,0 +1,147 @@
+"""Queries behind the dashboard widgets, all through a Scope and the SQL freshness truth."""
+
+from dataclasses import dataclass, fields
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from app.extensions import db
+from app.models import OperationRun, RunEvent
+from app.operations import freshness as fr
+
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Counts for one tenant (or the workspace-level runs, or a total)."""
+
+    active: int = 0
+    past_expected: int = 0
+    likely_stale: int = 0
+    follow_up: int = 0
+    follow_up_24h: int = 0
+
+    def __add__(self, other):
+        return Activity(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
+def _count_if(clause, name):
+    return sa.func.coalesce(sa.func.sum(sa.case((clause, 1), else_=0)), 0).label(name)
+
+
+def activity_by_tenant(scope, *, policy, now, tenant_id=None):
+    """{tenant_id or None: Activity} over visible runs, in ONE grouped query.
+
+    Tenants without active or follow-up runs are absent; ``tenant_id`` narrows to one tenant.
+    """
+    follow_up = fr.follow_up_clause(policy, now)
+    follow_up_24h = fr.follow_up_clause(policy, now, window_seconds=DAY)
+    query = (
+        sa.select(
+            OperationRun.tenant_id,
+            _count_if(fr.active_clause(), "active"),
+            _count_if(fr.past_expected_clause(policy, now), "past_expected"),
+            _count_if(fr.likely_stale_clause(policy, now), "likely_stale"),
+            _count_if(follow_up, "follow_up"),
+            _count_if(follow_up_24h, "follow_up_24h"),
+        )
+        .where(scope.run_filter(), sa.or_(fr.active_clause(), follow_up, follow_up_24h))
+        .group_by(OperationRun.tenant_id)
+    )
+    if tenant_id is not None:
+        query = query.where(OperationRun.tenant_id == tenant_id)
+    return {row[0]: Activity(*(int(v) for v in row[1:])) for row in db.session.execute(query)}
+
+
+def tenant_activity(scope, tenant_id, *, policy, now):
+    """The Activity of one visible tenant."""
+    found = activity_by_tenant(scope, policy=policy, now=now, tenant_id=tenant_id)
+    return found.get(tenant_id, Activity())
+
+
+def _tenant_runs(scope, tenant_id, *where):
+    return scope.runs().where(OperationRun.tenant_id == tenant_id, *where)
+
+
+def attention_runs(scope, tenant_id, *, policy, now, limit=5):
+    """(likely stale runs, follow-up runs) of a tenant, newest first, ``limit`` each."""
+    stale = _tenant_runs(scope, tenant_id, fr.likely_stale_clause(policy, now)).order_by(
+        OperationRun.created_at.desc(), OperationRun.id.desc()
+    )
+    follow = _tenant_runs(scope, tenant_id, fr.follow_up_clause(policy, now)).order_by(
+        OperationRun.completed_at.desc(), OperationRun.id.desc()
+    )
+    return (
+        list(db.session.scalars(stale.limit(limit))),
+        list(db.session.scalars(follow.limit(limit))),
+    )
+
+
+def overlay_runs(scope, tenant_id, *, policy, now, limit=8):
+    """Active runs of a tenant, stale ones included and listed first, then late, then newest."""
+    rank = sa.case(
+        (fr.likely_stale_clause(policy, now), 0),
+        (fr.past_expected_clause(policy, now), 1),
+        else_=2,
+    )
+    query = (
+        _tenant_runs(scope, tenant_id, fr.active_clause())
+        .order_by(rank, OperationRun.created_at.desc(), OperationRun.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class TypeSummary:
+    """Runs of one type created in the summary window."""
+
+    type: str
+    total: int
+    succeeded: int
+    partially_succeeded: int
+    failed: int
+    cancelled: int
+    reconciled: int
+    active: int
+    likely_stale: int
+
+
+def type_summary(scope, tenant_id, *, policy, now, days=7):
+    """Per-type counts of a tenant's runs created in the last ``days``, grouped in SQL."""
+    outcome = OperationRun.outcome
+    query = (
+        sa.select(
+            OperationRun.type,
+            sa.func.count().label("total"),
+            _count_if(outcome == "succeeded", "succeeded"),
+            _count_if(outcome == "partially_succeeded", "partially_succeeded"),
+            _count_if(outcome == "failed", "failed"),
+            _count_if(outcome == "cancelled", "cancelled"),
+            _count_if(fr.reconciled_clause(), "reconciled"),
+            _count_if(fr.active_clause(), "active"),
+            _count_if(fr.likely_stale_clause(policy, now), "likely_stale"),
+        )
+        .where(
+            scope.run_filter(),
+            OperationRun.tenant_id == tenant_id,
+            OperationRun.created_at >= now - timedelta(days=days),
+        )
+        .group_by(OperationRun.type)
+        .order_by(OperationRun.type)
+    )
+    return [TypeSummary(row[0], *(int(v) for v in row[1:])) for row in db.session.execute(query)]
+
+
+def run_with_tenant(scope, run_id):
+    """The visible run with its tenant loaded, or None."""
+    query = scope.runs().where(OperationRun.id == run_id).options(joinedload(OperationRun.tenant))
+    return db.session.scalar(query)
+
+
+def run_events(run_id):
+    """The run's timeline, oldest first, in one query."""
+    query = sa.select(RunEvent).where(RunEvent.run_id == run_id).order_by(RunEvent.at, RunEvent.id)
+    return list(db.session.scalars(query))

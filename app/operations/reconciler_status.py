@@ -1,0 +1,239 @@
+"""The reconciler's own freshness: is the unattended closer of stale runs still at work?
+
+Every pass is recorded (ReconcilerPass) and the scheduler holding the lease keeps the lease
+row renewed, so any process can tell from the database alone when the last pass finished,
+when the next one is due, who holds the lease, and whether the reconciler looks stale.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.extensions import db
+from app.models import OperationRun, ReconcilerLease, ReconcilerPass
+from app.operations.clock import now as clock_now
+from app.operations.visibility import scope_for_user
+from app.presenter.formatting import duration
+
+LEASE_NAME = "reconciler"
+# The reconciler looks stale once no pass has finished for this many intervals.
+STALE_AFTER_INTERVALS = 3
+
+OFF = "off"
+NEVER_RAN = "never_ran"
+HEALTHY = "healthy"
+STALE = "stale"
+
+FINISHED = "finished"
+STOPPED = "stopped"
+ABORTED = "aborted"
+RUNNING = "running"
+INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class ReconcilerStatus:
+    """Everything the product says about the reconciler itself at one instant."""
+
+    mode: str
+    state: str
+    looks_stale: bool
+    message: str
+    interval_seconds: int
+    stale_after_seconds: int
+    last_pass_started_at: datetime | None
+    last_success_at: datetime | None
+    next_pass_at: datetime | None
+    lease_holder: str | None
+    lease_expires_at: datetime | None
+    lease_live: bool
+
+
+@dataclass(frozen=True)
+class PassError:
+    """One error recorded on a pass; ``run_id`` None for the pass as a whole."""
+
+    run_id: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class PassRecord:
+    """One recorded pass, ready to show; errors on runs the viewer cannot see are only counted."""
+
+    id: int
+    holder: str
+    started_at: datetime
+    finished_at: datetime | None
+    duration_seconds: float | None
+    scanned: int
+    reconciled: int
+    skipped: int
+    error_count: int
+    outcome: str
+    errors: tuple
+    hidden_errors: int
+
+
+def next_pass_at(last_started_at, interval_seconds):
+    """When the next scheduled pass is due: one interval after the last one started."""
+    if last_started_at is None:
+        return None
+    return last_started_at + timedelta(seconds=interval_seconds)
+
+
+def pass_due(now, interval_seconds):
+    """Whether a scheduled pass is due at ``now`` (no pass yet, or the interval has passed)."""
+    due_at = next_pass_at(_last_started_at(), interval_seconds)
+    return due_at is None or now >= due_at
+
+
+def _last_started_at():
+    return db.session.scalar(sa.select(sa.func.max(ReconcilerPass.started_at)))
+
+
+def _last_success_at():
+    return db.session.scalar(
+        sa.select(sa.func.max(ReconcilerPass.finished_at)).where(
+            ReconcilerPass.finished_at.is_not(None)
+        )
+    )
+
+
+def reconciler_status(now=None, config=None):
+    """The ReconcilerStatus at ``now`` (the app clock by default) under ``config``."""
+    now = now or clock_now()
+    config = config or current_app.config
+    mode = config["RUNWARDEN_RECONCILER"]
+    interval = config["RECONCILER_INTERVAL_SECONDS"]
+    stale_after = STALE_AFTER_INTERVALS * interval
+    last_started = _last_started_at()
+    last_success = _last_success_at()
+    lease = db.session.get(ReconcilerLease, LEASE_NAME)
+    lease_live = lease is not None and lease.expires_at >= now
+    if mode == OFF:
+        state = OFF
+    elif last_success is None:
+        state = NEVER_RAN
+    elif now > last_success + timedelta(seconds=stale_after):
+        state = STALE
+    else:
+        state = HEALTHY
+    upcoming = next_pass_at(last_started, interval) if lease_live else None
+    if lease_live and (upcoming is None or upcoming < now):
+        upcoming = now
+    return ReconcilerStatus(
+        mode=mode,
+        state=state,
+        looks_stale=state in (NEVER_RAN, STALE),
+        message=_message(state, mode, now, last_success, interval),
+        interval_seconds=interval,
+        stale_after_seconds=stale_after,
+        last_pass_started_at=last_started,
+        last_success_at=last_success,
+        next_pass_at=upcoming,
+        lease_holder=lease.holder if lease is not None else None,
+        lease_expires_at=lease.expires_at if lease is not None else None,
+        lease_live=lease_live,
+    )
+
+
+def _message(state, mode, now, last_success, interval):
+    every = duration(interval)
+    if state == OFF:
+        return (
+            "The reconciler is switched off (RUNWARDEN_RECONCILER=off): likely stale runs "
+            "are shown but never closed."
+        )
+    if state == NEVER_RAN:
+        hint = " Is python -m reconciler running?" if mode == "external" else ""
+        return f"The reconciler has not finished a pass yet.{hint}"
+    ago = duration((now - last_success).total_seconds())
+    if state == STALE:
+        return (
+            f"The reconciler looks stale: no pass has finished for {ago} "
+            f"(passes are due every {every})."
+        )
+    return f"The last pass finished {ago} ago; passes run every {every}."
+
+
+def readiness_problem(now=None):
+    """Why the deployment is not ready because of the reconciler, or None."""
+    status = reconciler_status(now)
+    return status.message if status.looks_stale else None
+
+
+def recent_passes(limit=20, now=None, can_see_run=None):
+    """The latest ``limit`` passes as PassRecords, newest first.
+
+    ``can_see_run(run_ids)`` returns the ids the viewer may see; errors on other runs are
+    only counted, never described.
+    """
+    now = now or clock_now()
+    rows = db.session.scalars(
+        sa.select(ReconcilerPass)
+        .order_by(ReconcilerPass.started_at.desc(), ReconcilerPass.id.desc())
+        .limit(limit)
+    ).all()
+    run_ids = {e["run_id"] for row in rows for e in (row.errors or []) if e.get("run_id")}
+    visible = can_see_run(run_ids) if can_see_run and run_ids else set()
+    newest = rows[0].id if rows else None
+    return [_record(row, row.id == newest, visible, now) for row in rows]
+
+
+def _record(row, newest, visible, now):
+    errors, hidden = [], 0
+    for entry in row.errors or []:
+        run_id = entry.get("run_id")
+        if run_id is not None and run_id not in visible:
+            hidden += 1
+            continue
+        errors.append(PassError(run_id, entry.get("error", "")))
+    finished = row.finished_at
+    return PassRecord(
+        id=row.id,
+        holder=row.holder,
+        started_at=row.started_at,
+        finished_at=finished,
+        duration_seconds=(finished - row.started_at).total_seconds() if finished else None,
+        scanned=row.scanned,
+        reconciled=row.reconciled,
+        skipped=row.skipped,
+        error_count=row.error_count,
+        outcome=_outcome(row, newest, now),
+        errors=tuple(errors),
+        hidden_errors=hidden,
+    )
+
+
+def _outcome(row, newest, now):
+    notes = {entry.get("pass") for entry in row.errors or []}
+    if ABORTED in notes:
+        return ABORTED
+    if row.finished_at is not None:
+        return STOPPED if STOPPED in notes else FINISHED
+    interval = current_app.config["RECONCILER_INTERVAL_SECONDS"]
+    recent = now <= row.started_at + timedelta(seconds=STALE_AFTER_INTERVALS * interval)
+    return RUNNING if newest and recent else INTERRUPTED
+
+
+def runs_visible_to(user):
+    """A ``can_see_run`` for recent_passes: the ids among ``run_ids`` ``user`` may see."""
+
+    def can_see(run_ids):
+        workspaces = db.session.scalars(
+            sa.select(OperationRun.workspace_id)
+            .where(OperationRun.id.in_(sorted(run_ids)))
+            .distinct()
+        )
+        visible = set()
+        for workspace_id in workspaces:
+            scope = scope_for_user(user, workspace_id)
+            if scope is not None:
+                query = scope.runs().where(OperationRun.id.in_(sorted(run_ids)))
+                visible.update(db.session.scalars(query.with_only_columns(OperationRun.id)))
+        return visible
+
+    return can_see

@@ -1,0 +1,94 @@
+"""Small text helpers: durations, clock times and relative times, all in UTC."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.operations.clock import isoformat
+
+MINUTE = 60
+HOUR = 3600
+DAY = 86400
+
+
+def duration(seconds):
+    """Humanise a number of seconds: "42 s", "47 min", "3 h 12 min", "2 d 4 h"."""
+    if seconds is None:
+        return None
+    seconds = max(0, int(seconds))
+    if seconds < MINUTE:
+        return f"{seconds} s"
+    if seconds < HOUR:
+        return f"{seconds // MINUTE} min"
+    if seconds < DAY:
+        hours, minutes = divmod(seconds // MINUTE, 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(seconds // HOUR, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def window(seconds):
+    """A configured window in words: "7 days", "24 hours", "30 min"."""
+    if seconds % DAY == 0:
+        days = seconds // DAY
+        return f"{days} day" if days == 1 else f"{days} days"
+    if seconds % HOUR == 0:
+        hours = seconds // HOUR
+        return f"{hours} hour" if hours == 1 else f"{hours} hours"
+    return duration(seconds)
+
+
+def clock_time(at, now):
+    """The clock time, 14:32 UTC, with the date (Nov 27 14:32 UTC) when not today."""
+    if at is None:
+        return None
+    if at.date() == now.date():
+        return f"{at:%H:%M} UTC"
+    return f"{at:%b} {at.day} {at:%H:%M} UTC"
+
+
+def exact(at):
+    """The exact instant, for a tooltip: "2026-11-26 14:32:05 UTC"."""
+    return None if at is None else f"{at:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def coarse(seconds):
+    """A duration in its largest unit only: 42 s, 47 min, 17 h, 3 d."""
+    seconds = max(0, int(seconds))
+    for unit, name in ((DAY, "d"), (HOUR, "h"), (MINUTE, "min")):
+        if seconds >= unit:
+            return f"{seconds // unit} {name}"
+    return f"{seconds} s"
+
+
+def relative(at, now):
+    """Relative text such as "47 min ago" or "in 5 min"; the exact time goes in a tooltip."""
+    delta = (now - at).total_seconds()
+    if abs(delta) < 5:
+        return "just now"
+    if delta > 0:
+        return f"{coarse(delta)} ago"
+    return f"in {coarse(-delta)}"
+
+
+@dataclass(frozen=True)
+class TimeView:
+    """An instant as the page shows it: relative text, exact UTC tooltip, machine value."""
+
+    iso: str
+    exact: str
+    relative: str
+    clock: str
+
+
+def time_view(at, now):
+    """A TimeView for ``at`` (None stays None)."""
+    if at is None:
+        return None
+    return TimeView(isoformat(at), exact(at), relative(at, now), clock_time(at, now))
+
+
+def between(start: datetime | None, end: datetime | None):
+    """Seconds from ``start`` to ``end``, or None if either is missing."""
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds()

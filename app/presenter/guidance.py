@@ -1,0 +1,207 @@
+"""The words: guidance by density, the detail headline, banners and set summaries.
+
+Every sentence is built from the Freshness the one truth computed; nothing here knows a
+threshold of its own.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from app.operations import freshness as fr
+from app.presenter.badges import DANGER, NEUTRAL, SUCCESS, WARNING
+from app.presenter.formatting import between, clock_time, duration, relative
+
+ROW, CARD, DETAIL = "row", "card", "detail"
+DENSITIES = (ROW, CARD, DETAIL)
+
+_STALE_UNLESS = {
+    fr.NEVER_STARTED: "it starts",
+    fr.NO_HEARTBEAT: "it reports progress",
+    fr.NO_PROGRESS: "it reports progress",
+    fr.LIFECYCLE_EXCEEDED: "it completes",
+}
+
+RECONCILE_REASONS = {
+    "stale_no_heartbeat": "no heartbeat arrived within its limit",
+    "stale_no_progress": "it made no progress within its limit",
+    "stale_lifecycle_exceeded": "it ran past its lifecycle window",
+    "stale_never_started": "it never started",
+}
+
+
+def sentence(text):
+    """``text`` with its first letter in upper case."""
+    return text[:1].upper() + text[1:]
+
+
+def stale_observation(fresh, now):
+    """What was observed, with the limit: "no heartbeat for 47 min (limit 5 min)"."""
+    rule = fresh.tripped_rule
+    seconds = (now - rule.observed_at).total_seconds()
+    seen, limit = duration(seconds), duration(rule.limit)
+    if seen == limit:  # just past the limit: show the seconds, or it reads as "within"
+        seen = f"{seen} {int(seconds) % 60} s"
+    return {
+        fr.NO_HEARTBEAT: f"no heartbeat for {seen} (limit {limit})",
+        fr.NO_PROGRESS: f"no progress for {seen} (limit {limit})",
+        fr.NEVER_STARTED: f"queued for {seen} without starting (limit {limit})",
+        fr.LIFECYCLE_EXCEEDED: f"running for {seen}, past its {limit} window",
+    }[rule.reason]
+
+
+def stale_closing(fresh, now):
+    """When the reconciler closes it: "Will be closed as failed at 14:32 UTC unless ..."."""
+    if fresh.reconcile_at > now:
+        unless = _STALE_UNLESS[fresh.stale_reason]
+        return f"Will be closed as failed at {clock_time(fresh.reconcile_at, now)} unless {unless}."
+    return "Due to be closed as failed on the reconciler's next pass."
+
+
+def within_window(fresh, now):
+    """Where an active run stands in its lifecycle window: "within its 30 min window until
+    12:15 UTC" (silence limits can end it sooner; the guidance of a stale run says which)."""
+    ends = now + timedelta(seconds=fresh.stale_seconds - fresh.age_seconds)
+    return f"within its {duration(fresh.stale_seconds)} window until {clock_time(ends, now)}"
+
+
+def reconcile_why(run):
+    """Why the reconciler closed the run, in words."""
+    reason = run.reconciliation_reason or ""
+    return RECONCILE_REASONS.get(reason, reason.replace("_", " ") or "it was likely stale")
+
+
+def _run_seconds(run):
+    return between(run.started_at or run.created_at, run.completed_at)
+
+
+def _terminal(run, density, now):
+    took = duration(_run_seconds(run))
+    message = (run.failure_message or "").strip()
+    if density == ROW and len(message) > 80:
+        message = message[:79] + "…"
+    if run.outcome == "succeeded":
+        return f"Finished in {took}." if density == ROW else f"Succeeded in {took}."
+    words = {"failed": "Failed", "partially_succeeded": "Partially succeeded"}
+    lead = f"{words.get(run.outcome, 'Cancelled')} after {took}"
+    if run.outcome == "partially_succeeded" and run.total and not message:
+        message = f"{run.processed or 0} of {run.total} processed"
+    return f"{lead}: {message}." if message else f"{lead}."
+
+
+def _active_fresh(run, fresh, density):
+    age, expected = duration(fresh.age_seconds), duration(fresh.expected_seconds)
+    if run.status == "queued":
+        if density == ROW:
+            return f"Queued {age} · usually starts within {expected}"
+        return f"Queued {age} ago, usually starts within {expected}."
+    if density == ROW:
+        return f"On track · running {age}, usually done within {expected}"
+    return f"On track: running for {age}, usually done within {expected}."
+
+
+def _active_late(run, fresh, density, now):
+    age, expected = duration(fresh.age_seconds), duration(fresh.expected_seconds)
+    within = within_window(fresh, now)
+    if run.status == "queued":
+        if density == ROW:
+            return f"Waiting longer than expected · {within}"
+        return f"Waiting longer than expected to start ({age}, usually {expected}); still {within}."
+    if density == ROW:
+        return f"Running longer than expected · {within}"
+    return f"Running longer than expected ({age}, usually {expected}); still {within}."
+
+
+def _stale(fresh, density, now):
+    observed = stale_observation(fresh, now)
+    if density == ROW:
+        closes = (
+            f"closes {clock_time(fresh.reconcile_at, now)}"
+            if fresh.reconcile_at > now
+            else "closing on the next reconciler pass"
+        )
+        return f"{sentence(observed)} · {closes}"
+    return f"Likely stale: {observed}. {stale_closing(fresh, now)}"
+
+
+def _reconciled(run, density, now):
+    why = reconcile_why(run)
+    if density == ROW:
+        return f"Closed by the reconciler: {why}"
+    at = clock_time(run.reconciled_at, now)
+    return (
+        f"Closed as failed by the reconciler at {at}: {why}. Late reports are kept on its timeline."
+    )
+
+
+def guidance(run, fresh, now, density=CARD):
+    """The sentence a surface of ``density`` (row, card, detail) shows for ``run``."""
+    if density not in DENSITIES:
+        raise ValueError(f"unknown density {density!r}")
+    state = fresh.state
+    if state == fr.RECONCILED_FAILED:
+        return _reconciled(run, density, now)
+    if state == fr.TERMINAL:
+        return _terminal(run, density, now)
+    if state == fr.LIKELY_STALE:
+        return _stale(fresh, density, now)
+    if state == fr.PAST_EXPECTED:
+        return _active_late(run, fresh, density, now)
+    return _active_fresh(run, fresh, density)
+
+
+@dataclass(frozen=True)
+class DecisionTruth:
+    """The detail page's headline of what is true now."""
+
+    headline: str
+    detail: str
+    tone: str
+
+
+_DEADLINE = {"queued": "started", "running": "finished or reported"}
+
+_TERMINAL_HEADLINES = {
+    "succeeded": ("Succeeded", SUCCESS),
+    "partially_succeeded": ("Partially succeeded: check what was skipped", WARNING),
+    "failed": ("Failed", DANGER),
+    "cancelled": ("Cancelled", NEUTRAL),
+}
+
+
+def decision_truth(run, fresh, now):
+    """What is true about ``run`` right now, as a headline and one supporting sentence."""
+    state = fresh.state
+    if state == fr.RECONCILED_FAILED:
+        return DecisionTruth(
+            "Failed: closed by the reconciler",
+            f"It was closed at {clock_time(run.reconciled_at, now)} because {reconcile_why(run)}. "
+            "Late reports from the worker are kept on the timeline and never reopen it.",
+            DANGER,
+        )
+    if state == fr.TERMINAL:
+        headline, tone = _TERMINAL_HEADLINES.get(run.outcome, ("Completed", NEUTRAL))
+        finished = (
+            f"Completed {relative(run.completed_at, now)}, at {clock_time(run.completed_at, now)}."
+        )
+        return DecisionTruth(headline, f"{finished} {_terminal(run, DETAIL, now)}", tone)
+    if state == fr.LIKELY_STALE:
+        return DecisionTruth(
+            "Likely stale: treat it as not running",
+            f"{sentence(stale_observation(fresh, now))}. {stale_closing(fresh, now)}",
+            DANGER,
+        )
+    if state == fr.PAST_EXPECTED:
+        what = (
+            "Waiting longer than expected to start"
+            if run.status == "queued"
+            else ("Running longer than expected")
+        )
+        return DecisionTruth(
+            what,
+            f"Still {within_window(fresh, now)}; "
+            f"it counts as likely stale if it has not {_DEADLINE[run.status]} by then.",
+            WARNING,
+        )
+    if run.status == "queued":
+        return DecisionTruth("Waiting to start", _active_fresh(run, fresh, DETAIL), NEUTRAL)
+    return DecisionTruth("Running normally", _active_fresh(run, fresh, DETAIL), SUCCESS)

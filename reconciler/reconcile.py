@@ -1,0 +1,276 @@
+"""One reconciler pass: close every run whose reconcile time has come.
+
+Candidates come from the shared SQL truth (``reconcile_due_clause``), in id order, one
+batch at a time; on PostgreSQL the batch is locked ``FOR UPDATE SKIP LOCKED`` so passes
+running at once share the work instead of queueing behind each other. Reason and message
+are computed per run from ``freshness`` (an error there fails that run only). The batch is
+closed by one compare-and-set UPDATE that re-checks the same truth (``reconcile_runs``);
+should that fail, each run is closed on its own in its own SAVEPOINT (``reconcile_run``), so
+one bad row cannot stop the pass. Every batch commits together with the pass's counters: a
+pass that dies loses at most its current batch, which the next pass picks up.
+"""
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.extensions import db
+from app.models import OperationRun, ReconcilerPass
+from app.operations import get_policy
+from app.operations.clock import isoformat
+from app.operations.clock import now as clock_now
+from app.operations.freshness import (
+    LIFECYCLE_EXCEEDED,
+    LIKELY_STALE,
+    NEVER_STARTED,
+    NO_HEARTBEAT,
+    NO_PROGRESS,
+    freshness,
+    reconcile_due_clause,
+)
+from app.operations.lifecycle import reconcile_run, reconcile_runs
+from app.presenter.formatting import duration
+
+logger = logging.getLogger("runwarden.reconciler")
+
+MAX_ERRORS = 20
+MAX_ERROR_TEXT = 300
+
+# The policy setting behind each stale reason, named in the audit message.
+RULE_SETTINGS = {
+    NEVER_STARTED: "queued_stale",
+    NO_HEARTBEAT: "heartbeat_stale",
+    NO_PROGRESS: "progress_stale",
+    LIFECYCLE_EXCEEDED: "running_stale",
+}
+HEADLINES = {
+    NEVER_STARTED: "queued without starting for more than {limit}",
+    NO_HEARTBEAT: "no heartbeat for more than {limit}",
+    NO_PROGRESS: "no progress for more than {limit}",
+    LIFECYCLE_EXCEEDED: "running for more than {limit}",
+}
+
+
+class PassAborted(RuntimeError):
+    """A pass stopped by an error outside the handling of a single run."""
+
+    def __init__(self, pass_id, cause):
+        super().__init__(f"reconciler pass {pass_id} aborted: {error_text(cause)}")
+        self.pass_id = pass_id
+
+
+@dataclass
+class PassSummary:
+    """What one pass did; the counters cover committed batches only."""
+
+    pass_id: int
+    scanned: int = 0
+    reconciled: int = 0
+    skipped: int = 0
+    errors: int = 0
+    duration_ms: int = 0
+    outcome: str = "finished"
+
+    def as_dict(self):
+        """The JSON summary printed by ``flask reconcile --once``."""
+        data = asdict(self)
+        del data["outcome"]
+        return data
+
+
+def error_text(exc):
+    """A short, single-line description of ``exc`` without SQL statements or parameters."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    text = f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    return text[:MAX_ERROR_TEXT]
+
+
+def run_pass(*, holder, batch_size=None, lock_rows=None, keep_going=None):
+    """Run one pass in the current app context, record it, and return its PassSummary.
+
+    ``keep_going`` is called after each committed batch; when it returns False the pass
+    stops there (shutdown, lost lease). ``lock_rows`` defaults to True on PostgreSQL.
+    Any error outside a single run's handling is recorded on the pass and raised as
+    PassAborted.
+    """
+    policy = get_policy()
+    now = clock_now()
+    batch_size = batch_size or current_app.config["RECONCILER_BATCH_SIZE"]
+    if lock_rows is None:
+        lock_rows = db.session.get_bind().dialect.name == "postgresql"
+    started = time.perf_counter()
+    summary = PassSummary(_open_pass(holder, now))
+    errors = []
+    try:
+        last_id = 0
+        while True:
+            batch = _select_batch(policy, now, last_id, batch_size, lock_rows)
+            if not batch:
+                break
+            last_id = batch[-1].id
+            _handle_batch(batch, summary, errors, policy, now)
+            if len(batch) < batch_size:
+                break
+            if keep_going is not None and not keep_going():
+                summary.outcome = "stopped"
+                break
+    except Exception as exc:
+        summary.outcome = "aborted"
+        summary.errors += 1
+        summary.duration_ms = _elapsed_ms(started)
+        _record_abort(summary, errors, exc)
+        raise PassAborted(summary.pass_id, exc) from exc
+    summary.duration_ms = _elapsed_ms(started)
+    note = [{"pass": "stopped", "error": "stopped between batches"}]
+    _close_pass(summary, errors + (note if summary.outcome == "stopped" else []), clock_now())
+    return summary
+
+
+def _elapsed_ms(started):
+    return round((time.perf_counter() - started) * 1000)
+
+
+def _open_pass(holder, now):
+    record = ReconcilerPass(
+        started_at=now, holder=holder, scanned=0, reconciled=0, skipped=0, error_count=0
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record.id
+
+
+def _close_pass(summary, errors, finished_at):
+    """Final counters (already committed per batch) plus the end and any closing note."""
+    db.session.execute(
+        sa.update(ReconcilerPass)
+        .where(ReconcilerPass.id == summary.pass_id)
+        .values(
+            finished_at=finished_at,
+            scanned=summary.scanned,
+            reconciled=summary.reconciled,
+            skipped=summary.skipped,
+            error_count=summary.errors,
+            errors=errors or None,
+        )
+    )
+    db.session.commit()
+
+
+def _record_abort(summary, errors, exc):
+    """Note the abort on the pass row (best effort: the database may be what failed)."""
+    db.session.rollback()
+    try:
+        _close_pass(summary, errors + [{"pass": "aborted", "error": error_text(exc)}], None)
+    except Exception:
+        db.session.rollback()
+        logger.exception("could not record the abort of reconciler pass %s", summary.pass_id)
+
+
+def _select_batch(policy, now, last_id, batch_size, lock_rows):
+    query = (
+        sa.select(OperationRun)
+        .where(reconcile_due_clause(policy, now), OperationRun.id > last_id)
+        .order_by(OperationRun.id)
+        .limit(batch_size)
+        .execution_options(populate_existing=True)
+    )
+    if lock_rows:
+        query = query.with_for_update(skip_locked=True)
+    return list(db.session.scalars(query))
+
+
+def _handle_batch(batch, summary, errors, policy, now):
+    """Close the due runs of ``batch``; commit them together with the pass's counters."""
+    # Write first: pysqlite opens a transaction only before DML, and a SAVEPOINT outside
+    # a transaction would commit on its own when released.
+    db.session.execute(
+        sa.update(ReconcilerPass)
+        .where(ReconcilerPass.id == summary.pass_id)
+        .values(scanned=ReconcilerPass.scanned + len(batch))
+    )
+    closures, new_errors = [], []
+    for run in batch:
+        try:
+            closure = _closure(run, policy, now, summary.pass_id)
+        except Exception as exc:
+            new_errors.append({"run_id": run.id, "error": error_text(exc)})
+            continue
+        if closure is not None:
+            closures.append(closure)
+    closed, failed = _close(closures, policy, now, summary.pass_id)
+    new_errors += failed
+    skipped = len(batch) - closed - len(new_errors)
+    kept = (errors + new_errors)[:MAX_ERRORS]
+    db.session.execute(
+        sa.update(ReconcilerPass)
+        .where(ReconcilerPass.id == summary.pass_id)
+        .values(
+            reconciled=summary.reconciled + closed,
+            skipped=summary.skipped + skipped,
+            error_count=summary.errors + len(new_errors),
+            errors=kept or None,
+        )
+    )
+    # Committed runs are expired and only weakly referenced by the session: memory stays
+    # bounded by one batch.
+    db.session.commit()
+    summary.scanned += len(batch)
+    summary.reconciled += closed
+    summary.skipped += skipped
+    summary.errors += len(new_errors)
+    errors[:] = kept
+
+
+def _closure(run, policy, now, pass_id):
+    """(run, reason, message) if the Python truth agrees ``run`` is due, else None."""
+    state = freshness(run, policy, now)
+    if state.state != LIKELY_STALE or now < state.reconcile_at:
+        return None
+    reason, message = describe(run, state, now, pass_id)
+    return run, reason, message
+
+
+def _close(closures, policy, now, pass_id):
+    """Close all at once; if that fails, one run per SAVEPOINT so a bad row fails alone.
+
+    Both paths are compare-and-sets on the shared SQL truth. Returns (closed, errors).
+    """
+    try:
+        with db.session.begin_nested():
+            closed = reconcile_runs(closures, policy=policy, now=now, pass_id=pass_id)
+        return len(closed), []
+    except Exception as exc:
+        logger.warning("batch close failed (%s); closing run by run", error_text(exc))
+    closed, errors = 0, []
+    for run, reason, message in closures:
+        try:
+            with db.session.begin_nested():
+                closed += reconcile_run(
+                    run, policy=policy, now=now, reason=reason, message=message, pass_id=pass_id
+                )
+        except Exception as exc:
+            errors.append({"run_id": run.id, "error": error_text(exc)})
+    return closed, errors
+
+
+def describe(run, state, now, pass_id):
+    """(reconciliation_reason, auditable message) for a likely stale ``run``."""
+    rule = state.tripped_rule
+    limit = f"{duration(rule.limit)} ({RULE_SETTINGS[rule.reason]} = {rule.limit} s)"
+    grace = (state.reconcile_at - state.stale_since).total_seconds()
+    observed = [f"created {isoformat(run.created_at)}"]
+    observed.append(f"started {isoformat(run.started_at)}" if run.started_at else "never started")
+    if run.status == "running":
+        observed.append(f"last heartbeat {isoformat(run.last_heartbeat_at) or 'none'}")
+        observed.append(f"last progress {isoformat(run.last_progress_at) or 'none'}")
+    message = (
+        f"Closed as failed by the reconciler: {HEADLINES[rule.reason].format(limit=limit)}. "
+        f"Observed: {', '.join(observed)}. "
+        f"Likely stale since {isoformat(state.stale_since)}; closed at {isoformat(now)} "
+        f"after a reconcile grace of {duration(grace)}. Reconciler pass {pass_id}."
+    )
+    return f"stale_{rule.reason}", message

@@ -1,0 +1,166 @@
+"""The reconciler's own freshness, and the /admin/reconciler page."""
+
+from datetime import timedelta
+
+import pytest
+
+from app.models import ReconcilerLease, ReconcilerPass
+from app.operations import reconciler_status as rs
+from tests.conftest import T0, login
+from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
+from tests.web.html import parse
+
+S = timedelta(seconds=1)
+CONFIG = {"RUNWARDEN_RECONCILER": "external", "RECONCILER_INTERVAL_SECONDS": 30}
+
+
+def add_pass(db, started, finished=None, errors=None, holder="h:1 (reconciler)", **counts):
+    record = ReconcilerPass(
+        started_at=started,
+        finished_at=finished,
+        holder=holder,
+        scanned=counts.get("scanned", 0),
+        reconciled=counts.get("reconciled", 0),
+        skipped=0,
+        error_count=counts.get("error_count", 0),
+        errors=errors,
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+def hold_lease(db, holder, expires_at):
+    db.session.merge(
+        ReconcilerLease(name="reconciler", holder=holder, acquired_at=T0, expires_at=expires_at)
+    )
+    db.session.commit()
+
+
+def test_switched_off_is_not_stale_but_says_so(app, db):
+    status = rs.reconciler_status(T0, {**CONFIG, "RUNWARDEN_RECONCILER": "off"})
+    assert (status.state, status.looks_stale) == ("off", False)
+    assert "switched off" in status.message
+
+
+def test_never_ran_looks_stale_and_points_to_the_process(app, db):
+    status = rs.reconciler_status(T0, CONFIG)
+    assert (status.state, status.looks_stale) == ("never_ran", True)
+    assert "python -m reconciler" in status.message
+    assert status.next_pass_at is None and status.lease_holder is None
+
+
+def test_stale_after_three_intervals_without_a_finished_pass(app, db):
+    add_pass(db, T0 - S, T0)
+    add_pass(db, T0 + 60 * S)  # started, never finished
+    at_limit = rs.reconciler_status(T0 + 90 * S, CONFIG)
+    assert (at_limit.state, at_limit.looks_stale, at_limit.last_success_at) == (
+        "healthy",
+        False,
+        T0,
+    )
+    assert at_limit.message == "The last pass finished 1 min ago; passes run every 30 s."
+    late = rs.reconciler_status(T0 + 91 * S, CONFIG)
+    assert (late.state, late.looks_stale) == ("stale", True)
+    assert late.message == (
+        "The reconciler looks stale: no pass has finished for 1 min (passes are due every 30 s)."
+    )
+
+
+def test_readiness_problem_follows_the_status(app, db):
+    app.config.update(CONFIG)
+    add_pass(db, T0, T0)
+    assert rs.readiness_problem(T0 + 90 * S) is None
+    assert "looks stale" in rs.readiness_problem(T0 + 91 * S)
+
+
+def test_next_pass_and_lease_holder(app, db):
+    add_pass(db, T0, T0 + S)
+    hold_lease(db, "web-1:42:ab (embedded)", T0 + 5 * S)
+    status = rs.reconciler_status(T0 + 2 * S, CONFIG)
+    assert (status.lease_holder, status.lease_live) == ("web-1:42:ab (embedded)", True)
+    assert status.next_pass_at == T0 + 30 * S
+    overdue = rs.reconciler_status(T0 + 5 * S, {**CONFIG, "RECONCILER_INTERVAL_SECONDS": 3})
+    assert overdue.next_pass_at == T0 + 5 * S
+    expired = rs.reconciler_status(T0 + 6 * S, CONFIG)
+    assert (expired.lease_live, expired.next_pass_at) == (False, None)
+    assert expired.lease_holder == "web-1:42:ab (embedded)"
+
+
+def test_pass_outcomes(app, db):
+    app.config.update(CONFIG)
+    add_pass(db, T0, T0 + S)
+    add_pass(db, T0 + 2 * S, T0 + 3 * S, errors=[{"pass": "stopped", "error": "stopped"}])
+    add_pass(db, T0 + 4 * S, None, errors=[{"pass": "aborted", "error": "OperationalError: x"}])
+    add_pass(db, T0 + 5 * S)
+    add_pass(db, T0 + 6 * S)
+    records = rs.recent_passes(now=T0 + 7 * S)
+    assert [r.outcome for r in records] == [
+        "running",
+        "interrupted",
+        "aborted",
+        "stopped",
+        "finished",
+    ]
+    assert records[-1].duration_seconds == 1
+    assert [r.outcome for r in rs.recent_passes(now=T0 + 97 * S)][0] == "interrupted"
+
+
+@pytest.fixture
+def errors_world(db):
+    ws, other = make_workspace(), make_workspace()
+    seen, hidden = make_tenant(ws), make_tenant(ws)
+    viewer = make_user()
+    make_member(viewer, ws, "viewer", tenants=[seen])
+    runs = [
+        make_run(ws, seen, now=T0),
+        make_run(ws, hidden, now=T0),
+        make_run(other, None, now=T0),
+    ]
+    errors = [{"run_id": r.id, "error": f"ValueError: run {r.id}"} for r in runs]
+    errors.append({"pass": "aborted", "error": "OperationalError: gone"})
+    add_pass(db, T0, None, errors=errors, error_count=4)
+    return viewer, runs
+
+
+def test_errors_on_runs_the_viewer_cannot_see_are_only_counted(app, db, errors_world):
+    viewer, runs = errors_world
+    [record] = rs.recent_passes(now=T0, can_see_run=rs.runs_visible_to(viewer))
+    assert [e.run_id for e in record.errors] == [runs[0].id, None]
+    assert record.hidden_errors == 2
+
+
+def test_the_page_needs_a_signed_in_user(app, client):
+    response = client.get("/admin/reconciler")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_page_shows_state_passes_and_the_stale_warning(app, db, client, clock, errors_world):
+    viewer, runs = errors_world
+    app.config.update(CONFIG)
+    add_pass(db, T0 - 200 * S, T0 - 199 * S, scanned=4, reconciled=3)
+    login(client, viewer)
+    response = client.get("/admin/reconciler")
+    assert response.status_code == 200
+    page = parse(response.get_data(as_text=True))
+    assert page.find("data-reconciler-state").attrs["data-reconciler-state"] == "stale"
+    assert "looks stale" in page.find("data-reconciler-warning").text
+    rows = page.find_all("data-pass-id")
+    assert [r.attrs["data-pass-outcome"] for r in rows] == ["aborted", "finished"]
+    texts = [e.text for e in page.find_all("data-pass-error")]
+    assert texts == [f"Run #{runs[0].id}: ValueError: run {runs[0].id}", "OperationalError: gone"]
+    assert "2 on runs you cannot see" in rows[0].text
+    assert f"ValueError: run {runs[1].id}" not in response.get_data(as_text=True)
+
+
+def test_a_healthy_reconciler_shows_no_warning(app, db, client, clock):
+    app.config.update(CONFIG)
+    user = make_user()
+    make_member(user, make_workspace(), "owner")
+    add_pass(db, T0 - 10 * S, T0 - 9 * S)
+    hold_lease(db, "web-1:42:ab (embedded)", T0 + 4 * S)
+    login(client, user)
+    page = parse(client.get("/admin/reconciler").get_data(as_text=True))
+    assert page.find("data-reconciler-state").attrs["data-reconciler-state"] == "healthy"
+    assert page.find("data-reconciler-warning") is None
+    assert "web-1:42:ab (embedded)" in page.find("data-lease-holder").text

@@ -1,0 +1,93 @@
+"""The Alembic history builds the models' schema on empty SQLite and PostgreSQL databases."""
+
+import logging
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import upgrade
+
+from app import create_app
+from app.extensions import db
+from config import TestConfig, normalize_database_url
+from tests.conftest import require_postgres
+
+
+@pytest.fixture(autouse=True)
+def keep_logging():
+    """Alembic's env.py calls logging.fileConfig, which disables existing loggers: undo it."""
+    manager = logging.root.manager
+    saved = {
+        name: (logger.disabled, logger.level, list(logger.handlers), logger.propagate)
+        for name, logger in manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    root = logging.getLogger()
+    root_level, root_handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(root_level)
+    root.handlers[:] = root_handlers
+    for name, logger in manager.loggerDict.items():
+        if not isinstance(logger, logging.Logger):
+            continue
+        disabled, level, handlers, propagate = saved.get(name, (False, logging.NOTSET, [], True))
+        logger.disabled, logger.propagate = disabled, propagate
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+
+
+@pytest.fixture
+def scratch_postgres():
+    """A new empty PostgreSQL database, dropped afterwards."""
+    server = sa.engine.make_url(normalize_database_url(require_postgres()))
+    name = f"runwarden_migr_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def with_probe_column(metadata):
+    """A copy of ``metadata`` with one column the migrations do not know."""
+    copy = sa.MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.sorted_tables:
+        table.to_metadata(copy)
+    column = sa.Column("drift_probe", sa.Integer, nullable=True)
+    copy.tables["operation_runs"].append_column(column)
+    return copy
+
+
+def upgrade_and_compare(url):
+    """Apply every migration to the empty database at ``url`` and diff it against the models."""
+    app = create_app(TestConfig(url))
+    with app.app_context():
+        try:
+            upgrade()
+            with db.engine.connect() as conn:
+                context = MigrationContext.configure(conn, opts={"compare_type": True})
+                drift = compare_metadata(context, db.metadata)
+                probe = compare_metadata(context, with_probe_column(db.metadata))
+                tables = set(sa.inspect(conn).get_table_names())
+        finally:
+            db.engine.dispose()
+    assert drift == [], f"models and migrations differ: {drift}"
+    assert [(op[0], op[2], op[3].name) for op in probe] == [
+        ("add_column", "operation_runs", "drift_probe")
+    ], "the comparison notices a model column without a migration"
+    assert tables == set(db.metadata.tables) | {"alembic_version"}
+
+
+def test_migrations_match_the_models_on_sqlite(tmp_path):
+    upgrade_and_compare(f"sqlite:///{tmp_path / 'migrated.db'}")
+
+
+@pytest.mark.postgres
+def test_migrations_match_the_models_on_postgres(scratch_postgres):
+    upgrade_and_compare(scratch_postgres)
