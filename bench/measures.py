@@ -98,7 +98,7 @@ def measure_api(app, ws, n):
     """API list latency and create + heartbeat + complete throughput."""
     from app.operations.tokens import create_token
 
-    secret = create_token(ws, "bench")[1]
+    secret = create_token(ws, "bench", now=now()).secret
     headers = {"Authorization": f"Bearer {secret}"}
     client = app.test_client()
     results = {"api_list": _timed(client, "/api/v1/runs?limit=50", n, headers)}
@@ -130,20 +130,20 @@ def measure_reconciler(app, n):
     samples = []
     for _ in range(max(5, n // 4)):
         started = time.perf_counter()
-        run_pass(app)
+        run_pass(holder="bench")
         samples.append((time.perf_counter() - started) * 1000)
     from bench.__main__ import summarize
 
     results = {"reconcile_empty_pass": summarize(samples)}
     _insert_stale(10_000)
     started = time.perf_counter()
-    summary = run_pass(app)
+    summary = run_pass(holder="bench")
     elapsed = (time.perf_counter() - started) * 1000
     results["reconcile_10k_stale"] = {
         "p50_ms": round(elapsed, 1),
         "p95_ms": round(elapsed, 1),
         "n": 1,
-        "reconciled": summary["reconciled"],
+        "reconciled": summary.reconciled,
     }
     return results
 
