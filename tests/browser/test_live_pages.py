@@ -165,6 +165,7 @@ def test_with_the_socket_blocked_the_page_says_so_and_polling_keeps_it_right(bro
     owner.page.goto(f"{server.base}/admin/t/{site.alpha.uuid}")
     owner.page.wait_for_selector("#live-status[data-state=lost]", timeout=10_000)
     owner.page.evaluate("window.__sameDocument = true")
+    owner.frames.clear()
     assert owner.page.inner_text("#live-status").startswith("Connection lost — showing data from")
 
     run_id, _ = write_run(site, site.alpha)

@@ -6,6 +6,7 @@ from app.extensions import db
 from app.models import RunEvent, Tenant
 from app.operations.clock import isoformat
 from app.operations.freshness import freshness, problem_class
+from app.presenter import api_fields
 
 
 def tenant_to_json(tenant):
@@ -20,12 +21,9 @@ def _tenant_of(run):
     return db.session.get(Tenant, run.tenant_id) if run.tenant_id is not None else None
 
 
-def presenter_fields(run, policy, now):
-    """Fields the presenter adds to every run (such as ``badge`` and ``guidance``).
-
-    The one place where fields from outside this module are merged into a run's JSON.
-    """
-    return {}
+def presenter_fields(run, fresh, now):
+    """The presenter's ``badge`` and ``guidance``: the same words the pages show."""
+    return api_fields(run, fresh, now)
 
 
 def run_to_json(run, policy, now):
@@ -59,7 +57,7 @@ def run_to_json(run, policy, now):
         "reconcile_at": isoformat(fresh.reconcile_at),
         "next_transition_at": isoformat(fresh.next_transition_at),
     }
-    data.update(presenter_fields(run, policy, now))
+    data.update(presenter_fields(run, fresh, now))
     return data
 
 
