@@ -33,6 +33,8 @@ RUN_KEYS = {
     "stale_since",
     "reconcile_at",
     "next_transition_at",
+    "badge",
+    "guidance",
 }
 
 
