@@ -6,6 +6,7 @@ property test proves they agree. A rule trips strictly after its deadline:
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -213,6 +214,12 @@ def _per_type(policy, build, model=OperationRun):
     return sa.or_(*branches)
 
 
+# Clauses are immutable and a page asks for the same ones several times at one instant:
+# building them is the costly part (one branch per type), so keep the last few.
+_memo = lru_cache(maxsize=64)
+
+
+@_memo
 def likely_stale_clause(policy, now, model=OperationRun):
     """SQL: active and past some stale deadline."""
     return sa.and_(
@@ -220,6 +227,7 @@ def likely_stale_clause(policy, now, model=OperationRun):
     )
 
 
+@_memo
 def _past_expected_raw(policy, now, model):
     def build(op_type):
         return sa.or_(
@@ -324,6 +332,7 @@ def problem_class_case(policy, now, model=OperationRun):
     )
 
 
+@_memo
 def reconcile_due_clause(policy, now, model=OperationRun):
     """SQL: the reconciler may close the run (now >= stale_since + reconcile_grace)."""
 
