@@ -25,6 +25,9 @@ class Config:
     RECONCILER_INTERVAL_SECONDS = 30
     RECONCILER_BATCH_SIZE = 500
     PASSWORD_HASH_METHOD = "scrypt"
+    RATELIMIT_ENABLED = True
+    LOGIN_LIMIT_PER_ACCOUNT = "5/minute"
+    LOGIN_LIMIT_PER_ADDRESS = "20/minute"
 
     def __init__(self):
         env = os.environ
@@ -67,6 +70,7 @@ class TestConfig(Config):
     __test__ = False  # not a pytest test class
     TESTING = True
     WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
     def __init__(self, database_url=None):

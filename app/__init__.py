@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from app.extensions import csrf, db, login_manager, migrate
+from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.operations.clock import SystemClock
 from app.operations.policy import load_policy
 from config import Config
@@ -27,6 +27,7 @@ def create_app(config=None, clock=None):
     login_manager.login_message = None
     login_manager.user_loader(_load_user)
     csrf.init_app(app)
+    limiter.init_app(app)
 
     from app import models  # noqa: F401  (register tables)
     from app.blueprints import register_blueprints

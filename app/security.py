@@ -1,4 +1,13 @@
-"""Security headers on every response."""
+"""Security headers on every response, request text checks and the sign-in throttle."""
+
+import hashlib
+import math
+import time
+
+from flask import abort, current_app, request
+
+from app.extensions import limiter
+from app.operations.accounts import normalize_email
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -24,9 +33,19 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 
+FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+NUL_REFUSED = "the request contains a NUL character"
+
 
 def init_security(app):
-    """Register the header hook; HSTS only where cookies are secure (production)."""
+    """Register the header hook and the request text check; HSTS only where cookies are
+    secure (production)."""
+
+    @app.before_request
+    def _refuse_nul_characters():
+        # PostgreSQL text cannot hold NUL: refuse it before it reaches a query.
+        if request.routing_exception is None and _request_has_nul():
+            abort(400, description=NUL_REFUSED)
 
     @app.after_request
     def _security_headers(response):
@@ -35,3 +54,55 @@ def init_security(app):
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+def _has_nul(pairs):
+    return any("\x00" in key or "\x00" in value for key, value in pairs)
+
+
+def _request_has_nul():
+    if "\x00" in request.path or _has_nul(request.args.items(multi=True)):
+        return True
+    return request.mimetype in FORM_MIMETYPES and _has_nul(request.form.items(multi=True))
+
+
+def sign_in_account_key():
+    """Throttle key of a sign-in attempt's account: a hash of the submitted email, normalized
+    as sign-in compares it (so the limit holds for unknown emails as well)."""
+    email = normalize_email(request.form.get("email", ""))
+    return "sign-in-account:" + hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()
+
+
+def sign_in_address_key():
+    """Throttle key of a sign-in attempt's client address (the WSGI remote address)."""
+    return "sign-in-address:" + (request.remote_addr or "unknown")
+
+
+def sign_in_account_limit():
+    """Sign-in attempts allowed per account, e.g. ``5/minute``."""
+    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
+
+
+def sign_in_address_limit():
+    """Sign-in attempts allowed per client address, e.g. ``20/minute``."""
+    return current_app.config["LOGIN_LIMIT_PER_ADDRESS"]
+
+
+def retry_after_seconds(request_limit):
+    """Whole seconds until the breached limit's window ends (at least 1)."""
+    return max(1, math.ceil(request_limit.window.reset_time - time.time()))
+
+
+def throttle_sign_in(on_breach):
+    """Decorator: the per-account and per-address limits on POSTs of the sign-in view.
+    ``on_breach(request_limit)`` returns the response for a refused attempt."""
+
+    def decorate(view):
+        for limit, key in (
+            (sign_in_account_limit, sign_in_account_key),
+            (sign_in_address_limit, sign_in_address_key),
+        ):
+            view = limiter.limit(limit, key_func=key, methods=["POST"], on_breach=on_breach)(view)
+        return view
+
+    return decorate

@@ -156,7 +156,8 @@ def main(argv=None):
         print(f"{dialect}: empty passes over {args.runs:,} runs")
         results = measure_empty(batch_size)
         print(f"{dialect}: passes closing {args.stale:,} stale runs")
-        results["stale_passes"] = [measure_stale(args.stale, batch_size) for _ in range(args.repeat)]
+        stale = [measure_stale(args.stale, batch_size) for _ in range(args.repeat)]
+        results["stale_passes"] = stale
     report = {
         "db": dialect,
         "runs": args.runs,

@@ -117,10 +117,10 @@ FOLLOW_UPS = [
 ]
 
 STALE_WORDING = {
-    fr.NEVER_STARTED: "Still queued after",
-    fr.NO_HEARTBEAT: "No heartbeat for more than",
-    fr.NO_PROGRESS: "No progress for more than",
-    fr.LIFECYCLE_EXCEEDED: "Still running after",
+    fr.NEVER_STARTED: "queued without starting for more than",
+    fr.NO_HEARTBEAT: "no heartbeat for more than",
+    fr.NO_PROGRESS: "no progress for more than",
+    fr.LIFECYCLE_EXCEEDED: "running for more than",
 }
 FAILURES = [
     "Worker lost its connection to the tenant API",
@@ -154,9 +154,11 @@ class DemoBuilder:
         self.tenants = {}
 
     def ago(self, seconds):
+        """The instant ``seconds`` before the seed's now."""
         return self.now - timedelta(seconds=seconds)
 
     def create(self, ws, tenant, op_type, created_at, total=None):
+        """A queued run with a plausible initiator and context."""
         key, choices = CONTEXT[op_type]
         initiator = self.rng.choice([*INITIATORS, PEOPLE[ws]])
         trigger = initiator.split(":")[0] if ":" in initiator else "manual"
@@ -185,17 +187,22 @@ class DemoBuilder:
         return run
 
     def active(self, ws, tenant, op_type, created_ago, started_ago, beats, total):
+        """A run still queued or running at seed time (times in seconds ago)."""
         queued_for = None if started_ago is None else created_ago - started_ago
         beats = [(started_ago - ago, processed) for ago, processed in beats]
         self.run(ws, tenant, op_type, self.ago(created_ago), queued_for, beats, total)
 
     def reconciled(self, tenant, op_type, created_ago, queued_for, beats, total, late=False):
+        """A run that went silent and was closed by the reconciler once its grace ran out."""
         run = self.run("acme", tenant, op_type, self.ago(created_ago), queued_for, beats, total)
         grace = self.policy.for_type(op_type).reconcile_grace
         at = fr.upcoming_stale_at(run, self.policy) + timedelta(seconds=grace + 20)
         state = fr.freshness(run, self.policy, at)
         limit = state.tripped_rule.limit // M
-        message = f"{STALE_WORDING[state.stale_reason]} {limit} min; closed as failed"
+        message = (
+            f"Closed as failed by the reconciler: {STALE_WORDING[state.stale_reason]} "
+            f"{limit} min. Likely stale since {state.stale_since:%Y-%m-%d %H:%M} UTC."
+        )
         reason = f"stale_{state.stale_reason}"
         if not reconcile_run(
             run, policy=self.policy, now=at, reason=reason, message=message, pass_id=None
@@ -210,6 +217,7 @@ class DemoBuilder:
                 pass
 
     def finished(self, ws, tenant, op_type, created_ago, outcome, message=None):
+        """A run that its worker completed with ``outcome``."""
         op = self.policy.for_type(op_type)
         low, high = TOTALS.get(op_type, (0, 0))
         total = self.rng.randint(low, high) if high else None
@@ -235,6 +243,7 @@ class DemoBuilder:
         )
 
     def history(self, ws, tenant_slugs, count, start_ago, end_ago):
+        """Plan steps for ``count`` completed runs created between the two ages."""
         outcomes = ["succeeded"] * 42 + ["failed"] * 3 + ["partially_succeeded"] * 3 + ["cancelled"]
         for _ in range(count):
             tenant = self.rng.choice([*tenant_slugs, None])
@@ -249,7 +258,7 @@ class DemoBuilder:
             yield created_ago, self.finished, ws, tenant, op_type, created_ago, outcome, message
 
     def plan(self):
-        """(created ago, build) for every run, oldest first."""
+        """(created ago, build, *args) for every run, oldest first."""
         steps = list(self.history("acme", [s for s, _ in WORKSPACES["acme"][1]], 116, 8 * D, H))
         steps += list(self.history("globex", ["globex-hq"], 10, 8 * D, H))
         for tenant, op_type, ago, outcome, message in FOLLOW_UPS:

@@ -145,13 +145,17 @@ class Dispatcher:
         for watch, scope, runs, clients in groups:
             try:
                 stream = self.render(watch, scope, list(runs))
-                self._replan(watch, scope)
             except Exception:
                 log.exception("live: rendering %s fragments failed", watch.kind)
                 db.session.rollback()
                 continue
             if stream:
                 delivered += self.registry.send(clients, stream)
+            try:
+                self._replan(watch, scope)
+            except Exception:
+                log.exception("live: planning the next transition of %s failed", watch.kind)
+                db.session.rollback()
         return delivered
 
     def _replan(self, watch, scope):

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from jinja2 import TemplateNotFound
 from markupsafe import Markup, escape
 from sqlalchemy.orm import joinedload
 
@@ -28,13 +29,14 @@ from app.operations.dashboards import (
     tenant_activity,
 )
 from app.operations.freshness import active_clause, freshness
-from app.presenter.dashboards import needs_attention, tenant_card, tenant_kpis
+from app.presenter.dashboards import needs_attention, tenant_card, tenant_kpis, workspace_totals
 from app.presenter.detail import run_detail
 from app.presenter.links import operations_url
 from app.presenter.lists import list_args
 from app.presenter.runs import run_view
 
 PLAN_LIMIT = 5000
+WORKSPACE_TOTALS = "partials/workspace_totals.html"
 
 
 def render(watch, scope, runs):
@@ -111,10 +113,23 @@ def _tenant_page(watch, scope, runs, policy, now):
 def _workspace_page(watch, scope, runs, policy, now):
     activity = activity_by_tenant(scope, policy=policy, now=now)
     cards = [tenant_card(t, activity.get(t.id, Activity())) for t in visible_tenants(scope)]
-    return [
+    streams = [
         replace_stream(render_template("partials/tenant_cards.html", cards=cards), "tenant-cards"),
         *_rows(runs, policy, now, show_tenant=True),
     ]
+    if _exists(WORKSPACE_TOTALS):
+        totals = workspace_totals(sum(activity.values(), Activity()), policy.follow_up_window)
+        html = render_template(WORKSPACE_TOTALS, totals=totals)
+        streams.append(replace_stream(html, "workspace-totals"))
+    return streams
+
+
+def _exists(template):
+    try:
+        current_app.jinja_env.get_template(template)
+    except TemplateNotFound:
+        return False
+    return True
 
 
 def _list_page(watch, scope, runs, policy, now):

@@ -58,10 +58,15 @@ class Schedule:
         with self._changed:
             return min((d.at for d in self._due.values()), default=None)
 
-    def wait(self, seconds):
-        """Sleep up to ``seconds``, waking early when the schedule changes."""
+    def wait_for_next(self, now, margin, longest):
+        """Sleep until the earliest entry is due (plus ``margin`` seconds), at most ``longest``
+        seconds; an entry set meanwhile wakes the sleeper. ``now()`` reads the app clock."""
         with self._changed:
-            self._changed.wait(seconds)
+            next_at = min((d.at for d in self._due.values()), default=None)
+            wait = longest
+            if next_at is not None:
+                wait = min(longest, max(0.0, (next_at - now()).total_seconds() + margin))
+            self._changed.wait(wait)
 
     def __len__(self):
         with self._changed:
@@ -96,16 +101,11 @@ class TransitionThread:
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self):
-        schedule = self.dispatcher.schedule
+        clock = get_clock(self.app)
         while not self._stop.is_set():
             try:
                 self.dispatcher.fire_due()
             except Exception:
                 log.exception("live: pushing time-based transitions failed")
-            next_at = schedule.next_at()
-            wait = MAX_WAIT
-            if next_at is not None:
-                now = get_clock(self.app).now()
-                wait = max(0.0, (next_at - now).total_seconds() + self.margin)
             if not self._stop.is_set():
-                schedule.wait(min(wait, MAX_WAIT))
+                self.dispatcher.schedule.wait_for_next(clock.now, self.margin, MAX_WAIT)

@@ -32,27 +32,43 @@ def _count_if(clause, name):
 
 
 def activity_by_tenant(scope, *, policy, now, tenant_id=None):
-    """{tenant_id or None: Activity} over visible runs, in ONE grouped query.
+    """{tenant_id or None: Activity} over visible runs: one grouped query per index.
 
+    Active runs come from the partial index on active runs, follow-ups from the partial
+    index on failed/partial outcomes; an OR of the two would scan the whole table.
     Tenants without active or follow-up runs are absent; ``tenant_id`` narrows to one tenant.
     """
-    follow_up = fr.follow_up_clause(policy, now)
-    follow_up_24h = fr.follow_up_clause(policy, now, window_seconds=DAY)
-    query = (
+    where = [scope.run_filter()]
+    if tenant_id is not None:
+        where.append(OperationRun.tenant_id == tenant_id)
+    active = (
         sa.select(
             OperationRun.tenant_id,
-            _count_if(fr.active_clause(), "active"),
+            sa.func.count().label("active"),
             _count_if(fr.past_expected_clause(policy, now), "past_expected"),
             _count_if(fr.likely_stale_clause(policy, now), "likely_stale"),
-            _count_if(follow_up, "follow_up"),
-            _count_if(follow_up_24h, "follow_up_24h"),
         )
-        .where(scope.run_filter(), sa.or_(fr.active_clause(), follow_up, follow_up_24h))
+        .where(*where, fr.active_clause())
         .group_by(OperationRun.tenant_id)
     )
-    if tenant_id is not None:
-        query = query.where(OperationRun.tenant_id == tenant_id)
-    return {row[0]: Activity(*(int(v) for v in row[1:])) for row in db.session.execute(query)}
+    day_ago = now - timedelta(seconds=DAY)
+    follow_up = (
+        sa.select(
+            OperationRun.tenant_id,
+            sa.func.count().label("follow_up"),
+            _count_if(OperationRun.completed_at >= day_ago, "follow_up_24h"),
+        )
+        .where(*where, fr.follow_up_clause(policy, now))
+        .group_by(OperationRun.tenant_id)
+    )
+    found = {}
+    for tenant, count, past, stale in db.session.execute(active):
+        found[tenant] = Activity(active=count, past_expected=int(past), likely_stale=int(stale))
+    for tenant, count, recent in db.session.execute(follow_up):
+        found[tenant] = found.get(tenant, Activity()) + Activity(
+            follow_up=count, follow_up_24h=int(recent)
+        )
+    return found
 
 
 def tenant_activity(scope, tenant_id, *, policy, now):

@@ -6,8 +6,8 @@ property test proves they agree. A rule trips strictly after its deadline:
 """
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 

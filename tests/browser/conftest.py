@@ -101,17 +101,23 @@ class LiveServer:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
+        self.wait_healthy(self.base, self.process, timeout)
+        return self
+
+    @staticmethod
+    def wait_healthy(base, process, timeout=20):
+        """Wait until ``base``/healthz answers 200 (RuntimeError if ``process`` exits)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited; see {self.env['RUNWARDEN_TEST_LOG']}")
+            if process.poll() is not None:
+                raise RuntimeError("the server process exited; see its log")
             try:
-                with urllib.request.urlopen(f"{self.base}/healthz", timeout=1) as response:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
                     if response.status == 200:
-                        return self
+                        return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError("server did not answer /healthz")
+        raise RuntimeError(f"{base} did not answer /healthz")
 
     def stop(self):
         if self.process is not None:

@@ -6,6 +6,7 @@ more than MAX_FUTURE ahead of the app clock.
 """
 
 import json
+import math
 import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -23,6 +24,7 @@ from app.operations.queries import MAX_PAGE, TABS
 MAX_FUTURE = timedelta(minutes=5)
 MAX_INT64 = 2**63 - 1
 CONTEXT_MAX_BYTES = 8 * 1024
+MAX_NESTING = 32
 ISO_8601 = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII
 )
@@ -36,7 +38,7 @@ def _timestamp(value, info):
         )
     try:
         parsed = to_utc_naive(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # overflow: the offset leaves years 1-9999
         raise PydanticCustomError("timestamp", "is not a valid date and time") from exc
     limit = info.context["now"] + MAX_FUTURE
     if parsed > limit:
@@ -172,6 +174,28 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: would be stored and sent back as Infinity
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _value_problem(value):
+    """Why a JSON value cannot be stored (NUL in a string, nesting too deep), or None."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return "must not contain NUL characters"
+        if isinstance(item, dict | list):
+            if depth > MAX_NESTING:
+                return f"must not nest more than {MAX_NESTING} levels"
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
+
 def json_body():
     """The request body as a dict: empty body is {}; 400 unless it is a JSON object."""
     raw = request.get_data(cache=True)
@@ -185,11 +209,14 @@ def json_body():
     if mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
         raise ApiError(400, "unsupported_content_type", "send the body as application/json")
     try:
-        data = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ApiError(400, "malformed_json", "the body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise ApiError(400, "body_not_object", "the body must be a JSON object")
+    problems = {name: problem for name, value in data.items() if (problem := _value_problem(value))}
+    if problems:
+        raise invalid(problems)
     return data
 
 

@@ -2,14 +2,16 @@
 
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import LoginForm, LogoutForm
 from app.operations.accounts import authenticate
+from app.security import retry_after_seconds, throttle_sign_in
 
 LOGIN_FAILED = "Invalid email or password"
+LOGIN_THROTTLED = "Too many sign-in attempts. Wait a minute and try again."
 
 
 def safe_next(target):
@@ -29,7 +31,19 @@ def _landing(next_url):
     return next_url or request.script_root + "/admin"
 
 
+def _throttled(request_limit):
+    """The sign-in page, 429: the same answer whichever limit tripped and whoever the account."""
+    page = render_template(
+        "auth/login.html",
+        form=LoginForm(),
+        error=LOGIN_THROTTLED,
+        next_url=safe_next(request.args.get("next")),
+    )
+    return make_response(page, 429, {"Retry-After": str(retry_after_seconds(request_limit))})
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@throttle_sign_in(on_breach=_throttled)
 def login():
     """Show the sign-in form; on valid credentials start a new session and redirect."""
     next_url = safe_next(request.args.get("next"))

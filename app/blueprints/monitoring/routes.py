@@ -22,7 +22,7 @@ from app.presenter.runs import run_views
 
 def _filters(args, scope):
     raw_tenant = args.get("tenant_id")
-    if raw_tenant is not None and not raw_tenant.isdigit():
+    if raw_tenant is not None and not (raw_tenant.isascii() and raw_tenant.isdigit()):
         raise InvalidQuery("tenant_id", "tenant_id must be a number")
     tenant = tenant_id_or_404(scope, int(raw_tenant)) if raw_tenant else None
     filters = RunFilters(

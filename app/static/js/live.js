@@ -36,6 +36,7 @@
     morphing: false,
     refreshes: 0,
     pushes: 0,
+    lastPushAt: null,
   };
 
   function settings() {
@@ -57,6 +58,7 @@
 
   function connect() {
     clearTimeout(live.reconnectTimer);
+    if (live.socket && live.socket.readyState <= WebSocket.OPEN) return;
     const config = settings();
     if (!config || !config.stream) return;
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -85,6 +87,7 @@
     live.lastMessageAt = Date.now();
     if (data.startsWith("<turbo-stream")) {
       live.pushes += 1;
+      live.lastPushAt = performance.timeOrigin + performance.now();
       window.Turbo.renderStreamMessage(data);
       if (live.status === "live") live.confirmedAt = Date.now();
     } else if (data === "ping") {
@@ -296,6 +299,12 @@
       }
     });
     window.addEventListener("pagehide", disconnect);
+    window.addEventListener("pageshow", (event) => {
+      if (event.persisted) {
+        setStatus("lost");
+        connect();
+      }
+    });
     setInterval(tick, 1000);
     setTimeout(poll, (settings() || {}).pollMs || 30000);
     onPageLoad();

@@ -1,0 +1,169 @@
+"""Several processes on PostgreSQL: two gunicorn workers, a reconciler, a writer.
+
+A change made in any process reaches the stream sockets held by both workers.
+"""
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from simple_websocket import Client
+
+from app.extensions import db
+from app.operations.clock import SystemClock
+from app.operations.lifecycle import create_run
+from app.operations.tokens import create_token
+from tests.browser.conftest import LiveServer, build_site, free_port
+from tests.conftest import login, require_postgres
+from tests.factories import make_member, make_user
+
+pytestmark = pytest.mark.postgres
+ROOT = Path(__file__).resolve().parents[2]
+WORKERS = 2
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A site on the test database served by gunicorn with two gthread workers."""
+    site = build_site(tmp_path, require_postgres())
+    port = free_port()
+    probe = tmp_path / "probe.log"
+    env = dict(site.env, RUNWARDEN_PROBE_LOG=str(probe), LIVE_HEARTBEAT_SECONDS="1")
+    log = open(tmp_path / "gunicorn.log", "ab")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "tests/live/gunicorn_probe.py",
+            "--workers",
+            str(WORKERS),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "16",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "tests.browser.server:build_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        LiveServer.wait_healthy(f"http://127.0.0.1:{port}", process, timeout=30)
+        yield site, port, probe
+    finally:
+        process.terminate()
+        process.wait(15)
+        log.close()
+        with site.app.app_context():
+            db.drop_all()
+            db.engine.dispose()
+
+
+def _sockets_on_every_worker(site, port, probe, limit=40):
+    """Open owner sockets on the overview until each worker holds at least one."""
+    with site.app.app_context():
+        user = make_user()
+        make_member(user, _ws(site), "owner")
+        cookie = login(site.app.test_client(), user).get_cookie("session").value
+        db.session.remove()
+    sockets, workers = [], {}
+    for _ in range(limit):
+        before = _probe_lines(probe)
+        socket = Client.connect(
+            f"ws://127.0.0.1:{port}/live/stream?page=/admin",
+            headers={"Cookie": f"session={cookie}"},
+        )
+        assert socket.receive(timeout=5) == "ping"
+        pid = _probe_lines(probe)[len(before) :][-1].split()[0]
+        workers.setdefault(pid, []).append(socket)
+        sockets.append(socket)
+        if len(workers) == WORKERS:
+            return sockets, workers
+    raise AssertionError(f"all sockets landed on {list(workers)}")
+
+
+def _ws(site):
+    from app.models import Workspace
+
+    return db.session.get(Workspace, site.workspace_id)
+
+
+def _probe_lines(probe):
+    return probe.read_text().splitlines() if probe.exists() else []
+
+
+def _every_socket_hears(sockets, run_id, timeout=5):
+    marker = f'data-run-id="{run_id}"'
+    for socket in sockets:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"a socket never heard about run {run_id}"
+            message = socket.receive(timeout=remaining)
+            if message and marker in message:
+                break
+
+
+def test_a_change_anywhere_reaches_clients_on_both_workers(cluster):
+    site, port, probe = cluster
+    sockets, workers = _sockets_on_every_worker(site, port, probe)
+    assert len(workers) == WORKERS
+
+    with site.app.app_context():
+        now = SystemClock().now()
+        written = create_run(
+            workspace_id=site.workspace_id,
+            tenant_id=site.alpha.id,
+            type="baseline_compare",
+            now=now,
+            actor="writer",
+        ).id
+        stale = create_run(
+            workspace_id=site.workspace_id,
+            tenant_id=site.bravo.id,
+            type="baseline_compare",
+            now=now,
+            actor="writer",
+            status="running",
+            created_at=now - timedelta(hours=3),
+            started_at=now - timedelta(hours=3),
+        ).id
+        secret = create_token(_ws(site), "multi", now=now).secret
+        db.session.remove()
+    _every_socket_hears(sockets, written)
+    _every_socket_hears(sockets, stale)
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/runs/{written}/complete",
+        data=json.dumps({"outcome": "failed", "message": "boom"}).encode(),
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    _every_socket_hears(sockets, written)
+
+    reconciler = subprocess.Popen(
+        [sys.executable, "-m", "reconciler"],
+        cwd=ROOT,
+        env=dict(site.env, RUNWARDEN_RECONCILER="external", RECONCILER_INTERVAL_SECONDS="1"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _every_socket_hears(sockets, stale, timeout=20)
+    finally:
+        reconciler.terminate()
+        reconciler.wait(15)
+    for socket in sockets:
+        socket.close()

@@ -1,0 +1,110 @@
+"""Security suite fixtures: a world of principals, database fingerprints, case counters.
+
+Requests go through ``send``: each runs in its own app context, as under a real server, so
+nothing cached in ``g`` (the signed-in user, a CSRF token) leaks from one request to the next
+while the ``app`` fixture keeps its own context open.
+"""
+
+import hashlib
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+
+from app.models import OperationRun
+from app.operations.tokens import create_token
+from tests.conftest import T0
+from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
+
+# Generated hostile cases by class and backend, and authorization matrix cells checked.
+HOSTILE_CASES = Counter()
+MATRIX_CELLS = Counter()
+
+
+def count_case(kind, backend):
+    """Record one hostile case of class ``kind`` tried on ``backend``."""
+    HOSTILE_CASES[(kind, backend)] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if HOSTILE_CASES:
+        terminalreporter.section("hostile input cases tried")
+        kinds = sorted({kind for kind, _ in HOSTILE_CASES})
+        for kind in kinds:
+            per = {b: n for (k, b), n in HOSTILE_CASES.items() if k == kind}
+            detail = ", ".join(f"{b} {n}" for b, n in sorted(per.items()))
+            terminalreporter.write_line(f"{kind:<28} {sum(per.values()):>6}  ({detail})")
+        terminalreporter.write_line(f"{'total':<28} {sum(HOSTILE_CASES.values()):>6}")
+    if MATRIX_CELLS:
+        terminalreporter.section("authorization matrix")
+        for backend, cells in sorted(MATRIX_CELLS.items()):
+            terminalreporter.write_line(f"{backend}: {cells} cells (route x principal) checked")
+
+
+def send(app, client, method, path, **kwargs):
+    """One request in a fresh app context; returns the response."""
+    with app.app_context():
+        return client.open(path, method=method, **kwargs)
+
+
+def db_state(db):
+    """Row counts of every table and a sha256 of every operation_runs row, ordered by id."""
+    db.session.rollback()
+    counts = {
+        table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+    }
+    rows = db.session.execute(sa.select(OperationRun.__table__).order_by(OperationRun.id)).all()
+    digest = hashlib.sha256(repr([tuple(row) for row in rows]).encode()).hexdigest()
+    db.session.rollback()
+    return counts, digest
+
+
+def sign_in_as(client, user):
+    """Put ``user`` in ``client``'s session without the form."""
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+    return client
+
+
+@pytest.fixture
+def world(db, clock):
+    """Workspace ``ws`` (tenants a, b) and ``other`` (tenant c); a user per role; tokens.
+
+    Runs in ``ws``/a: queued, running (processed 10 of 100), completed; one workspace-level
+    run; one running run in ``other``/c.
+    """
+    now = clock.now()
+    ws, other = make_workspace(slug="acme", name="Acme"), make_workspace(slug="globex")
+    a = make_tenant(ws, slug="alpha", name="Alpha Tenant Secret")
+    b = make_tenant(ws, slug="bravo", name="Bravo")
+    c = make_tenant(other, slug="charlie", name="Charlie Other Workspace")
+    users = SimpleNamespace(
+        owner=make_user(),
+        operator=make_user(),
+        viewer=make_user(),
+        viewer_other_tenant=make_user(),
+        other_workspace_owner=make_user(),
+        no_membership=make_user(),
+    )
+    make_member(users.owner, ws, "owner")
+    make_member(users.operator, ws, "operator", tenants=[a])
+    make_member(users.viewer, ws, "viewer", tenants=[a])
+    make_member(users.viewer_other_tenant, ws, "viewer", tenants=[b])
+    make_member(users.other_workspace_owner, other, "owner")
+    runs = SimpleNamespace(
+        queued=make_run(ws, a, now=T0, type="inventory_sync", status="queued", age=30),
+        running=make_run(
+            ws, a, now=T0, type="inventory_sync", age=60, heartbeat_ago=10, processed=10, total=100
+        ),
+        completed=make_run(ws, a, now=T0, type="inventory_sync", status="completed"),
+        workspace_level=make_run(ws, None, now=T0, age=60, type="report_export"),
+        other=make_run(other, c, now=T0, age=60, type="inventory_sync"),
+    )
+    tokens = SimpleNamespace(
+        own=create_token(ws, "worker", now=now).secret,
+        other=create_token(other, "other-worker", now=now).secret,
+    )
+    return SimpleNamespace(ws=ws, other=other, a=a, b=b, c=c, users=users, runs=runs, tokens=tokens)
