@@ -80,11 +80,11 @@ def _row(rng, ws_id, tenant_ids, types, now, created):
         completed_at=None,
     )
     roll = rng.random()
-    if roll < 0.90:
+    if roll < 0.99:  # 1% of runs end closed by the reconciler
         done = started + timedelta(seconds=rng.randint(20, 1800))
         outcome = (
             "succeeded"
-            if roll < 0.85
+            if roll < 0.92
             else rng.choice(("failed", "partially_succeeded", "cancelled"))
         )
         base.update(

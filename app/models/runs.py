@@ -11,6 +11,7 @@ OUTCOMES = ("pending", "succeeded", "partially_succeeded", "failed", "cancelled"
 TERMINAL_OUTCOMES = ("succeeded", "partially_succeeded", "failed", "cancelled")
 # Partial indexes only match a literal predicate: keep these strings literal.
 ACTIVE_PREDICATE = "status IN ('queued', 'running')"
+FOLLOW_UP_PREDICATE = "outcome IN ('failed', 'partially_succeeded')"
 
 
 class OperationRun(db.Model):
@@ -25,8 +26,17 @@ class OperationRun(db.Model):
         sa.Index(
             "ix_runs_workspace_tenant_created", "workspace_id", "tenant_id", "created_at", "id"
         ),
+        # Active runs are few: partial indexes in list order, workspace-wide and per tenant.
         sa.Index(
-            "ix_runs_active",
+            "ix_runs_active_created",
+            "workspace_id",
+            "created_at",
+            "id",
+            sqlite_where=sa.text(ACTIVE_PREDICATE),
+            postgresql_where=sa.text(ACTIVE_PREDICATE),
+        ),
+        sa.Index(
+            "ix_runs_active_tenant_created",
             "workspace_id",
             "tenant_id",
             "created_at",
@@ -49,12 +59,24 @@ class OperationRun(db.Model):
             sqlite_where=sa.text(ACTIVE_PREDICATE),
             postgresql_where=sa.text(ACTIVE_PREDICATE),
         ),
+        # Follow-up counts read only these (covering) indexes: window by completed_at.
         sa.Index(
-            "ix_runs_workspace_follow_up",
+            "ix_runs_follow_up",
             "workspace_id",
             "completed_at",
-            sqlite_where=sa.text("outcome IN ('failed', 'partially_succeeded')"),
-            postgresql_where=sa.text("outcome IN ('failed', 'partially_succeeded')"),
+            "tenant_id",
+            "status",
+            sqlite_where=sa.text(FOLLOW_UP_PREDICATE),
+            postgresql_where=sa.text(FOLLOW_UP_PREDICATE),
+        ),
+        sa.Index(
+            "ix_runs_follow_up_tenant",
+            "workspace_id",
+            "tenant_id",
+            "completed_at",
+            "status",
+            sqlite_where=sa.text(FOLLOW_UP_PREDICATE),
+            postgresql_where=sa.text(FOLLOW_UP_PREDICATE),
         ),
     )
 
