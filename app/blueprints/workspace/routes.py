@@ -15,6 +15,7 @@ from app.operations import get_policy
 from app.operations.clock import now
 from app.operations.dashboards import Activity, activity_by_tenant
 from app.operations.queries import list_runs
+from app.operations.reconciler_status import reconciler_status
 from app.presenter.dashboards import summary_of, tenant_card, workspace_totals
 from app.presenter.runs import run_views
 
@@ -29,6 +30,7 @@ def overview():
     cards = [tenant_card(t, activity.get(t.id, Activity())) for t in visible_tenants(scope)]
     recent = list_runs(scope, policy=policy, now=at, limit=10).runs
     workspace_level = activity.get(None)
+    reconciler = reconciler_status(at) if scope.role == "owner" else None
     return render_template(
         "workspace/overview.html",
         workspace=current_workspace(),
@@ -36,6 +38,7 @@ def overview():
         totals=workspace_totals(sum(activity.values(), Activity()), policy.follow_up_window),
         workspace_level=summary_of(workspace_level) if workspace_level else None,
         recent=run_views(recent, policy=policy, now=at),
+        reconciler_warning=reconciler.message if reconciler and reconciler.looks_stale else None,
     )
 
 
