@@ -1,18 +1,21 @@
 """Runwarden: an operations console that never shows a dead run as running."""
 
+import os
+
 from flask import Flask
 
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.operations.clock import SystemClock
 from app.operations.policy import load_policy
-from config import Config
+from config import Config, ProductionConfig
 
 
 def create_app(config=None, clock=None):
     """Build the app from ``config`` (class or instance); ``clock`` replaces the system clock."""
     app = Flask(__name__, instance_relative_config=True)
     if config is None:
-        config = Config
+        production = os.environ.get("RUNWARDEN_ENV") == "production"
+        config = ProductionConfig if production else Config
     app.config.from_object(config() if isinstance(config, type) else config)
 
     app.extensions["runwarden.clock"] = clock or SystemClock()

@@ -64,3 +64,21 @@ def test_security_headers_on_every_response(client):
         assert "frame-ancestors 'none'" in csp
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_production_environment_selects_production_config(monkeypatch):
+    import pytest
+
+    from config import ConfigError
+
+    monkeypatch.setenv("RUNWARDEN_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError):
+        create_app()
+    monkeypatch.setenv("SECRET_KEY", "x" * 31)
+    with pytest.raises(ConfigError):
+        create_app()
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is True
