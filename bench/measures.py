@@ -7,8 +7,9 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import OperationRun, Tenant, User
+from app.operations import get_policy
 from app.operations.clock import now
-from app.operations.queries import encode_cursor
+from app.operations.queries import encode_cursor, tab_clause
 from bench import generate
 
 WARM_UP = 3
@@ -44,12 +45,7 @@ def page_paths(ws):
     """(measure name, path) for every page, on the busiest tenant."""
     tenant = db.session.scalar(sa.select(Tenant).where(Tenant.workspace_id == ws.id).limit(1))
     newest = db.session.scalar(sa.select(OperationRun).order_by(OperationRun.id.desc()).limit(1))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(OperationRun))
-    middle = db.session.scalar(
-        sa.select(OperationRun).order_by(OperationRun.id).offset(total // 2).limit(1)
-    )
     generate.add_events([newest.id], now())
-    deep = encode_cursor(middle)
     paths = [
         ("workspace_overview", "/admin"),
         ("tenant_dashboard", f"/admin/t/{tenant.uuid}"),
@@ -57,10 +53,24 @@ def page_paths(ws):
     ]
     for tab in ("all", "active", "active_stale_attention", "terminal_follow_up"):
         paths.append((f"list_{tab}_first", f"/admin/operations?activeTab={tab}"))
+        deep = encode_cursor(_middle_of(tab))
         paths.append((f"list_{tab}_deep", f"/admin/operations?activeTab={tab}&cursor={deep}"))
     paths.append(("list_tenant_filtered", f"/admin/operations?tenant_id={tenant.id}"))
     paths.append(("detail", f"/admin/operations/{newest.id}"))
     return paths
+
+
+def _middle_of(tab):
+    """The run halfway down a tab: a deep page an operator can actually reach."""
+    where = tab_clause(tab, get_policy(), now())
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(OperationRun).where(where))
+    return db.session.scalar(
+        sa.select(OperationRun)
+        .where(where)
+        .order_by(OperationRun.created_at.desc(), OperationRun.id.desc())
+        .offset(total // 2)
+        .limit(1)
+    )
 
 
 def measure_all(app, ws, n):
@@ -127,8 +137,9 @@ def measure_reconciler(app, n):
     """An empty pass over the whole table, then a pass closing 10k stale runs."""
     from reconciler.reconcile import run_pass
 
+    run_pass(holder="bench")  # closes what the generated data already has due: not timed
     samples = []
-    for _ in range(max(5, n // 4)):
+    for _ in range(max(10, n)):
         started = time.perf_counter()
         run_pass(holder="bench")
         samples.append((time.perf_counter() - started) * 1000)
