@@ -35,6 +35,7 @@ HEADERS = {
 
 FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 NUL_REFUSED = "the request contains a NUL character"
+ACCOUNT_KEY_PREFIX = "sign-in-account:"
 
 
 def init_security(app):
@@ -63,14 +64,25 @@ def _has_nul(pairs):
 def _request_has_nul():
     if "\x00" in request.path or _has_nul(request.args.items(multi=True)):
         return True
-    return request.mimetype in FORM_MIMETYPES and _has_nul(request.form.items(multi=True))
+    if request.mimetype not in FORM_MIMETYPES:
+        return False
+    request.get_data(cache=True)  # the raw body stays readable once the form is parsed
+    return _has_nul(request.form.items(multi=True))
 
 
 def sign_in_account_key():
     """Throttle key of a sign-in attempt's account: a hash of the submitted email, normalized
     as sign-in compares it (so the limit holds for unknown emails as well)."""
     email = normalize_email(request.form.get("email", ""))
-    return "sign-in-account:" + hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()
+    return ACCOUNT_KEY_PREFIX + hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()
+
+
+def forget_account_attempts():
+    """After a successful sign-in, start the account's count afresh (the address keeps its
+    count: a valid account must not buy more guesses elsewhere)."""
+    for request_limit in limiter.current_limits:
+        if any(str(arg).startswith(ACCOUNT_KEY_PREFIX) for arg in request_limit.request_args):
+            limiter.limiter.clear(request_limit.limit, *request_limit.request_args)
 
 
 def sign_in_address_key():

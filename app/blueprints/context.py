@@ -7,7 +7,7 @@ from app.extensions import db
 from app.operations import get_policy
 from app.operations.clock import now
 from app.operations.dashboards import overlay_runs, run_with_tenant, tenant_activity
-from app.operations.queries import MAX_ID
+from app.operations.queries import MAX_ROW_ID
 from app.operations.visibility import scope_for_user, workspaces_for_user
 from app.presenter.dashboards import overlay
 
@@ -75,7 +75,7 @@ def tenant_or_404(scope, tenant_uuid):
 
 def tenant_id_or_404(scope, tenant_id):
     """The visible tenant with this id (from a query string), or 404."""
-    tenant = scope.tenant_by_id(tenant_id) if 0 <= tenant_id <= MAX_ID else None
+    tenant = scope.tenant_by_id(tenant_id) if 0 <= tenant_id <= MAX_ROW_ID else None
     if tenant is None:
         abort(404)
     return tenant
@@ -83,7 +83,7 @@ def tenant_id_or_404(scope, tenant_id):
 
 def run_or_404(scope, run_id):
     """The visible run with its tenant loaded, or 404."""
-    run = run_with_tenant(scope, run_id) if 0 <= run_id <= MAX_ID else None
+    run = run_with_tenant(scope, run_id) if 0 <= run_id <= MAX_ROW_ID else None
     if run is None:
         abort(404)
     return run

@@ -21,6 +21,7 @@ TABS = (TAB_ALL, TAB_ACTIVE, fr.ACTIVE_STALE_ATTENTION, fr.TERMINAL_FOLLOW_UP)
 COUNT_CAP = 10_000
 MAX_PAGE = 200
 MAX_ID = 2**63 - 1
+MAX_ROW_ID = 2**31 - 1  # primary keys are INTEGER columns: 32-bit on PostgreSQL
 
 
 class InvalidQuery(ValueError):

@@ -39,7 +39,10 @@ def safe_back(value):
     """``value`` if it is a path on the canonical list (never another site), else None."""
     if not value or not isinstance(value, str) or "\\" in value:
         return None
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. "//[": an unparsable host
+        return None
     if parts.scheme or parts.netloc or parts.path != LIST_PATH or value.startswith("//"):
         return None
     return value

@@ -1,10 +1,11 @@
 """Fixtures for live updates: fake sockets, a recording renderer, an app for relay threads."""
 
+import socket
 import threading
 
 import pytest
 import sqlalchemy as sa
-from simple_websocket import ConnectionClosed
+from simple_websocket import Client, ConnectionClosed
 
 from app import create_app
 from app.extensions import db as _db
@@ -43,6 +44,19 @@ class RecordingRender:
         with self._lock:
             self.calls.append((watch, scope, [run.id for run in runs]))
         return f'<turbo-stream action="replace" target="{watch.kind}" data-runs="{ids}">'
+
+
+def connect_ws(url, cookie=None, timeout=10):
+    """A WebSocket client whose handshake gives up after ``timeout`` seconds."""
+    headers = {"Cookie": f"session={cookie}"} if cookie else {}
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)
+    try:
+        client = Client.connect(url, headers=headers)
+    finally:
+        socket.setdefaulttimeout(previous)
+    client.sock.settimeout(None)
+    return client
 
 
 def runs_in(messages):

@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from simple_websocket import Client
 
 from app.extensions import db
 from app.operations.clock import SystemClock
@@ -21,6 +20,7 @@ from app.operations.tokens import create_token
 from tests.browser.conftest import LiveServer, build_site, free_port
 from tests.conftest import login, require_postgres
 from tests.factories import make_member, make_user
+from tests.live.conftest import connect_ws
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def cluster(tmp_path):
             "--worker-class",
             "gthread",
             "--threads",
-            "16",
+            "64",
             "--bind",
             f"127.0.0.1:{port}",
             "tests.browser.server:build_app()",
@@ -69,7 +69,7 @@ def cluster(tmp_path):
             db.engine.dispose()
 
 
-def _sockets_on_every_worker(site, port, probe, limit=40):
+def _sockets_on_every_worker(site, port, probe, limit=12):
     """Open owner sockets on the overview until each worker holds at least one."""
     with site.app.app_context():
         user = make_user()
@@ -79,10 +79,7 @@ def _sockets_on_every_worker(site, port, probe, limit=40):
     sockets, workers = [], {}
     for _ in range(limit):
         before = _probe_lines(probe)
-        socket = Client.connect(
-            f"ws://127.0.0.1:{port}/live/stream?page=/admin",
-            headers={"Cookie": f"session={cookie}"},
-        )
+        socket = connect_ws(f"ws://127.0.0.1:{port}/live/stream?page=/admin", cookie)
         assert socket.receive(timeout=5) == "ping"
         pid = _probe_lines(probe)[len(before) :][-1].split()[0]
         workers.setdefault(pid, []).append(socket)

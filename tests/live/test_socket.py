@@ -5,7 +5,6 @@ import threading
 
 import pytest
 from flask_login import login_user
-from simple_websocket import Client
 from werkzeug.serving import make_server
 
 from app.live import get_live, init_live, stop_relay
@@ -15,7 +14,7 @@ from app.live.watch import resolve_watch
 from app.operations.lifecycle import complete_run, create_run
 from tests.conftest import T0, login
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
-from tests.live.conftest import RecordingRender, runs_in
+from tests.live.conftest import RecordingRender, connect_ws, runs_in
 
 UPGRADE = {
     "Upgrade": "websocket",
@@ -98,7 +97,8 @@ def served(relay_app):
     """``relay_app`` served by a threaded Werkzeug server with a recording renderer."""
     relay_app.config.update(LIVE_HEARTBEAT_SECONDS=0.2, LIVE_POLL_INTERVAL=0.05)
     render = RecordingRender()
-    init_live(relay_app, render=render)
+    dispatcher = init_live(relay_app).dispatcher
+    dispatcher.render, dispatcher.plan = render, None
     server = make_server("127.0.0.1", 0, relay_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -110,9 +110,7 @@ def served(relay_app):
 def _socket(app, base, user, page):
     client = login(app.test_client(), user)
     cookie = client.get_cookie("session").value
-    return Client.connect(
-        f"{base}/live/stream?page={page}", headers={"Cookie": f"session={cookie}"}
-    )
+    return connect_ws(f"{base}/live/stream?page={page}", cookie)
 
 
 def _receive_runs(socket, wanted, limit=50):
@@ -164,10 +162,7 @@ def test_catch_up_on_connect_and_heartbeats(served, clock):
     since = rendered_at.isoformat() + "Z"
     client = login(app.test_client(), owner)
     cookie = client.get_cookie("session").value
-    socket = Client.connect(
-        f"{base}/live/stream?page=/admin/t/{a.uuid}&since={since}",
-        headers={"Cookie": f"session={cookie}"},
-    )
+    socket = connect_ws(f"{base}/live/stream?page=/admin/t/{a.uuid}&since={since}", cookie)
     messages = [socket.receive(timeout=5) for _ in range(3)]
     socket.close()
 

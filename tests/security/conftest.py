@@ -7,6 +7,7 @@ while the ``app`` fixture keeps its own context open.
 
 import hashlib
 from collections import Counter
+from html.parser import HTMLParser
 from types import SimpleNamespace
 
 import pytest
@@ -61,6 +62,39 @@ def db_state(db):
     return counts, digest
 
 
+class _MarkupAudit(HTMLParser):
+    """Collects what a strict Content-Security-Policy would block or that runs script."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.problems = []
+
+    def handle_starttag(self, tag, attrs):
+        names = {name for name, _ in attrs}
+        if tag == "script" and not dict(attrs).get("src"):
+            self.problems.append("inline <script>")
+        if tag == "style":
+            self.problems.append("inline <style>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.problems.append(f"<{tag} {name}=...> handler")
+            elif name == "style":
+                self.problems.append(f"<{tag} style=...> attribute")
+            elif name in ("href", "src", "action", "formaction") and value:
+                if value.strip().lower().startswith(("javascript:", "data:text/html")):
+                    self.problems.append(f"<{tag} {name}={value[:40]!r}>")
+        if tag == "meta" and "http-equiv" in names:
+            self.problems.append("<meta http-equiv> (policy belongs in headers)")
+
+
+def markup_problems(html):
+    """Inline scripts, event-handler attributes, inline styles and script URLs in ``html``."""
+    audit = _MarkupAudit()
+    audit.feed(html)
+    audit.close()
+    return audit.problems
+
+
 def sign_in_as(client, user):
     """Put ``user`` in ``client``'s session without the form."""
     with client.session_transaction() as session:
@@ -108,3 +142,11 @@ def world(db, clock):
         other=create_token(other, "other-worker", now=now).secret,
     )
     return SimpleNamespace(ws=ws, other=other, a=a, b=b, c=c, users=users, runs=runs, tokens=tokens)
+
+
+@pytest.fixture
+def hostile(app, db, world, backend):
+    """A client for hostile API requests against ``world``."""
+    from tests.security.hostile import Hostile
+
+    return Hostile(app, db, world, backend)

@@ -26,7 +26,8 @@ MAX_INT64 = 2**63 - 1
 CONTEXT_MAX_BYTES = 8 * 1024
 MAX_NESTING = 32
 ISO_8601 = re.compile(
-    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)?",
+    re.ASCII,
 )
 JSON_TYPES = ("application/json",)
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_user, logout_user
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import LoginForm, LogoutForm
 from app.operations.accounts import authenticate
-from app.security import retry_after_seconds, throttle_sign_in
+from app.security import forget_account_attempts, retry_after_seconds, throttle_sign_in
 
 LOGIN_FAILED = "Invalid email or password"
 LOGIN_THROTTLED = "Too many sign-in attempts. Wait a minute and try again."
@@ -56,6 +56,7 @@ def login():
         if user is not None:
             session.clear()
             login_user(user)
+            forget_account_attempts()
             return redirect(_landing(next_url))
         error = LOGIN_FAILED
     elif form.is_submitted():
