@@ -59,6 +59,13 @@ class OperationRun(db.Model):
             sqlite_where=sa.text(ACTIVE_PREDICATE),
             postgresql_where=sa.text(ACTIVE_PREDICATE),
         ),
+        sa.Index(
+            "ix_runs_reconciled",
+            "workspace_id",
+            "reconciled_at",
+            sqlite_where=sa.text("reconciled_at IS NOT NULL"),
+            postgresql_where=sa.text("reconciled_at IS NOT NULL"),
+        ),
         # Follow-up counts read only these (covering) indexes: window by completed_at.
         sa.Index(
             "ix_runs_follow_up",

@@ -219,6 +219,19 @@ def _outcome(row, newest, now):
     return RUNNING if newest and recent else INTERRUPTED
 
 
+def reconciled_by_pass(scope, pass_starts):
+    """{pass start: runs it closed that ``scope`` may see}: a pass stamps its start instant
+    as ``reconciled_at`` on every run it closes."""
+    if not pass_starts:
+        return {}
+    rows = db.session.execute(
+        sa.select(OperationRun.reconciled_at, sa.func.count())
+        .where(scope.run_filter(), OperationRun.reconciled_at.in_(sorted(set(pass_starts))))
+        .group_by(OperationRun.reconciled_at)
+    )
+    return dict(rows.all())
+
+
 def runs_visible_to(user):
     """A ``can_see_run`` for recent_passes: the ids among ``run_ids`` ``user`` may see."""
 

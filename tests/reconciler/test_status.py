@@ -164,3 +164,23 @@ def test_a_healthy_reconciler_shows_no_warning(app, db, client, clock):
     assert page.find("data-reconciler-state").attrs["data-reconciler-state"] == "healthy"
     assert page.find("data-reconciler-warning") is None
     assert "web-1:42:ab (embedded)" in page.find("data-lease-holder").text
+
+
+def test_the_page_counts_only_runs_the_user_may_see(app, db, client, clock):
+    from reconciler.reconcile import run_pass
+
+    app.config.update(CONFIG)
+    mine, theirs = make_workspace(), make_workspace()
+    seen, hidden = make_tenant(mine), make_tenant(mine)
+    viewer = make_user()
+    make_member(viewer, mine, "viewer", tenants=[seen])
+    for workspace, tenant in ((mine, seen), (mine, hidden), (theirs, make_tenant(theirs))):
+        make_run(workspace, tenant, now=T0, age=99999, heartbeat_ago=99999)
+    make_run(mine, None, now=T0, age=99999, heartbeat_ago=99999)
+    summary = run_pass(holder="test")
+    assert summary.reconciled == 4
+    login(client, viewer)
+    page = parse(client.get("/admin/reconciler").get_data(as_text=True))
+    row = page.find("data-pass-id", str(summary.pass_id))
+    # the granted tenant's run and the workspace-level run; never the hidden tenant or Globex
+    assert row.find("data-pass-reconciled").text == "2"

@@ -142,7 +142,7 @@ CASES = (
         "monitoring.reconciler",
         "GET",
         lambda w: "/admin/reconciler",
-        row(LOGIN, 200, 200, 200, 200, 200, 200, LOGIN, LOGIN),
+        row(LOGIN, CHOOSE, 200, 200, 200, 200, 200, LOGIN, LOGIN),
     ),
     Case("monitoring.healthz", "GET", lambda w: "/healthz", row(*[200] * 9)),
     Case("monitoring.readyz", "GET", lambda w: "/readyz", row(*[200] * 9)),

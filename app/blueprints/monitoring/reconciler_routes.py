@@ -7,7 +7,9 @@ from flask_login import current_user, login_required
 
 from app.blueprints.monitoring import bp
 from app.operations.clock import now
+from app.blueprints.context import current_scope
 from app.operations.reconciler_status import (
+    reconciled_by_pass,
     recent_passes,
     reconciler_status,
     runs_visible_to,
@@ -32,21 +34,28 @@ class PassRow:
     started: object
     duration: str | None
     outcome_label: str
+    reconciled_visible: int
 
 
 @bp.get("/admin/reconciler")
 @login_required
 def reconciler():
-    """The reconciler's recent passes and whether it looks stale."""
+    """The reconciler's recent passes and whether it looks stale.
+
+    Run counts are the user's own: runs of other workspaces and hidden tenants never count.
+    """
+    scope = current_scope()
     at = now()
     status = reconciler_status(at)
     records = recent_passes(RECENT_PASSES, now=at, can_see_run=runs_visible_to(current_user))
+    closed = reconciled_by_pass(scope, [record.started_at for record in records])
     rows = [
         PassRow(
             record,
             time_view(record.started_at, at),
             duration(record.duration_seconds),
             OUTCOME_LABELS[record.outcome],
+            closed.get(record.started_at, 0),
         )
         for record in records
     ]
