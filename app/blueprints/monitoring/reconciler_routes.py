@@ -5,12 +5,12 @@ from dataclasses import dataclass
 from flask import render_template
 from flask_login import current_user, login_required
 
+from app.blueprints.context import current_scope
 from app.blueprints.monitoring import bp
 from app.operations.clock import now
-from app.blueprints.context import current_scope
 from app.operations.reconciler_status import (
-    reconciled_by_pass,
     recent_passes,
+    reconciled_by_pass,
     reconciler_status,
     runs_visible_to,
 )
