@@ -39,6 +39,7 @@ class Config:
         self.RUNWARDEN_RECONCILER = env.get("RUNWARDEN_RECONCILER", "embedded")
         self.RUNWARDEN_OPERATION_TYPES = env.get("RUNWARDEN_OPERATION_TYPES") or None
         self.METRICS_TOKEN = env.get("METRICS_TOKEN") or None
+        self.PROXY_HOPS = int(env.get("RUNWARDEN_PROXY_HOPS", "0"))
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
         self.READYZ_RECONCILER_MAX_AGE_SECONDS = int(
             env.get("READYZ_RECONCILER_MAX_AGE_SECONDS", "300")

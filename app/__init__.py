@@ -3,6 +3,7 @@
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.operations.clock import SystemClock
@@ -18,6 +19,9 @@ def create_app(config=None, clock=None):
         config = ProductionConfig if production else Config
     app.config.from_object(config() if isinstance(config, type) else config)
 
+    if app.config.get("PROXY_HOPS"):
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["runwarden.clock"] = clock or SystemClock()
     app.extensions["runwarden.policy"] = load_policy(
         app.config.get("RUNWARDEN_OPERATION_TYPES"), app.config["FOLLOW_UP_WINDOW_SECONDS"]

@@ -82,3 +82,15 @@ def test_production_environment_selects_production_config(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(monkeypatch):
+    monkeypatch.setenv("RUNWARDEN_PROXY_HOPS", "1")
+    app = create_app(TestConfig("sqlite://"))
+    client = app.test_client()
+    proxied = {"REMOTE_ADDR": "127.0.0.1"}
+    # a remote client reaching /metrics through a local proxy is not "loopback"
+    forwarded = client.get(
+        "/metrics", environ_base=proxied, headers={"X-Forwarded-For": "203.0.113.9"}
+    )
+    assert forwarded.status_code == 403
