@@ -39,6 +39,7 @@ def create_app(config=None, clock=None):
     from app import models  # noqa: F401  (register tables)
     from app.blueprints import register_blueprints
     from app.cli import register_cli
+    from app.live import init_live
     from app.observability import init_observability
     from app.security import init_security
     from reconciler.loop import init_app as init_reconciler
@@ -48,6 +49,7 @@ def create_app(config=None, clock=None):
     init_security(app)
     init_observability(app)
     init_reconciler(app)  # embedded mode: starts with the first request served, not here
+    init_live(app)  # the relay thread starts with the first stream socket, not here
     return app
 
 

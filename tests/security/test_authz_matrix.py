@@ -144,6 +144,8 @@ CASES = (
         lambda w: "/admin/reconciler",
         row(LOGIN, CHOOSE, 200, 200, 200, 200, 200, LOGIN, LOGIN),
     ),
+    # a plain GET is not a WebSocket upgrade; the socket's own refusals are in tests/live
+    Case("live_stream", "GET", lambda w: "/live/stream?page=/admin", row(*[400] * 9)),
     Case("monitoring.healthz", "GET", lambda w: "/healthz", row(*[200] * 9)),
     Case("monitoring.readyz", "GET", lambda w: "/readyz", row(*[200] * 9)),
     Case("monitoring.metrics", "GET", lambda w: "/metrics", row(*[200] * 9)),
