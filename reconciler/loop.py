@@ -14,6 +14,7 @@ process (``gunicorn.conf.py`` calls ``start_in_gunicorn_master``; the workers it
 """
 
 import atexit
+import json
 import logging
 import os
 import secrets
@@ -82,8 +83,8 @@ class ReconcilerService:
                 if not leading or not pass_due(self._now(), self.interval):
                     return None
                 summary = run_pass(holder=self.holder, keep_going=self._keep_going)
-                log = logger.info if summary.scanned or summary.errors else logger.debug
-                log("pass %s: %s", summary.pass_id, summary.as_dict())
+                record = {"event": "reconciler_pass", "holder": self.holder, **summary.as_dict()}
+                logger.info(json.dumps(record, default=str))
                 return summary
         except Exception as exc:
             # The same failure every second (database down) is logged in full once.

@@ -205,11 +205,20 @@
     if (location.href !== url) return false;
     const page = new DOMParser().parseFromString(html, "text/html");
     morph(page.body);
+    adoptRenderTime(page);
     live.refreshes += 1;
     live.confirmedAt = Date.now();
     render();
     scanTransitions();
     return true;
+  }
+
+  function adoptRenderTime(page) {
+    const fetched = page.querySelector('meta[name="runwarden-live"]');
+    const current = document.querySelector('meta[name="runwarden-live"]');
+    if (fetched && current) {
+      current.setAttribute("data-rendered-at", fetched.getAttribute("data-rendered-at") || "");
+    }
   }
 
   function morph(body) {
