@@ -31,6 +31,8 @@ from app.extensions import db
 from app.operations.clock import get_clock
 from app.operations.reconciler_status import pass_due
 from reconciler.lease import make_lease
+from reconciler.maintenance import STATISTICS_EVERY_SECONDS as STATISTICS_EVERY
+from reconciler.maintenance import refresh_statistics
 from reconciler.reconcile import error_text, run_pass
 
 logger = logging.getLogger("runwarden.reconciler")
@@ -68,6 +70,7 @@ class ReconcilerService:
         self._stopped = False
         self._busy = threading.Lock()
         self._last_error = None
+        self._analyzed_at = None
 
     def _now(self):
         return get_clock(self.app).now()
@@ -85,6 +88,7 @@ class ReconcilerService:
                 summary = run_pass(holder=self.holder, keep_going=self._keep_going)
                 record = {"event": "reconciler_pass", "holder": self.holder, **summary.as_dict()}
                 logger.info(json.dumps(record, default=str))
+                self._upkeep()
                 return summary
         except Exception as exc:
             # The same failure every second (database down) is logged in full once.
@@ -95,6 +99,14 @@ class ReconcilerService:
             return None
         finally:
             self._busy.release()
+
+    def _upkeep(self):
+        at = self._now()
+        if self._analyzed_at and (at - self._analyzed_at).total_seconds() < STATISTICS_EVERY:
+            return
+        if refresh_statistics(db.engine):
+            logger.info(json.dumps({"event": "sqlite_statistics_refreshed", "at": str(at)}))
+        self._analyzed_at = at
 
     def _lead(self):
         leading = self.lease.acquire(self._now())

@@ -1,0 +1,17 @@
+"""Database upkeep the reconciler does between passes."""
+
+STATISTICS_EVERY_SECONDS = 3600
+
+
+def refresh_statistics(engine):
+    """Refresh SQLite's planner statistics; True when done.
+
+    SQLite keeps none unless asked, and without them it may walk a whole-table index where
+    a small partial index (active runs, follow-ups) answers at once. ANALYZE took about
+    0.2 s at 1M runs. PostgreSQL's autovacuum keeps its own statistics.
+    """
+    if engine.dialect.name != "sqlite":
+        return False
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
+    return True
