@@ -11,13 +11,15 @@ dashboard while this process commits run changes through the lifecycle service:
 
 Latency is measured from the moment the commit returns in the writing process to the
 moment a MutationObserver in the page sees the overlay change (one clock: same host).
-Each change waits for the previous one to show. It also measures time-only flips: a
+Each change waits for the previous one to show, then a random 0–250 ms, so commits do
+not fall into step with the SQLite relay's 100 ms tailing. It also measures time-only flips: a
 ``quick_check`` run turns past-expected 4 s and likely stale 8 s after it started, with
 no write; the report gives observed − scheduled. Results: bench/results/live-<shape>.json.
 """
 
 import argparse
 import json
+import random
 import subprocess
 import sys
 import tempfile
@@ -76,6 +78,7 @@ def epoch_ms(naive_utc):
 class Bench:
     def __init__(self, site, base, page):
         self.site, self.base, self.page = site, base, page
+        self.rng = random.Random(5)
 
     def create(self, type="baseline_compare"):
         with self.site.app.app_context():
@@ -122,9 +125,11 @@ class Bench:
         """(commit → DOM, commit → socket message) in ms for ``count`` changes."""
         to_dom, to_socket = [], []
         for _ in range(count // 2):
+            time.sleep(self.rng.uniform(0, 0.25))
             run_id, committed, _ = self.create()
             to_dom.append(self.wait(f"window.__seen['{run_id}']") - committed)
             to_socket.append(self.page.evaluate(LAST_PUSH) - committed)
+            time.sleep(self.rng.uniform(0, 0.25))
             committed = complete(run_id)
             to_dom.append(self.wait(f"window.__gone['{run_id}']") - committed)
             to_socket.append(self.page.evaluate(LAST_PUSH) - committed)

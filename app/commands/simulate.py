@@ -72,7 +72,7 @@ class Simulator:
         op_type = self.policy.for_type(self.rng.choice(sorted(self.policy.names())))
         tenant_id = self.rng.choice([*self.tenant_ids, None]) if self.tenant_ids else None
         running = self.rng.uniform(0.05, 0.6) * op_type.running_expected
-        queued = self.rng.uniform(0.0, 0.5) * op_type.queued_expected
+        queued = self.rng.uniform(1.0, max(1.0, min(20.0, 0.5 * op_type.queued_expected)))
         total = self.rng.choice([None, 50, 400, 2500])
         run = create_run(
             workspace_id=self.workspace_id,
