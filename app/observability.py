@@ -20,6 +20,8 @@ from app.operations import get_policy
 from app.operations.clock import now
 
 log = logging.getLogger("runwarden.request")
+# A live stream request lasts as long as the page stays open: not a latency.
+UNTIMED_ENDPOINTS = {"live_stream"}
 
 
 class RunCollector:
@@ -114,7 +116,7 @@ def init_observability(app):
     @app.after_request
     def _observe(response):
         started = g.pop("request_started", None)
-        if started is None:
+        if started is None or request.endpoint in UNTIMED_ENDPOINTS:
             return response
         elapsed = time.perf_counter() - started
         endpoint = request.endpoint or "unmatched"

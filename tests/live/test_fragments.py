@@ -86,6 +86,14 @@ def test_overview_cards_show_only_visible_tenants(app, shop):
     assert cards(viewer) == {a.uuid}
     assert cards(owner_view) == {a.uuid, b.uuid}
 
+    def totals(out):
+        return {
+            n.attrs["data-total"]: n.text for n in out["workspace-totals"].find_all("data-total")
+        }
+
+    # the viewer's totals never count tenant b's run
+    assert totals(viewer)["active"] == "2" and totals(owner_view)["active"] == "3"
+
 
 def test_detail_streams_status_and_banner(app, shop, clock):
     ws, a, b, owner, viewer_a, fresh, stale, b_run = shop

@@ -1,5 +1,5 @@
-// Reload the active operations overlay on a timer: every few seconds while it shows
-// active runs, slowly when it is empty. The frame's content says how often
+// Reload the active operations overlay on a timer while live updates are down: every few
+// seconds while it shows active runs, slowly when it is empty. The frame's content says how often
 // (data-poll-seconds): a frame load swaps the content, never the frame's own attributes.
 // When a reload fails, the footer says so, keeping the time of the data shown.
 (function () {
@@ -29,7 +29,9 @@
     if (!element || typeof element.reload !== "function") {
       return;
     }
-    if (document.hidden) {
+    var live = window.RunwardenLive;
+    if (document.hidden || (live && live.state.status === "live")) {
+      // Pushed updates keep the frame right while the live stream is up.
       schedule(pollSeconds(element));
       return;
     }
