@@ -281,4 +281,6 @@ def record_changes(runs, at):
 
 
 def _reload(run):
-    return db.session.get(OperationRun, run.id, populate_existing=True)
+    """The run, expired: its next attribute read loads the committed row (one SELECT)."""
+    db.session.expire(run)
+    return run
