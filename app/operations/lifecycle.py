@@ -228,8 +228,6 @@ def reconcile_runs(closures, *, policy, now, pass_id):
     if not closures:
         return []
     by_id = {run.id: (run, reason, message) for run, reason, message in closures}
-    reasons = sa.case({i: c[1] for i, c in by_id.items()}, value=OperationRun.id)
-    messages = sa.case({i: c[2] for i, c in by_id.items()}, value=OperationRun.id)
     closed = db.session.scalars(
         sa.update(OperationRun)
         .where(OperationRun.id.in_(list(by_id)), reconcile_due_clause(policy, now))
@@ -238,15 +236,26 @@ def reconcile_runs(closures, *, policy, now, pass_id):
             outcome="failed",
             completed_at=now,
             reconciled_at=now,
-            reconciliation_reason=reasons,
-            reconciliation_message=messages,
-            failure_message=messages,
         )
         .returning(OperationRun.id)
         .execution_options(synchronize_session=False)
     ).all()
     if not closed:
         return []
+    # Per-run words by primary key in one executemany, same transaction: building a CASE
+    # over the batch cost more than the UPDATE itself.
+    db.session.execute(
+        sa.update(OperationRun).execution_options(synchronize_session=False),
+        [
+            dict(
+                id=i,
+                reconciliation_reason=by_id[i][1],
+                reconciliation_message=by_id[i][2],
+                failure_message=by_id[i][2],
+            )
+            for i in closed
+        ],
+    )
     db.session.execute(
         sa.insert(RunEvent),
         [
