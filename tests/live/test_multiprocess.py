@@ -29,64 +29,79 @@ WORKERS = 2
 
 @pytest.fixture
 def cluster(tmp_path):
-    """A site on the test database served by gunicorn with two gthread workers."""
+    """A site on the test database served by WORKERS gunicorn worker processes.
+
+    Each worker runs under its own gunicorn master on its own port: the kernel hands
+    connections on one shared listener to whichever worker it likes (often the same one
+    every time), so a test that needs a socket on every process must choose the process.
+    """
     site = build_site(tmp_path, require_postgres())
-    port = free_port()
     probe = tmp_path / "probe.log"
     env = dict(site.env, RUNWARDEN_PROBE_LOG=str(probe), LIVE_HEARTBEAT_SECONDS="1")
     log = open(tmp_path / "gunicorn.log", "ab")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "tests/live/gunicorn_probe.py",
-            "--workers",
-            str(WORKERS),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "64",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "tests.browser.server:build_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    ports, processes = [], []
     try:
-        LiveServer.wait_healthy(f"http://127.0.0.1:{port}", process, timeout=30)
-        yield site, port, probe
+        for _ in range(WORKERS):
+            port = free_port()
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "tests/live/gunicorn_probe.py",
+                    "--workers",
+                    "1",
+                    "--worker-class",
+                    "gthread",
+                    "--threads",
+                    "64",
+                    "--graceful-timeout",
+                    "2",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "tests.browser.server:build_app()",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            ports.append(port)
+            processes.append(process)
+            LiveServer.wait_healthy(f"http://127.0.0.1:{port}", process, timeout=30)
+        yield site, ports, probe
     finally:
-        process.terminate()
-        process.wait(15)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
         log.close()
         with site.app.app_context():
             db.drop_all()
             db.engine.dispose()
 
 
-def _sockets_on_every_worker(site, port, probe, limit=12):
-    """Open owner sockets on the overview until each worker holds at least one."""
+def _sockets_on_every_worker(site, ports, probe):
+    """One owner socket on the overview per worker process, with the worker's pid."""
     with site.app.app_context():
         user = make_user()
         make_member(user, _ws(site), "owner")
         cookie = login(site.app.test_client(), user).get_cookie("session").value
         db.session.remove()
     sockets, workers = [], {}
-    for _ in range(limit):
+    for port in ports:
         before = _probe_lines(probe)
         socket = connect_ws(f"ws://127.0.0.1:{port}/live/stream?page=/admin", cookie)
         assert socket.receive(timeout=5) == "ping"
         pid = _probe_lines(probe)[len(before) :][-1].split()[0]
         workers.setdefault(pid, []).append(socket)
         sockets.append(socket)
-        if len(workers) == WORKERS:
-            return sockets, workers
-    raise AssertionError(f"all sockets landed on {list(workers)}")
+    return sockets, workers
 
 
 def _ws(site):
@@ -112,8 +127,8 @@ def _every_socket_hears(sockets, run_id, timeout=5):
 
 
 def test_a_change_anywhere_reaches_clients_on_both_workers(cluster):
-    site, port, probe = cluster
-    sockets, workers = _sockets_on_every_worker(site, port, probe)
+    site, ports, probe = cluster
+    sockets, workers = _sockets_on_every_worker(site, ports, probe)
     assert len(workers) == WORKERS
 
     with site.app.app_context():
@@ -141,7 +156,7 @@ def test_a_change_anywhere_reaches_clients_on_both_workers(cluster):
     _every_socket_hears(sockets, stale)
 
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/runs/{written}/complete",
+        f"http://127.0.0.1:{ports[0]}/api/v1/runs/{written}/complete",
         data=json.dumps({"outcome": "failed", "message": "boom"}).encode(),
         headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
         method="POST",
