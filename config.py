@@ -41,9 +41,10 @@ class Config:
         self.METRICS_TOKEN = env.get("METRICS_TOKEN") or None
         self.PROXY_HOPS = int(env.get("RUNWARDEN_PROXY_HOPS", "0"))
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
-        self.READYZ_RECONCILER_MAX_AGE_SECONDS = int(
-            env.get("READYZ_RECONCILER_MAX_AGE_SECONDS", "300")
-        )
+        # The reconciler looks stale (page warning, /readyz 503) after this long without a
+        # finished pass; unset means three intervals.
+        stale_after = env.get("RECONCILER_STALE_AFTER_SECONDS")
+        self.RECONCILER_STALE_AFTER_SECONDS = int(stale_after) if stale_after else None
         if "RECONCILER_INTERVAL_SECONDS" in env:
             self.RECONCILER_INTERVAL_SECONDS = int(env["RECONCILER_INTERVAL_SECONDS"])
         if self.RUNWARDEN_RECONCILER not in ("embedded", "external", "off"):

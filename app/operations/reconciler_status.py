@@ -108,7 +108,7 @@ def reconciler_status(now=None, config=None):
     config = config or current_app.config
     mode = config["RUNWARDEN_RECONCILER"]
     interval = config["RECONCILER_INTERVAL_SECONDS"]
-    stale_after = STALE_AFTER_INTERVALS * interval
+    stale_after = config.get("RECONCILER_STALE_AFTER_SECONDS") or STALE_AFTER_INTERVALS * interval
     last_started = _last_started_at()
     last_success = _last_success_at()
     lease = db.session.get(ReconcilerLease, LEASE_NAME)

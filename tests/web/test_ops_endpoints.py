@@ -1,6 +1,9 @@
 """Health, readiness, metrics and security headers."""
 
+import sqlalchemy as sa
+
 from app import create_app
+from app.models import ReconcilerPass
 from app.operations import freshness as fr
 from config import TestConfig
 from tests.conftest import T0
@@ -94,3 +97,38 @@ def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(monkeypatc
         "/metrics", environ_base=proxied, headers={"X-Forwarded-For": "203.0.113.9"}
     )
     assert forwarded.status_code == 403
+
+
+def _finished_pass(db, finished_ago):
+    from datetime import timedelta
+
+    from app.models import ReconcilerPass
+
+    finished = T0 - timedelta(seconds=finished_ago)
+    db.session.add(
+        ReconcilerPass(
+            started_at=finished - timedelta(seconds=1),
+            finished_at=finished,
+            holder="test",
+            scanned=0,
+            reconciled=0,
+            skipped=0,
+            error_count=0,
+        )
+    )
+    db.session.commit()
+
+
+def test_readyz_503_while_the_reconciler_is_silent(app, client, db):
+    app.config.update(RUNWARDEN_RECONCILER="external", RECONCILER_STALE_AFTER_SECONDS=120)
+    never = client.get("/readyz")
+    assert never.status_code == 503
+    assert "has not finished a pass" in never.get_json()["reason"]
+    _finished_pass(db, finished_ago=120)  # exactly at the configured window: still ready
+    assert client.get("/readyz").status_code == 200
+    db.session.execute(sa.delete(ReconcilerPass))
+    _finished_pass(db, finished_ago=121)
+    silent = client.get("/readyz")
+    assert silent.status_code == 503
+    assert silent.get_json()["status"] == "unavailable"
+    assert "looks stale" in silent.get_json()["reason"]
