@@ -103,6 +103,7 @@ def sign_in_address_limit():
 
 def retry_after_seconds(request_limit):
     """Whole seconds until the breached limit's window ends (at least 1)."""
+    # Flask-Limiter keeps its windows in wall-clock epoch seconds, not in the app's clock.
     return max(1, math.ceil(request_limit.window.reset_time - time.time()))
 
 

@@ -126,6 +126,7 @@ class ReconcilerService:
             id="reconciler-tick",
             max_instances=2,
             coalesce=True,
+            # APScheduler fires on wall-clock time; "now" starts the first tick at once.
             next_run_time=datetime.now(UTC),
         )
         self.scheduler = scheduler
