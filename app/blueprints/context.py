@@ -94,10 +94,16 @@ def visible_tenants(scope):
     return list(db.session.scalars(scope.tenants()))
 
 
-def overlay_for(scope, tenant):
-    """The active operations overlay of ``tenant`` at the app clock's now."""
-    policy, at = get_policy(), now()
+def overlay_for(scope, tenant, *, at=None, activity=None):
+    """The active operations overlay of ``tenant`` at ``at`` (the app clock's now).
+
+    A page that already counted the tenant's ``activity`` at ``at`` passes both, so its
+    KPIs and its overlay speak of the same instant and the counts are read once.
+    """
+    policy = get_policy()
+    at = at or now()
     runs = overlay_runs(scope, tenant.id, policy=policy, now=at)
-    activity = tenant_activity(scope, tenant.id, policy=policy, now=at)
+    if activity is None:
+        activity = tenant_activity(scope, tenant.id, policy=policy, now=at)
     src = url_for("tenant.active_operations", tenant_uuid=tenant.uuid)
     return overlay(tenant, runs, activity, policy=policy, now=at, src=src)

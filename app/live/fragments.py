@@ -105,7 +105,7 @@ def _tenant_page(watch, scope, runs, policy, now):
             render_template("partials/needs_attention.html", attention=attention),
             "needs-attention",
         ),
-        _overlay(scope, tenant),
+        _overlay(scope, tenant, at=now, activity=activity),
         *_rows(runs, policy, now, show_tenant=False),
     ]
 
@@ -152,8 +152,9 @@ def _run_page(watch, scope, runs, policy, now):
     ]
 
 
-def _overlay(scope, tenant):
-    html = render_template("partials/active_operations.html", overlay=overlay_for(scope, tenant))
+def _overlay(scope, tenant, **known):
+    overlay = overlay_for(scope, tenant, **known)
+    html = render_template("partials/active_operations.html", overlay=overlay)
     return replace_stream(html, "active-operations")
 
 

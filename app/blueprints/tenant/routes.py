@@ -35,7 +35,7 @@ def dashboard(tenant_uuid):
         types=type_rows(
             type_summary(scope, tenant.id, policy=policy, now=at), tenant.id, policy=policy
         ),
-        overlay=overlay_for(scope, tenant),
+        overlay=overlay_for(scope, tenant, at=at, activity=activity),
         list_url=operations_url(tenant_id=tenant.id),
         stale_url=stale_cta_url(tenant.id),
     )
