@@ -5,7 +5,6 @@ row in the same transaction. A report for a run that is already completed never 
 it is kept as a ``late_report`` event and answered with LateReport.
 """
 
-import json
 
 import sqlalchemy as sa
 
@@ -40,17 +39,17 @@ class LateReport(TransitionNotAllowed):
 
 
 def _event(run_id, kind, at, actor, data=None):
-    db.session.add(RunEvent(run_id=run_id, kind=kind, at=at, actor=actor, data=data or None))
+    _events([dict(run_id=run_id, kind=kind, at=at, actor=actor, data=data or None)])
+
+
+def _events(rows):
+    """Append timeline events: one INSERT (Core: no unit-of-work bookkeeping)."""
+    db.session.execute(sa.insert(RunEvent.__table__), rows)
 
 
 def record_change(run, at):
     """Append to the change feed (and wake other processes on PostgreSQL)."""
-    db.session.add(
-        RunChange(run_id=run.id, workspace_id=run.workspace_id, tenant_id=run.tenant_id, at=at)
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        payload = json.dumps({"run": run.id, "ws": run.workspace_id})
-        db.session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, payload)))
+    record_changes([run], at)
 
 
 def create_run(
@@ -76,39 +75,70 @@ def create_run(
         started_at = started_at or created_at
     else:
         started_at = None
-    run = OperationRun(
-        workspace_id=workspace_id,
-        tenant_id=tenant_id,
-        type=type,
-        status=status,
-        outcome="pending",
-        created_at=created_at,
-        started_at=started_at,
-        total=total,
-        processed=processed,
-        last_progress_at=started_at if processed else None,
-        initiator=initiator,
-        context=context,
+    run = db.session.scalar(
+        sa.insert(OperationRun)
+        .values(
+            workspace_id=workspace_id,
+            tenant_id=tenant_id,
+            type=type,
+            status=status,
+            outcome="pending",
+            created_at=created_at,
+            started_at=started_at,
+            total=total,
+            processed=processed,
+            last_progress_at=started_at if processed else None,
+            initiator=initiator,
+            context=context,
+        )
+        .returning(OperationRun)
     )
-    db.session.add(run)
-    db.session.flush()
-    _event(run.id, "created", created_at, actor, {"status": status, "initiator": initiator})
+    events = [
+        dict(
+            run_id=run.id,
+            kind="created",
+            at=created_at,
+            actor=actor,
+            data={"status": status, "initiator": initiator},
+        )
+    ]
     if status == "running":
-        _event(run.id, "started", started_at, actor)
+        events.append(dict(run_id=run.id, kind="started", at=started_at, actor=actor, data=None))
+    _events(events)
     record_change(run, now)
-    db.session.commit()
+    _commit()
     return run
 
 
 def _cas(run, expected_statuses, values):
-    """UPDATE the run only if its status is still one of ``expected_statuses``."""
-    result = db.session.execute(
+    """UPDATE the run only if its status is still one of ``expected_statuses``.
+
+    The UPDATE returns the whole row and refreshes ``run`` with it, so the answer shows
+    exactly what was written without reading the run again.
+    """
+    updated = db.session.scalar(
         sa.update(OperationRun)
         .where(OperationRun.id == run.id, OperationRun.status.in_(expected_statuses))
         .values(**values)
-        .execution_options(synchronize_session=False)
+        .returning(OperationRun)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    return result.rowcount == 1
+    return updated is not None
+
+
+def _commit():
+    """Commit without expiring what this request loaded.
+
+    Every run a lifecycle function returns was just refreshed from its own INSERT or
+    UPDATE ... RETURNING, so its attributes are the committed row; expiring them would
+    only cost a SELECT per answer (and one for its tenant).
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def _refuse(run, kind, actor, now, data):
@@ -134,8 +164,8 @@ def start_run(run, *, now, actor, at=None):
         _refuse(run, "start", actor, now, {"at": isoformat(at)})
     _event(run.id, "started", at, actor)
     record_change(run, now)
-    db.session.commit()
-    return _reload(run)
+    _commit()
+    return run
 
 
 def _progress_values(run, processed, total, at):
@@ -165,8 +195,8 @@ def heartbeat(run, *, now, actor, processed=None, total=None, at=None):
         kind = "progress" if "last_progress_at" in values else "heartbeat"
         _event(run.id, kind, at, actor, {k: v for k, v in data.items() if v is not None})
     record_change(run, now)
-    db.session.commit()
-    return _reload(run)
+    _commit()
+    return run
 
 
 def complete_run(run, *, outcome, now, actor, message=None, processed=None, total=None):
@@ -181,8 +211,8 @@ def complete_run(run, *, outcome, now, actor, message=None, processed=None, tota
         _refuse(run, "complete", actor, now, data)
     _event(run.id, "completed", now, actor, data)
     record_change(run, now)
-    db.session.commit()
-    return _reload(run)
+    _commit()
+    return run
 
 
 def reconcile_run(run, *, policy, now, reason, message, pass_id):
@@ -274,22 +304,46 @@ def reconcile_runs(closures, *, policy, now, pass_id):
 
 
 def record_changes(runs, at):
-    """``record_change`` for many runs: one feed row each, one wake-up per workspace."""
-    db.session.execute(
-        sa.insert(RunChange),
-        [
-            dict(run_id=r.id, workspace_id=r.workspace_id, tenant_id=r.tenant_id, at=at)
-            for r in runs
-        ],
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        last = {run.workspace_id: run.id for run in runs}
+    """``record_change`` for many runs: one feed row each, one wake-up per workspace.
+
+    On PostgreSQL a single change carries its NOTIFY in the same statement as the INSERT
+    (a data-modifying CTE), so the hot path of the API pays one round trip for both.
+    """
+    rows = [
+        dict(run_id=r.id, workspace_id=r.workspace_id, tenant_id=r.tenant_id, at=at)
+        for r in runs
+    ]
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(sa.insert(RunChange.__table__), rows)
+    elif len(rows) == 1:
+        db.session.execute(FEED_AND_WAKE, rows[0])
+    else:
+        db.session.execute(sa.insert(RunChange.__table__), rows)
+        last = {row["workspace_id"]: row["run_id"] for row in rows}
         for workspace_id, run_id in last.items():
-            payload = json.dumps({"run": run_id, "ws": workspace_id})
-            db.session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, payload)))
+            db.session.execute(WAKE, {"run_id": run_id, "workspace_id": workspace_id})
 
 
-def _reload(run):
-    """The run, expired: its next attribute read loads the committed row (one SELECT)."""
-    db.session.expire(run)
-    return run
+def _feed_statements():
+    """(INSERT feed row + NOTIFY, NOTIFY alone) for PostgreSQL, built once: both cache."""
+    table = RunChange.__table__
+    columns = ("run_id", "workspace_id", "tenant_id", "at")
+    inserted = (
+        sa.insert(table)
+        .values({name: sa.bindparam(name, type_=table.c[name].type) for name in columns})
+        .returning(table.c.run_id, table.c.workspace_id)
+        .cte("inserted")
+    )
+
+    def notify(run_id, workspace_id):
+        payload = sa.func.json_build_object("run", run_id, "ws", workspace_id)
+        return sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, sa.cast(payload, sa.Text)))
+
+    feed_and_wake = notify(inserted.c.run_id, inserted.c.workspace_id).select_from(inserted)
+    wake = notify(
+        sa.bindparam("run_id", type_=sa.Integer), sa.bindparam("workspace_id", type_=sa.Integer)
+    )
+    return feed_and_wake, wake
+
+
+FEED_AND_WAKE, WAKE = _feed_statements()

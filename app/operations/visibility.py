@@ -7,6 +7,7 @@ scope answers None, and the route turns None into 404.
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Membership, OperationRun, Tenant, TenantGrant, Workspace
@@ -78,9 +79,11 @@ class Scope:
         )
         return tenant if tenant and self.can_see_tenant(tenant.id) else None
 
-    def run(self, run_id, for_update=False):
-        """The visible run with this id, or None."""
+    def run(self, run_id, for_update=False, with_tenant=False):
+        """The visible run with this id, or None; ``with_tenant`` loads its tenant too."""
         query = self.runs().where(OperationRun.id == run_id)
+        if with_tenant:
+            query = query.options(joinedload(OperationRun.tenant))
         if for_update:
             query = query.with_for_update()
         return db.session.scalar(query)

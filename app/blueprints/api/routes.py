@@ -28,7 +28,8 @@ bp.before_request(authenticate)
 
 
 def _run_or_404(run_id):
-    run = principal().scope.run(run_id) if run_id <= MAX_RUN_ID else None
+    # The tenant comes in the same query: every answer names it.
+    run = principal().scope.run(run_id, with_tenant=True) if run_id <= MAX_RUN_ID else None
     if run is None:
         raise ApiError(404, "run_not_found", f"no run {run_id} in this workspace")
     return run
