@@ -5,7 +5,6 @@ row in the same transaction. A report for a run that is already completed never 
 it is kept as a ``late_report`` event and answered with LateReport.
 """
 
-
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -310,8 +309,7 @@ def record_changes(runs, at):
     (a data-modifying CTE), so the hot path of the API pays one round trip for both.
     """
     rows = [
-        dict(run_id=r.id, workspace_id=r.workspace_id, tenant_id=r.tenant_id, at=at)
-        for r in runs
+        dict(run_id=r.id, workspace_id=r.workspace_id, tenant_id=r.tenant_id, at=at) for r in runs
     ]
     if db.session.get_bind().dialect.name != "postgresql":
         db.session.execute(sa.insert(RunChange.__table__), rows)
