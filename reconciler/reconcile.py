@@ -171,16 +171,16 @@ def _record_abort(summary, errors, exc):
 
 
 def _select_batch(policy, now, last_id, batch_size, lock_rows):
+    """The next due runs after ``last_id`` as plain rows (no ORM objects to build)."""
     query = (
-        sa.select(OperationRun)
+        sa.select(OperationRun.__table__)
         .where(reconcile_due_clause(policy, now), OperationRun.id > last_id)
         .order_by(OperationRun.id)
         .limit(batch_size)
-        .execution_options(populate_existing=True)
     )
     if lock_rows:
         query = query.with_for_update(skip_locked=True)
-    return list(db.session.scalars(query))
+    return db.session.execute(query).all()
 
 
 def _handle_batch(batch, summary, errors, policy, now):

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import OperationRun, RunChange, RunEvent
 from app.models.runs import ACTIVE_STATUSES
+from app.operations.bulk import insert_rows, relation
 from app.operations.clock import isoformat
 from app.operations.freshness import reconcile_due_clause
 
@@ -38,12 +39,18 @@ class LateReport(TransitionNotAllowed):
 
 
 def _event(run_id, kind, at, actor, data=None):
-    _events([dict(run_id=run_id, kind=kind, at=at, actor=actor, data=data or None)])
+    _events([(run_id, kind, actor, data or None)], at)
 
 
-def _events(rows):
-    """Append timeline events: one INSERT (Core: no unit-of-work bookkeeping)."""
-    db.session.execute(sa.insert(RunEvent.__table__), rows)
+def _events(rows, at):
+    """Append timeline events, (run_id, kind, actor, data) each, all at ``at``."""
+    if len(rows) < BULK_ROWS:
+        keys = ("run_id", "kind", "actor", "data")
+        db.session.execute(EVENT_INSERT, [dict(zip(keys, row, strict=True), at=at) for row in rows])
+        return
+    db.session.execute(
+        insert_rows(RunEvent.__table__, ("run_id", "kind", "actor", "data"), rows, at=at)
+    )
 
 
 def record_change(run, at):
@@ -92,18 +99,9 @@ def create_run(
         )
         .returning(OperationRun)
     )
-    events = [
-        dict(
-            run_id=run.id,
-            kind="created",
-            at=created_at,
-            actor=actor,
-            data={"status": status, "initiator": initiator},
-        )
-    ]
+    _event(run.id, "created", created_at, actor, {"status": status, "initiator": initiator})
     if status == "running":
-        events.append(dict(run_id=run.id, kind="started", at=started_at, actor=actor, data=None))
-    _events(events)
+        _event(run.id, "started", started_at, actor)
     record_change(run, now)
     _commit()
     return run
@@ -236,13 +234,7 @@ def reconcile_run(run, *, policy, now, reason, message, pass_id):
     )
     if result.rowcount != 1:
         return False
-    _event(
-        run.id,
-        "reconciled",
-        now,
-        "reconciler",
-        {"reason": reason, "message": message, "pass_id": pass_id},
-    )
+    _event(run.id, "reconciled", now, "reconciler", _words(reason, message, pass_id))
     record_change(run, now)
     return True
 
@@ -250,98 +242,95 @@ def reconcile_run(run, *, policy, now, reason, message, pass_id):
 def reconcile_runs(closures, *, policy, now, pass_id):
     """Close many runs at once, each only if it is still due; does not commit.
 
-    ``closures`` is a list of (run, reason, message). One UPDATE re-checks the shared SQL
-    truth for every run and returns the ids it closed; only those get a ``reconciled``
-    event and a change-feed row. Returns the closed ids.
+    ``closures`` is a list of (run, reason, message); a run is anything with ``id``,
+    ``workspace_id`` and ``tenant_id``. One UPDATE joins the per-run words (a bound
+    relation, see ``bulk``) to the runs, re-checks the shared SQL truth for every run and
+    returns the ids it closed; only those get a ``reconciled`` event and a change-feed row,
+    one INSERT each. Returns the closed ids.
     """
     if not closures:
         return []
     by_id = {run.id: (run, reason, message) for run, reason, message in closures}
+    runs = OperationRun.__table__
+    closing = relation(
+        "closing",
+        [("id", sa.Integer), ("reason", runs.c.reconciliation_reason.type), ("message", sa.Text)],
+        [(run.id, reason, message) for run, reason, message in by_id.values()],
+    )
     closed = db.session.scalars(
-        sa.update(OperationRun)
-        .where(OperationRun.id.in_(list(by_id)), reconcile_due_clause(policy, now))
+        sa.update(runs)
+        .where(runs.c.id == closing.c.id, reconcile_due_clause(policy, now))
         .values(
             status="completed",
             outcome="failed",
             completed_at=now,
             reconciled_at=now,
+            reconciliation_reason=closing.c.reason,
+            reconciliation_message=closing.c.message,
+            failure_message=closing.c.message,
         )
-        .returning(OperationRun.id)
-        .execution_options(synchronize_session=False)
+        .returning(runs.c.id)
     ).all()
     if not closed:
         return []
-    # Per-run words by primary key in one executemany, same transaction: building a CASE
-    # over the batch cost more than the UPDATE itself.
-    db.session.execute(
-        sa.update(OperationRun).execution_options(synchronize_session=False),
+    _events(
         [
-            dict(
-                id=i,
-                reconciliation_reason=by_id[i][1],
-                reconciliation_message=by_id[i][2],
-                failure_message=by_id[i][2],
-            )
+            (i, "reconciled", "reconciler", _words(by_id[i][1], by_id[i][2], pass_id))
             for i in closed
         ],
-    )
-    db.session.execute(
-        sa.insert(RunEvent),
-        [
-            dict(
-                run_id=i,
-                kind="reconciled",
-                at=now,
-                actor="reconciler",
-                data={"reason": by_id[i][1], "message": by_id[i][2], "pass_id": pass_id},
-            )
-            for i in closed
-        ],
+        now,
     )
     record_changes([by_id[i][0] for i in closed], now)
     return closed
 
 
+def _words(reason, message, pass_id):
+    return {"reason": reason, "message": message, "pass_id": pass_id}
+
+
 def record_changes(runs, at):
-    """``record_change`` for many runs: one feed row each, one wake-up per workspace.
+    """Append one change-feed row per run; on PostgreSQL also wake other processes.
 
-    On PostgreSQL a single change carries its NOTIFY in the same statement as the INSERT
-    (a data-modifying CTE), so the hot path of the API pays one round trip for both.
+    On PostgreSQL the NOTIFY rides in the same statement as the INSERT (a data-modifying
+    CTE): one wake-up per workspace, naming its last run, delivered on commit.
     """
-    rows = [
-        dict(run_id=r.id, workspace_id=r.workspace_id, tenant_id=r.tenant_id, at=at) for r in runs
-    ]
-    if db.session.get_bind().dialect.name != "postgresql":
-        db.session.execute(sa.insert(RunChange.__table__), rows)
-    elif len(rows) == 1:
-        db.session.execute(FEED_AND_WAKE, rows[0])
-    else:
-        db.session.execute(sa.insert(RunChange.__table__), rows)
-        last = {row["workspace_id"]: row["run_id"] for row in rows}
-        for workspace_id, run_id in last.items():
-            db.session.execute(WAKE, {"run_id": run_id, "workspace_id": workspace_id})
-
-
-def _feed_statements():
-    """(INSERT feed row + NOTIFY, NOTIFY alone) for PostgreSQL, built once: both cache."""
-    table = RunChange.__table__
-    columns = ("run_id", "workspace_id", "tenant_id", "at")
-    inserted = (
-        sa.insert(table)
-        .values({name: sa.bindparam(name, type_=table.c[name].type) for name in columns})
-        .returning(table.c.run_id, table.c.workspace_id)
-        .cte("inserted")
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if len(runs) == 1:
+        run = runs[0]
+        row = dict(run_id=run.id, workspace_id=run.workspace_id, tenant_id=run.tenant_id, at=at)
+        db.session.execute(FEED_AND_WAKE if postgres else FEED_INSERT, row)
+        return
+    feed = insert_rows(
+        RunChange.__table__,
+        ("run_id", "workspace_id", "tenant_id"),
+        [(r.id, r.workspace_id, r.tenant_id) for r in runs],
+        at=at,
     )
+    db.session.execute(_with_wake(feed) if postgres else feed)
 
-    def notify(run_id, workspace_id):
-        payload = sa.func.json_build_object("run", run_id, "ws", workspace_id)
-        return sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, sa.cast(payload, sa.Text)))
 
-    feed_and_wake = notify(inserted.c.run_id, inserted.c.workspace_id).select_from(inserted)
-    wake = notify(
-        sa.bindparam("run_id", type_=sa.Integer), sa.bindparam("workspace_id", type_=sa.Integer)
+def _with_wake(feed):
+    """PostgreSQL: ``feed`` (an INSERT into the change feed) plus its NOTIFY, one statement."""
+    inserted = feed.returning(RunChange.run_id, RunChange.workspace_id).cte("inserted")
+    last = (
+        sa.select(inserted.c.workspace_id, sa.func.max(inserted.c.run_id).label("run_id"))
+        .group_by(inserted.c.workspace_id)
+        .subquery("last")
     )
-    return feed_and_wake, wake
+    payload = sa.func.json_build_object("run", last.c.run_id, "ws", last.c.workspace_id)
+    return sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, sa.cast(payload, sa.Text)))
 
 
-FEED_AND_WAKE, WAKE = _feed_statements()
+# The hot path (one API call, one or two rows) uses plain statements built once: cheaper
+# than building a bound relation for so few rows.
+BULK_ROWS = 10
+EVENT_INSERT = sa.insert(RunEvent.__table__)
+FEED_INSERT = sa.insert(RunChange.__table__)
+FEED_AND_WAKE = _with_wake(
+    sa.insert(RunChange.__table__).values(
+        {
+            name: sa.bindparam(name, type_=RunChange.__table__.c[name].type)
+            for name in ("run_id", "workspace_id", "tenant_id", "at")
+        }
+    )
+)
