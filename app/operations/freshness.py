@@ -144,15 +144,18 @@ def upcoming_stale_at(run, policy):
     return min(rule.deadline for rule in _rules(run, policy.for_type(run.type)))
 
 
-def problem_class(run, policy, now):
-    """``active_stale_attention``, ``terminal_follow_up`` or ``none``."""
+def problem_class(run, policy, now, fresh=None):
+    """``active_stale_attention``, ``terminal_follow_up`` or ``none``.
+
+    ``fresh`` is the run's ``freshness`` at ``now`` when the caller has it already.
+    """
     if run.status == "completed":
         if run.outcome in FOLLOW_UP_OUTCOMES and run.completed_at is not None:
             window = timedelta(seconds=policy.follow_up_window)
             if run.completed_at >= now - window:
                 return TERMINAL_FOLLOW_UP
         return NO_PROBLEM
-    if freshness(run, policy, now).state == LIKELY_STALE:
+    if (fresh or freshness(run, policy, now)).state == LIKELY_STALE:
         return ACTIVE_STALE_ATTENTION
     return NO_PROBLEM
 
@@ -167,8 +170,12 @@ def is_reconcile_due(run, policy, now):
 
 
 def _lit(*values):
-    """Literal values: partial indexes on status/outcome only match literal SQL."""
-    return [sa.literal_column(f"'{value}'") for value in values]
+    """Literal values: partial indexes on status/outcome only match literal SQL.
+
+    Also used for operation type names: rendered into the statement, they cost no bound
+    parameter (SQL quoting doubles any single quote).
+    """
+    return [sa.literal_column("'{}'".format(value.replace("'", "''"))) for value in values]
 
 
 def active_clause(model=OperationRun):
@@ -177,7 +184,15 @@ def active_clause(model=OperationRun):
 
 
 def _cutoff(now, seconds):
-    return now - timedelta(seconds=seconds)
+    """``now - seconds`` as a bound parameter named after ``seconds``.
+
+    Every rule with the same window shares one parameter, so a page query carries a few
+    parameters instead of one per comparison (and stays within the driver's statement
+    cache). All clauses of one statement must be built at the same ``now``: a page
+    computes at one instant.
+    """
+    seconds = int(seconds)
+    return sa.bindparam(f"cutoff_{seconds}", now - timedelta(seconds=seconds), type_=sa.DateTime)
 
 
 def _sql_rules(model, op_type, now, extra=0, inclusive=False):
@@ -207,9 +222,9 @@ def _sql_rules(model, op_type, now, extra=0, inclusive=False):
 def _per_type(policy, build, model=OperationRun):
     """OR over configured types (plus the fallback for unconfigured ones) of ``build(type)``."""
     names = policy.names()
-    branches = [sa.and_(model.type == name, build(policy.types[name])) for name in names]
+    branches = [sa.and_(model.type == _lit(name)[0], build(policy.types[name])) for name in names]
     fallback = policy.for_type("\0unconfigured")
-    other = model.type.notin_(names) if names else sa.true()
+    other = model.type.notin_(_lit(*names)) if names else sa.true()
     branches.append(sa.and_(other, build(fallback)))
     return sa.or_(*branches)
 

@@ -86,7 +86,7 @@ def run_view(run, *, policy, now, density=ROW, back=None, tenant=None, fresh=Non
         outcome=run.outcome,
         is_active=fresh.is_active,
         freshness=fresh.state,
-        problem_class=problem_class(run, policy, now),
+        problem_class=problem_class(run, policy, now, fresh),
         badge=badge(run, fresh),
         emphasis=emphasis(fresh),
         guidance=guidance(run, fresh, now, density),

@@ -13,6 +13,7 @@ from tests.conftest import T0
 
 S = timedelta(seconds=1)
 small = st.integers(min_value=1, max_value=40)
+QUOTED = "o'brien"
 
 
 @st.composite
@@ -34,7 +35,8 @@ def op_types(draw, name):
 @st.composite
 def policies(draw):
     return Policy(
-        {"a": draw(op_types("a")), "b": draw(op_types("b"))},
+        # A quote in a type name: names are rendered into the SQL as literals.
+        {"a": draw(op_types("a")), QUOTED: draw(op_types(QUOTED))},
         follow_up_window=draw(st.integers(1, 100)),
     )
 
@@ -53,7 +55,7 @@ def runs(draw):
     progress = draw(st.none() | offset.map(lambda o: started + o)) if started else None
     completed = (started or created) + draw(offset) if status == "completed" else None
     return dict(
-        type=draw(st.sampled_from(["a", "b", "unconfigured"])),
+        type=draw(st.sampled_from(["a", QUOTED, "unconfigured"])),
         status=status,
         outcome=draw(st.sampled_from(fr.FOLLOW_UP_OUTCOMES + ("succeeded", "cancelled")))
         if completed

@@ -51,7 +51,7 @@ def run_to_json(run, policy, now):
         "reconciliation_reason": run.reconciliation_reason,
         "reconciliation_message": run.reconciliation_message,
         "freshness": fresh.state,
-        "problem_class": problem_class(run, policy, now),
+        "problem_class": problem_class(run, policy, now, fresh),
         "stale_reason": fresh.stale_reason,
         "stale_since": isoformat(fresh.stale_since),
         "reconcile_at": isoformat(fresh.reconcile_at),
