@@ -76,6 +76,16 @@ class OperationRun(db.Model):
             sqlite_where=sa.text(FOLLOW_UP_PREDICATE),
             postgresql_where=sa.text(FOLLOW_UP_PREDICATE),
         ),
+        # The follow-up tab in list order: newest first, the window checked in the index.
+        sa.Index(
+            "ix_runs_follow_up_created",
+            "workspace_id",
+            "created_at",
+            "id",
+            "completed_at",
+            sqlite_where=sa.text(FOLLOW_UP_PREDICATE),
+            postgresql_where=sa.text(FOLLOW_UP_PREDICATE),
+        ),
         sa.Index(
             "ix_runs_follow_up_tenant",
             "workspace_id",
