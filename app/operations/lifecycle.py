@@ -243,36 +243,40 @@ def reconcile_runs(closures, *, policy, now, pass_id):
     """Close many runs at once, each only if it is still due; does not commit.
 
     ``closures`` is a list of (run, reason, message); a run is anything with ``id``,
-    ``workspace_id`` and ``tenant_id``. One UPDATE joins the per-run words (a bound
-    relation, see ``bulk``) to the runs, re-checks the shared SQL truth for every run and
-    returns the ids it closed; only those get a ``reconciled`` event and a change-feed row,
-    one INSERT each. Returns the closed ids.
+    ``workspace_id`` and ``tenant_id``. One UPDATE re-checks the shared SQL truth for
+    every run and returns the ids it closed; only those get their words (one UPDATE joining
+    a bound relation by primary key, see ``bulk``), a ``reconciled`` event and a
+    change-feed row (one INSERT each). Returns the closed ids.
     """
     if not closures:
         return []
     by_id = {run.id: (run, reason, message) for run, reason, message in closures}
     runs = OperationRun.__table__
-    closing = relation(
-        "closing",
-        [("id", sa.Integer), ("reason", runs.c.reconciliation_reason.type), ("message", sa.Text)],
-        [(run.id, reason, message) for run, reason, message in by_id.values()],
-    )
     closed = db.session.scalars(
         sa.update(runs)
-        .where(runs.c.id == closing.c.id, reconcile_due_clause(policy, now))
-        .values(
-            status="completed",
-            outcome="failed",
-            completed_at=now,
-            reconciled_at=now,
-            reconciliation_reason=closing.c.reason,
-            reconciliation_message=closing.c.message,
-            failure_message=closing.c.message,
-        )
+        .where(runs.c.id.in_(list(by_id)), reconcile_due_clause(policy, now))
+        .values(status="completed", outcome="failed", completed_at=now, reconciled_at=now)
         .returning(runs.c.id)
     ).all()
     if not closed:
         return []
+    # The words of each closed run: a join by primary key alone. Joined in the UPDATE
+    # above, a planner that underestimates the due runs (fresh backlog, old statistics)
+    # rescans the whole list for every run.
+    words = relation(
+        "closing",
+        [("id", sa.Integer), ("reason", runs.c.reconciliation_reason.type), ("message", sa.Text)],
+        [(i, by_id[i][1], by_id[i][2]) for i in closed],
+    )
+    db.session.execute(
+        sa.update(runs)
+        .where(runs.c.id == words.c.id)
+        .values(
+            reconciliation_reason=words.c.reason,
+            reconciliation_message=words.c.message,
+            failure_message=words.c.message,
+        )
+    )
     _events(
         [
             (i, "reconciled", "reconciler", _words(by_id[i][1], by_id[i][2], pass_id))
