@@ -39,10 +39,11 @@ class RunCollector:
         active = GaugeMetricFamily(
             "runwarden_runs_active", "Active runs by freshness", labels=["freshness"]
         )
-        state = fr.freshness_case(policy, at).label("state")
+        state = fr.freshness_case(policy).label("state")
         counts = dict(
             db.session.execute(
-                sa.select(state, sa.func.count()).where(fr.active_clause()).group_by(state)
+                sa.select(state, sa.func.count()).where(fr.active_clause()).group_by(state),
+                fr.instant(policy, at),
             ).all()
         )
         for name in (fr.FRESH, fr.PAST_EXPECTED, fr.LIKELY_STALE):

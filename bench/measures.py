@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import OperationRun, Tenant, User
 from app.operations import get_policy
 from app.operations.clock import now
+from app.operations.freshness import instant
 from app.operations.queries import encode_cursor, tab_clause
 from bench import generate
 
@@ -62,14 +63,16 @@ def page_paths(ws):
 
 def _middle_of(tab):
     """The run halfway down a tab: a deep page an operator can actually reach."""
-    where = tab_clause(tab, get_policy(), now())
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(OperationRun).where(where))
+    where, params = tab_clause(tab, get_policy()), instant(get_policy(), now())
+    count = sa.select(sa.func.count()).select_from(OperationRun).where(where)
+    total = db.session.scalar(count, params)
     return db.session.scalar(
         sa.select(OperationRun)
         .where(where)
         .order_by(OperationRun.created_at.desc(), OperationRun.id.desc())
         .offset(total // 2)
-        .limit(1)
+        .limit(1),
+        params,
     )
 
 

@@ -26,7 +26,7 @@ from app.extensions import db
 from app.models import OperationRun, ReconcilerPass, RunChange, RunEvent, Workspace
 from app.operations import get_policy
 from app.operations.clock import FrozenClock, SystemClock, now
-from app.operations.freshness import reconcile_due_clause
+from app.operations.freshness import instant, reconcile_due_clause
 from bench import generate
 from bench.__main__ import BenchConfig, machine, summarize
 from reconciler.reconcile import run_pass
@@ -77,9 +77,10 @@ def measure_empty(batch_size):
     assert all(summary.scanned == 0 for _, summary in passes)
     query = (
         sa.select(OperationRun.id)
-        .where(reconcile_due_clause(get_policy(), now()), OperationRun.id > 0)
+        .where(reconcile_due_clause(get_policy()), OperationRun.id > 0)
         .order_by(OperationRun.id)
         .limit(batch_size)
+        .params(instant(get_policy(), now()))
     )
     samples = []
     for _ in range(EMPTY_PASSES):

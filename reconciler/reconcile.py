@@ -29,6 +29,7 @@ from app.operations.freshness import (
     NO_HEARTBEAT,
     NO_PROGRESS,
     freshness,
+    instant,
     reconcile_due_clause,
 )
 from app.operations.lifecycle import reconcile_run, reconcile_runs
@@ -174,13 +175,13 @@ def _select_batch(policy, now, last_id, batch_size, lock_rows):
     """The next due runs after ``last_id`` as plain rows (no ORM objects to build)."""
     query = (
         sa.select(OperationRun.__table__)
-        .where(reconcile_due_clause(policy, now), OperationRun.id > last_id)
+        .where(reconcile_due_clause(policy), OperationRun.id > last_id)
         .order_by(OperationRun.id)
         .limit(batch_size)
     )
     if lock_rows:
         query = query.with_for_update(skip_locked=True)
-    return db.session.execute(query).all()
+    return db.session.execute(query, instant(policy, now)).all()
 
 
 def _handle_batch(batch, summary, errors, policy, now):

@@ -45,8 +45,8 @@ def activity_by_tenant(scope, *, policy, now, tenant_id=None):
         sa.select(
             OperationRun.tenant_id,
             sa.func.count().label("active"),
-            _count_if(fr.past_expected_clause(policy, now), "past_expected"),
-            _count_if(fr.likely_stale_clause(policy, now), "likely_stale"),
+            _count_if(fr.past_expected_clause(policy), "past_expected"),
+            _count_if(fr.likely_stale_clause(policy), "likely_stale"),
         )
         .where(*where, fr.active_clause())
         .group_by(OperationRun.tenant_id)
@@ -58,13 +58,14 @@ def activity_by_tenant(scope, *, policy, now, tenant_id=None):
             sa.func.count().label("follow_up"),
             _count_if(OperationRun.completed_at >= day_ago, "follow_up_24h"),
         )
-        .where(*where, fr.follow_up_clause(policy, now))
+        .where(*where, fr.follow_up_clause(policy))
         .group_by(OperationRun.tenant_id)
     )
+    params = fr.instant(policy, now)
     found = {}
-    for tenant, count, past, stale in db.session.execute(active):
+    for tenant, count, past, stale in db.session.execute(active, params):
         found[tenant] = Activity(active=count, past_expected=int(past), likely_stale=int(stale))
-    for tenant, count, recent in db.session.execute(follow_up):
+    for tenant, count, recent in db.session.execute(follow_up, params):
         found[tenant] = found.get(tenant, Activity()) + Activity(
             follow_up=count, follow_up_24h=int(recent)
         )
@@ -83,23 +84,24 @@ def _tenant_runs(scope, tenant_id, *where):
 
 def attention_runs(scope, tenant_id, *, policy, now, limit=5):
     """(likely stale runs, follow-up runs) of a tenant, newest first, ``limit`` each."""
-    stale = _tenant_runs(scope, tenant_id, fr.likely_stale_clause(policy, now)).order_by(
+    stale = _tenant_runs(scope, tenant_id, fr.likely_stale_clause(policy)).order_by(
         OperationRun.created_at.desc(), OperationRun.id.desc()
     )
-    follow = _tenant_runs(scope, tenant_id, fr.follow_up_clause(policy, now)).order_by(
+    follow = _tenant_runs(scope, tenant_id, fr.follow_up_clause(policy)).order_by(
         OperationRun.completed_at.desc(), OperationRun.id.desc()
     )
+    params = fr.instant(policy, now)
     return (
-        list(db.session.scalars(stale.limit(limit))),
-        list(db.session.scalars(follow.limit(limit))),
+        list(db.session.scalars(stale.limit(limit), params)),
+        list(db.session.scalars(follow.limit(limit), params)),
     )
 
 
 def overlay_runs(scope, tenant_id, *, policy, now, limit=8):
     """Active runs of a tenant, stale ones included and listed first, then late, then newest."""
     rank = sa.case(
-        (fr.likely_stale_clause(policy, now), 0),
-        (fr.past_expected_clause(policy, now), 1),
+        (fr.likely_stale_clause(policy), 0),
+        (fr.past_expected_clause(policy), 1),
         else_=2,
     )
     query = (
@@ -107,7 +109,7 @@ def overlay_runs(scope, tenant_id, *, policy, now, limit=8):
         .order_by(rank, OperationRun.created_at.desc(), OperationRun.id.desc())
         .limit(limit)
     )
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query, fr.instant(policy, now)))
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ def type_summary(scope, tenant_id, *, policy, now, days=7):
             _count_if(outcome == "cancelled", "cancelled"),
             _count_if(fr.reconciled_clause(), "reconciled"),
             _count_if(fr.active_clause(), "active"),
-            _count_if(fr.likely_stale_clause(policy, now), "likely_stale"),
+            _count_if(fr.likely_stale_clause(policy), "likely_stale"),
         )
         .where(
             scope.run_filter(),
@@ -148,7 +150,8 @@ def type_summary(scope, tenant_id, *, policy, now, days=7):
         .group_by(OperationRun.type)
         .order_by(OperationRun.type)
     )
-    return [TypeSummary(row[0], *(int(v) for v in row[1:])) for row in db.session.execute(query)]
+    rows = db.session.execute(query, fr.instant(policy, now))
+    return [TypeSummary(row[0], *(int(v) for v in row[1:])) for row in rows]
 
 
 def run_with_tenant(scope, run_id):

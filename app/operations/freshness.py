@@ -183,23 +183,45 @@ def active_clause(model=OperationRun):
     return model.status.in_(_lit("queued", "running"))
 
 
-def _cutoff(now, seconds):
-    """``now - seconds`` as a bound parameter named after ``seconds``.
+def _cutoff(seconds):
+    """The instant ``now - seconds``: a parameter bound when the statement executes."""
+    return sa.bindparam(f"cutoff_{int(seconds)}", type_=sa.DateTime, required=True)
 
-    Every rule with the same window shares one parameter, so a page query carries a few
-    parameters instead of one per comparison (and stays within the driver's statement
-    cache). All clauses of one statement must be built at the same ``now``: a page
-    computes at one instant.
+
+def instant(policy, now):
+    """The parameters of every SQL clause below at ``now``: pass them to ``execute``.
+
+    The clauses are built once per policy (building them is the costly part: one branch
+    per operation type) and hold no instant; each ``cutoff_<seconds>`` parameter is
+    ``now - seconds``. A statement missing them fails loudly ("a value is required").
     """
-    seconds = int(seconds)
-    return sa.bindparam(f"cutoff_{seconds}", now - timedelta(seconds=seconds), type_=sa.DateTime)
+    return {f"cutoff_{seconds}": now - timedelta(seconds=seconds) for seconds in _windows(policy)}
 
 
-def _sql_rules(model, op_type, now, extra=0, inclusive=False):
+@lru_cache(maxsize=16)
+def _windows(policy):
+    """Every window (seconds) a clause of ``policy`` compares against."""
+    windows = {policy.follow_up_window}
+    for op_type in [*policy.types.values(), policy.for_type("\0unconfigured")]:
+        grace = op_type.reconcile_grace
+        for limit in (op_type.queued_expected, op_type.running_expected):
+            windows.add(limit)
+        for limit in (
+            op_type.queued_stale,
+            op_type.running_stale,
+            op_type.heartbeat_stale,
+            op_type.progress_stale,
+        ):
+            if limit is not None:
+                windows.update((limit, limit + grace))
+    return tuple(sorted(int(w) for w in windows))
+
+
+def _sql_rules(model, op_type, extra=0, inclusive=False):
     """SQL form of ``_rules``: the run has passed some deadline by ``now - extra``."""
 
     def passed(column, limit):
-        cutoff = _cutoff(now, limit + extra)
+        cutoff = _cutoff(limit + extra)
         # NULL must mean "not passed", never unknown: NOT(unknown) would hide the run.
         return sa.and_(column.is_not(None), column <= cutoff if inclusive else column < cutoff)
 
@@ -229,52 +251,51 @@ def _per_type(policy, build, model=OperationRun):
     return sa.or_(*branches)
 
 
-# Clauses are immutable and a page asks for the same ones several times at one instant:
-# building them is the costly part (one branch per type), so keep the last few.
+# Clauses are immutable and hold no instant (see ``instant``): build each once per policy.
 _memo = lru_cache(maxsize=64)
 
 
 @_memo
-def likely_stale_clause(policy, now, model=OperationRun):
+def likely_stale_clause(policy, model=OperationRun):
     """SQL: active and past some stale deadline."""
-    return sa.and_(
-        active_clause(model), _per_type(policy, lambda t: _sql_rules(model, t, now), model)
-    )
+    return sa.and_(active_clause(model), _per_type(policy, lambda t: _sql_rules(model, t), model))
 
 
 @_memo
-def _past_expected_raw(policy, now, model):
+def _past_expected_raw(policy, model):
     def build(op_type):
         return sa.or_(
             sa.and_(
                 model.status == sa.literal_column("'queued'"),
-                model.created_at < _cutoff(now, op_type.queued_expected),
+                model.created_at < _cutoff(op_type.queued_expected),
             ),
             sa.and_(
                 model.status == sa.literal_column("'running'"),
                 model.started_at.is_not(None),
-                model.started_at < _cutoff(now, op_type.running_expected),
+                model.started_at < _cutoff(op_type.running_expected),
             ),
         )
 
     return _per_type(policy, build, model)
 
 
-def past_expected_clause(policy, now, model=OperationRun):
+@_memo
+def past_expected_clause(policy, model=OperationRun):
     """SQL: active, past its expected window, not stale."""
     return sa.and_(
         active_clause(model),
-        _past_expected_raw(policy, now, model),
-        sa.not_(likely_stale_clause(policy, now, model)),
+        _past_expected_raw(policy, model),
+        sa.not_(likely_stale_clause(policy, model)),
     )
 
 
-def fresh_clause(policy, now, model=OperationRun):
+@_memo
+def fresh_clause(policy, model=OperationRun):
     """SQL: active, within its expected window, not stale."""
     return sa.and_(
         active_clause(model),
-        sa.not_(_past_expected_raw(policy, now, model)),
-        sa.not_(likely_stale_clause(policy, now, model)),
+        sa.not_(_past_expected_raw(policy, model)),
+        sa.not_(likely_stale_clause(policy, model)),
     )
 
 
@@ -290,69 +311,75 @@ def reconciled_clause(model=OperationRun):
     )
 
 
-def freshness_clause(state, policy, now, model=OperationRun):
+def freshness_clause(state, policy, model=OperationRun):
     """SQL filter for one freshness state."""
     builders = {
-        FRESH: lambda: fresh_clause(policy, now, model),
-        PAST_EXPECTED: lambda: past_expected_clause(policy, now, model),
-        LIKELY_STALE: lambda: likely_stale_clause(policy, now, model),
+        FRESH: lambda: fresh_clause(policy, model),
+        PAST_EXPECTED: lambda: past_expected_clause(policy, model),
+        LIKELY_STALE: lambda: likely_stale_clause(policy, model),
         TERMINAL: lambda: terminal_clause(model),
         RECONCILED_FAILED: lambda: reconciled_clause(model),
     }
     return builders[state]()
 
 
-def freshness_case(policy, now, model=OperationRun):
+@_memo
+def freshness_case(policy, model=OperationRun):
     """SQL expression evaluating to the freshness state name."""
     return sa.case(
         (reconciled_clause(model), RECONCILED_FAILED),
         (model.status == sa.literal_column("'completed'"), TERMINAL),
-        (likely_stale_clause(policy, now, model), LIKELY_STALE),
-        (_past_expected_raw(policy, now, model), PAST_EXPECTED),
+        (likely_stale_clause(policy, model), LIKELY_STALE),
+        (_past_expected_raw(policy, model), PAST_EXPECTED),
         else_=FRESH,
     )
 
 
-def follow_up_clause(policy, now, window_seconds=None, model=OperationRun):
+@_memo
+def follow_up_clause(policy, model=OperationRun):
     """SQL: completed failed or partially succeeded within the follow-up window."""
-    window = policy.follow_up_window if window_seconds is None else window_seconds
     return sa.and_(
         model.status == sa.literal_column("'completed'"),
         model.outcome.in_(_lit(*FOLLOW_UP_OUTCOMES)),
         model.completed_at.is_not(None),
-        model.completed_at >= _cutoff(now, window),
+        model.completed_at >= _cutoff(policy.follow_up_window),
     )
 
 
-def problem_class_clause(problem, policy, now, model=OperationRun):
+def problem_class_clause(problem, policy, model=OperationRun):
     """SQL filter for one problem class."""
     if problem == ACTIVE_STALE_ATTENTION:
-        return likely_stale_clause(policy, now, model)
+        return likely_stale_clause(policy, model)
     if problem == TERMINAL_FOLLOW_UP:
-        return follow_up_clause(policy, now, model=model)
+        return follow_up_clause(policy, model)
     if problem == NO_PROBLEM:
-        return sa.and_(
-            sa.not_(likely_stale_clause(policy, now, model)),
-            sa.not_(follow_up_clause(policy, now, model=model)),
-        )
+        return _no_problem_clause(policy, model)
     raise ValueError(f"unknown problem class {problem!r}")
 
 
-def problem_class_case(policy, now, model=OperationRun):
+@_memo
+def _no_problem_clause(policy, model):
+    return sa.and_(
+        sa.not_(likely_stale_clause(policy, model)), sa.not_(follow_up_clause(policy, model))
+    )
+
+
+@_memo
+def problem_class_case(policy, model=OperationRun):
     """SQL expression evaluating to the problem class name."""
     return sa.case(
-        (likely_stale_clause(policy, now, model), ACTIVE_STALE_ATTENTION),
-        (follow_up_clause(policy, now, model=model), TERMINAL_FOLLOW_UP),
+        (likely_stale_clause(policy, model), ACTIVE_STALE_ATTENTION),
+        (follow_up_clause(policy, model), TERMINAL_FOLLOW_UP),
         else_=NO_PROBLEM,
     )
 
 
 @_memo
-def reconcile_due_clause(policy, now, model=OperationRun):
+def reconcile_due_clause(policy, model=OperationRun):
     """SQL: the reconciler may close the run (now >= stale_since + reconcile_grace)."""
 
     def build(op_type):
         grace = op_type.reconcile_grace
-        return _sql_rules(model, op_type, now, extra=grace, inclusive=grace > 0)
+        return _sql_rules(model, op_type, extra=grace, inclusive=grace > 0)
 
     return sa.and_(active_clause(model), _per_type(policy, build, model))

@@ -12,7 +12,7 @@ from app.models import OperationRun, RunChange, RunEvent
 from app.models.runs import ACTIVE_STATUSES
 from app.operations.bulk import insert_rows, relation
 from app.operations.clock import isoformat
-from app.operations.freshness import reconcile_due_clause
+from app.operations.freshness import instant, reconcile_due_clause
 
 NOTIFY_CHANNEL = "runwarden_runs"
 
@@ -220,7 +220,7 @@ def reconcile_run(run, *, policy, now, reason, message, pass_id):
     """
     result = db.session.execute(
         sa.update(OperationRun)
-        .where(OperationRun.id == run.id, reconcile_due_clause(policy, now))
+        .where(OperationRun.id == run.id, reconcile_due_clause(policy))
         .values(
             status="completed",
             outcome="failed",
@@ -230,7 +230,8 @@ def reconcile_run(run, *, policy, now, reason, message, pass_id):
             reconciliation_message=message,
             failure_message=message,
         )
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
+        instant(policy, now),
     )
     if result.rowcount != 1:
         return False
@@ -254,9 +255,10 @@ def reconcile_runs(closures, *, policy, now, pass_id):
     runs = OperationRun.__table__
     closed = db.session.scalars(
         sa.update(runs)
-        .where(runs.c.id.in_(list(by_id)), reconcile_due_clause(policy, now))
+        .where(runs.c.id.in_(list(by_id)), reconcile_due_clause(policy))
         .values(status="completed", outcome="failed", completed_at=now, reconciled_at=now)
-        .returning(runs.c.id)
+        .returning(runs.c.id),
+        instant(policy, now),
     ).all()
     if not closed:
         return []

@@ -59,19 +59,19 @@ class Page:
     next_cursor: str | None
 
 
-def tab_clause(tab, policy, now):
-    """SQL filter of a list tab."""
+def tab_clause(tab, policy):
+    """SQL filter of a list tab (bind ``fr.instant(policy, now)`` when executing)."""
     if tab == TAB_ALL:
         return sa.true()
     if tab == TAB_ACTIVE:
         return fr.active_clause()
     if tab in (fr.ACTIVE_STALE_ATTENTION, fr.TERMINAL_FOLLOW_UP):
-        return fr.problem_class_clause(tab, policy, now)
+        return fr.problem_class_clause(tab, policy)
     raise InvalidQuery("activeTab", f"unknown tab {tab!r}")
 
 
-def filter_clauses(filters, policy, now):
-    """SQL filters for ``filters``."""
+def filter_clauses(filters, policy):
+    """SQL filters for ``filters`` (bind ``fr.instant(policy, now)`` when executing)."""
     clauses = []
     if filters.tenant_id is not None:
         clauses.append(OperationRun.tenant_id == filters.tenant_id)
@@ -80,7 +80,7 @@ def filter_clauses(filters, policy, now):
     if filters.status is not None:
         clauses.append(OperationRun.status == sa.literal_column(f"'{filters.status}'"))
     if filters.problem_class is not None:
-        clauses.append(fr.problem_class_clause(filters.problem_class, policy, now))
+        clauses.append(fr.problem_class_clause(filters.problem_class, policy))
     return clauses
 
 
@@ -108,7 +108,7 @@ def list_runs(scope, *, policy, now, tab=TAB_ALL, filters=RunFilters(), cursor=N
     limit = max(1, min(int(limit), MAX_PAGE))
     query = (
         scope.runs()
-        .where(tab_clause(tab, policy, now), *filter_clauses(filters.validate(), policy, now))
+        .where(tab_clause(tab, policy), *filter_clauses(filters.validate(), policy))
         .options(joinedload(OperationRun.tenant))
         .order_by(OperationRun.created_at.desc(), OperationRun.id.desc())
         .limit(limit + 1)
@@ -119,7 +119,7 @@ def list_runs(scope, *, policy, now, tab=TAB_ALL, filters=RunFilters(), cursor=N
             sa.tuple_(OperationRun.created_at, OperationRun.id)
             < sa.tuple_(sa.literal(created_at, sa.DateTime), sa.literal(run_id))
         )
-    runs = list(db.session.scalars(query).unique())
+    runs = list(db.session.scalars(query, fr.instant(policy, now)).unique())
     next_cursor = encode_cursor(runs[limit - 1]) if len(runs) > limit else None
     return Page(runs[:limit], next_cursor)
 
@@ -132,17 +132,18 @@ class Count:
     capped: bool = False
 
 
-def capped_count(where, cap=COUNT_CAP):
-    """COUNT over visible runs matching ``where``, stopping at ``cap``."""
+def capped_count(where, params, cap=COUNT_CAP):
+    """COUNT over visible runs matching ``where`` (executed with ``params``), up to ``cap``."""
     inner = sa.select(sa.literal(1)).select_from(OperationRun).where(*where).limit(cap + 1)
-    value = db.session.scalar(sa.select(sa.func.count()).select_from(inner.subquery()))
+    value = db.session.scalar(sa.select(sa.func.count()).select_from(inner.subquery()), params)
     return Count(min(value, cap), value > cap)
 
 
 def tab_counts(scope, *, policy, now, filters=RunFilters(), cap=COUNT_CAP):
     """{tab: Count} for every tab, under the same filters as the list."""
-    base = [scope.run_filter(), *filter_clauses(filters.validate(), policy, now)]
-    return {tab: capped_count([*base, tab_clause(tab, policy, now)], cap) for tab in TABS}
+    base = [scope.run_filter(), *filter_clauses(filters.validate(), policy)]
+    params = fr.instant(policy, now)
+    return {tab: capped_count([*base, tab_clause(tab, policy)], params, cap) for tab in TABS}
 
 
 def active_runs(scope, *, tenant_id, limit=None):

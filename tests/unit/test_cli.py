@@ -151,7 +151,8 @@ def check_every_freshness_state_and_stale_reason(seeded, db, policy):
 
     sql = Counter(
         db.session.scalars(
-            sa.select(fr.freshness_case(policy, T0)).where(OperationRun.workspace_id == acme.id)
+            sa.select(fr.freshness_case(policy)).where(OperationRun.workspace_id == acme.id),
+            fr.instant(policy, T0),
         )
     )
     assert sql == states

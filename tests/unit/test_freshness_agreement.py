@@ -113,11 +113,12 @@ def test_python_and_sql_agree(db, policy, specs, data):
 
     query = sa.select(
         OperationRun.id,
-        fr.freshness_case(policy, now),
-        fr.problem_class_case(policy, now),
-        sa.case((fr.reconcile_due_clause(policy, now), True), else_=False),
+        fr.freshness_case(policy),
+        fr.problem_class_case(policy),
+        sa.case((fr.reconcile_due_clause(policy), True), else_=False),
     )
-    by_sql = {row[0]: tuple(row[1:]) for row in db.session.execute(query)}
+    at = fr.instant(policy, now)
+    by_sql = {row[0]: tuple(row[1:]) for row in db.session.execute(query, at)}
     for run in rows:
         python = (
             fr.freshness(run, policy, now).state,
@@ -129,14 +130,14 @@ def test_python_and_sql_agree(db, policy, specs, data):
     for state in fr.FRESHNESS_STATES:
         ids = set(
             db.session.scalars(
-                sa.select(OperationRun.id).where(fr.freshness_clause(state, policy, now))
+                sa.select(OperationRun.id).where(fr.freshness_clause(state, policy)), at
             )
         )
         assert ids == {r.id for r in rows if fr.freshness(r, policy, now).state == state}
     for problem in fr.PROBLEM_CLASSES:
         ids = set(
             db.session.scalars(
-                sa.select(OperationRun.id).where(fr.problem_class_clause(problem, policy, now))
+                sa.select(OperationRun.id).where(fr.problem_class_clause(problem, policy)), at
             )
         )
         assert ids == {r.id for r in rows if fr.problem_class(r, policy, now) == problem}
