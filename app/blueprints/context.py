@@ -8,7 +8,7 @@ from app.operations import get_policy
 from app.operations.clock import now
 from app.operations.dashboards import overlay_runs, run_with_tenant, tenant_activity
 from app.operations.queries import MAX_ROW_ID
-from app.operations.visibility import scope_for_user, workspaces_for_user
+from app.operations.visibility import scope_for_member, workspaces_for_user
 from app.presenter.dashboards import overlay
 
 WORKSPACE_KEY = "workspace_id"
@@ -59,10 +59,11 @@ def current_workspace():
 def current_scope():
     """The user's Scope in the current workspace; sends them to choose one when needed."""
     workspace = current_workspace()
-    scope = scope_for_user(current_user, workspace.id) if workspace else None
-    if scope is None:
+    if workspace is None:
         abort(redirect(url_for("workspace.workspaces")))
-    return scope
+    # The role comes with this request's memberships: no second look-up.
+    role = next(role for ws, role in memberships() if ws.id == workspace.id)
+    return scope_for_member(current_user.id, workspace.id, role)
 
 
 def tenant_or_404(scope, tenant_uuid):

@@ -100,19 +100,29 @@ def scope_for_user(user, workspace_id):
     )
     if membership is None:
         return None
+    return scope_for_member(user.id, workspace_id, membership.role)
+
+
+def scope_for_member(user_id, workspace_id, role):
+    """The Scope of a member whose ``role`` in ``workspace_id`` is known (freshly loaded).
+
+    Owners see every tenant (no query); others see the tenants granted to them.
+    """
     tenant_ids = None
-    if membership.role != "owner":
+    if role != "owner":
         tenant_ids = frozenset(
             db.session.scalars(
                 sa.select(TenantGrant.tenant_id)
+                .join(Membership, Membership.id == TenantGrant.membership_id)
                 .join(Tenant, Tenant.id == TenantGrant.tenant_id)
                 .where(
-                    TenantGrant.membership_id == membership.id,
+                    Membership.user_id == user_id,
+                    Membership.workspace_id == workspace_id,
                     Tenant.workspace_id == workspace_id,
                 )
             )
         )
-    return Scope(workspace_id, membership.role, tenant_ids, user.id)
+    return Scope(workspace_id, role, tenant_ids, user_id)
 
 
 def scope_for_token(token):

@@ -1,18 +1,47 @@
-"""URLs between surfaces: list views with filters, details with their way back."""
+"""URLs between surfaces: list views with filters, details with their way back.
 
-from urllib.parse import urlsplit
+Pages link every row and card (hundreds of URLs per page), so the URLs of the few routes
+used here are filled into a path ``url_for`` built once per request, with the encoding
+Werkzeug's router uses; a test holds them equal to ``url_for`` for awkward values.
+"""
 
-from flask import url_for
+from urllib.parse import quote, urlencode, urlsplit
+
+from flask import g, has_request_context, request, url_for
 
 from app.operations import freshness as fr
 
 LIST_PATH = "/admin/operations"
+# What Werkzeug's router leaves unescaped in a path segment and in a query string.
+PATH_SAFE = "!$&'()*+,/:;=@"
+QUERY_SAFE = "!$'()*,/:;?@"
+SENTINEL = 987654321
+
+
+def _route(endpoint, arg=None):
+    """(prefix, suffix) of ``endpoint``'s path around ``arg`` in this request."""
+    routes = g.setdefault("_link_routes", {})
+    key = (endpoint, arg, request.script_root if has_request_context() else None)
+    if key not in routes:
+        if arg is None:
+            routes[key] = (url_for(endpoint), "")
+        else:
+            prefix, _, suffix = url_for(endpoint, **{arg: SENTINEL}).partition(str(SENTINEL))
+            routes[key] = (prefix, suffix)
+    return routes[key]
+
+
+def _url(endpoint, arg=None, value=None, query=()):
+    prefix, suffix = _route(endpoint, arg)
+    path = prefix if arg is None else f"{prefix}{quote(str(value), safe=PATH_SAFE)}{suffix}"
+    items = [(k, v) for k, v in query if v is not None]
+    return f"{path}?{urlencode(items, safe=QUERY_SAFE)}" if items else path
 
 
 def operations_url(**params):
     """The canonical list with ``params`` (None and empty values dropped)."""
-    return url_for(
-        "monitoring.operations", **{k: v for k, v in params.items() if v not in (None, "")}
+    return _url(
+        "monitoring.operations", query=[(k, v) for k, v in params.items() if v not in (None, "")]
     )
 
 
@@ -27,12 +56,12 @@ def stale_cta_url(tenant_id):
 
 def run_url(run_id, back=None):
     """The canonical detail of a run; ``back`` is the list view to return to."""
-    return url_for("monitoring.run_detail", run_id=run_id, back=safe_back(back))
+    return _url("monitoring.run_detail", "run_id", run_id, [("back", safe_back(back))])
 
 
 def tenant_url(tenant_uuid):
     """The tenant dashboard."""
-    return url_for("tenant.dashboard", tenant_uuid=tenant_uuid)
+    return _url("tenant.dashboard", "tenant_uuid", tenant_uuid)
 
 
 def safe_back(value):
