@@ -63,6 +63,16 @@ def test_counts_cap(world, policy):
     assert counts[fr.ACTIVE_STALE_ATTENTION].capped is False
 
 
+def test_counts_cap_boundary(world, policy):
+    """Nine visible runs: a cap of nine is exact, a cap of eight shows "8+"."""
+    ws, *_, owner, _viewer, _runs, _stale, _failed = world
+    scope = scope_for_user(owner, ws.id)
+    at_cap = tab_counts(scope, policy=policy, now=T0, cap=9)["all"]
+    below = tab_counts(scope, policy=policy, now=T0, cap=8)["all"]
+    assert (at_cap.value, at_cap.capped) == (9, False)
+    assert (below.value, below.capped) == (8, True)
+
+
 def test_bad_cursor_and_filters_are_refused(world, policy):
     ws, *_, owner, _v, _r, _s, _f = world
     scope = scope_for_user(owner, ws.id)
