@@ -1,9 +1,9 @@
 """Many rows as one bound relation: set-based writes in one short statement.
 
-A batch of rows travels as one parameter per column (PostgreSQL: arrays expanded by
-``unnest``) or as one JSON document (SQLite: ``json_each``). The statement text does not
-grow with the batch, so it is compiled once by SQLAlchemy and prepared once by the driver,
-and the database does the work in one round trip instead of one statement per row.
+A batch of rows travels as one JSON document, expanded by the database
+(``json_array_elements`` on PostgreSQL, ``json_each`` on SQLite). The statement text does
+not grow with the batch, so it is compiled once by SQLAlchemy and prepared once by the
+driver, and the database does the work in one round trip instead of one statement per row.
 """
 
 import json
@@ -18,28 +18,26 @@ def relation(name, columns, rows):
     """``rows`` (sequences in ``columns`` order) as a FROM-able relation called ``name``.
 
     ``columns`` is a list of (column name, SQLAlchemy type). Values must be JSON-able
-    (numbers, strings, None, dicts for JSON columns): pass timestamps as constants.
+    (numbers, strings, None, dicts for JSON columns): pass timestamps as constants. The
+    rows travel as one JSON document (json.dumps runs in C; the database expands it).
     """
+    document = sa.bindparam(f"{name}_rows", json.dumps([list(row) for row in rows]))
     if db.session.get_bind().dialect.name == "postgresql":
-        arrays = [
-            sa.bindparam(
-                f"{name}_{column}", [row[i] for row in rows], type_=postgresql.ARRAY(type_)
-            )
-            for i, (column, type_) in enumerate(columns)
-        ]
-        return (
-            sa.func.unnest(*arrays)
-            .table_valued(*[sa.column(column, type_) for column, type_ in columns])
-            .render_derived(name=name)
-        )
-    each = sa.func.json_each(
-        sa.bindparam(f"{name}_rows", json.dumps([list(row) for row in rows]))
-    ).table_valued("value")
+        each = sa.func.json_array_elements(sa.cast(document, postgresql.JSON)).table_valued("value")
+
+        def column(i, type_):
+            if isinstance(type_, sa.JSON):
+                return sa.type_coerce(each.c.value.op("->")(i), type_)
+            return sa.cast(each.c.value.op("->>")(i), type_)
+
+    else:
+        each = sa.func.json_each(document).table_valued("value")
+
+        def column(i, type_):
+            return sa.type_coerce(sa.func.json_extract(each.c.value, f"$[{i}]"), type_)
+
     return sa.select(
-        *[
-            sa.type_coerce(sa.func.json_extract(each.c.value, f"$[{i}]"), type_).label(column)
-            for i, (column, type_) in enumerate(columns)
-        ]
+        *[column(i, type_).label(name) for i, (name, type_) in enumerate(columns)]
     ).subquery(name)
 
 
