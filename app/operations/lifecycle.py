@@ -39,14 +39,20 @@ class LateReport(TransitionNotAllowed):
 
 
 def _event(run_id, kind, at, actor, data=None):
-    _events([(run_id, kind, actor, data or None)], at)
+    _insert_events([(run_id, kind, at, actor, data or None)])
+
+
+def _insert_events(rows):
+    """Append timeline events, (run_id, kind, at, actor, data) each, in one statement."""
+    db.session.execute(
+        EVENT_INSERT, [dict(run_id=r, kind=k, at=t, actor=a, data=d) for r, k, t, a, d in rows]
+    )
 
 
 def _events(rows, at):
-    """Append timeline events, (run_id, kind, actor, data) each, all at ``at``."""
+    """Append many timeline events, (run_id, kind, actor, data) each, all at ``at``."""
     if len(rows) < BULK_ROWS:
-        keys = ("run_id", "kind", "actor", "data")
-        db.session.execute(EVENT_INSERT, [dict(zip(keys, row, strict=True), at=at) for row in rows])
+        _insert_events([(r, k, at, a, d) for r, k, a, d in rows])
         return
     db.session.execute(
         insert_rows(RunEvent.__table__, ("run_id", "kind", "actor", "data"), rows, at=at)
@@ -99,9 +105,10 @@ def create_run(
         )
         .returning(OperationRun)
     )
-    _event(run.id, "created", created_at, actor, {"status": status, "initiator": initiator})
+    events = [(run.id, "created", created_at, actor, {"status": status, "initiator": initiator})]
     if status == "running":
-        _event(run.id, "started", started_at, actor)
+        events.append((run.id, "started", started_at, actor, None))
+    _insert_events(events)
     record_change(run, now)
     _commit()
     return run
