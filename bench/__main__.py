@@ -107,8 +107,16 @@ def main(argv=None):
     with app.app_context():
         ws = prepare(args.runs)
         dialect = db.engine.dialect.name
+        before = cpu_reference_ms()
         results = measure_all(app, ws, args.requests)
-    report = {"db": dialect, "runs": args.runs, "machine": machine(), "results": results}
+        after = cpu_reference_ms()
+    report = {
+        "db": dialect,
+        "runs": args.runs,
+        "machine": machine(),
+        "cpu_reference_ms": [before, after],
+        "results": results,
+    }
     out = Path(os.environ.get("BENCH_OUT") or f"bench/results/latest-{dialect}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
@@ -116,8 +124,26 @@ def main(argv=None):
     print(f"report written to {out}")
 
 
+def cpu_reference_ms(rounds=5):
+    """Best of ``rounds`` timings of a fixed pure-Python loop: how fast this CPU was.
+
+    Shared virtual machines change speed over minutes; figures measured while the
+    reference was high are slower by about the same factor.
+    """
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, (time.perf_counter() - started) * 1000)
+    return round(best, 1)
+
+
 def print_table(report):
     print(f"\n{report['db']} · {report['runs']:,} runs · {report['machine']}")
+    before, after = report["cpu_reference_ms"]
+    print(f"CPU reference (2M-step Python loop, best of 5): {before} ms before, {after} ms after")
     print(f"{'measure':<34}{'p50 ms':>10}{'p95 ms':>10}{'n':>6}")
     for name, value in report["results"].items():
         if "per_s" in value:
