@@ -169,7 +169,11 @@ def _flush(rows):
 
 
 def add_events(run_ids, now):
-    """A short timeline for the runs whose detail page is measured."""
+    """A short timeline (five events) for the runs whose detail page is measured.
+
+    A reused data set keeps exactly five: the previous run's are replaced.
+    """
+    db.session.execute(sa.delete(RunEvent).where(RunEvent.run_id.in_(run_ids)))
     for run_id in run_ids:
         for n, kind in enumerate(("created", "started", "progress", "progress", "completed")):
             db.session.add(
