@@ -6,6 +6,7 @@ it is kept as a ``late_report`` event and answered with LateReport.
 """
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import OperationRun, RunChange, RunEvent
@@ -251,41 +252,38 @@ def reconcile_runs(closures, *, policy, now, pass_id):
     """Close many runs at once, each only if it is still due; does not commit.
 
     ``closures`` is a list of (run, reason, message); a run is anything with ``id``,
-    ``workspace_id`` and ``tenant_id``. One UPDATE re-checks the shared SQL truth for
-    every run and returns the ids it closed; only those get their words (one UPDATE joining
-    a bound relation by primary key, see ``bulk``), a ``reconciled`` event and a
-    change-feed row (one INSERT each). Returns the closed ids.
+    ``workspace_id`` and ``tenant_id``. One UPDATE writes each run's words (a bound
+    relation, see ``bulk``) only where the shared SQL truth still says the run is due, and
+    returns the ids it closed; only those get a ``reconciled`` event and a change-feed row
+    (one INSERT each). Returns the closed ids.
     """
     if not closures:
         return []
     by_id = {run.id: (run, reason, message) for run, reason, message in closures}
     runs = OperationRun.__table__
+    closing = relation(
+        "closing",
+        [("id", sa.Integer), ("reason", runs.c.reconciliation_reason.type), ("message", sa.Text)],
+        [(run.id, reason, message) for run, reason, message in by_id.values()],
+    )
+    due, where = _due_rows(runs, closing, policy)
     closed = db.session.scalars(
         sa.update(runs)
-        .where(runs.c.id.in_(list(by_id)), reconcile_due_clause(policy))
-        .values(status="completed", outcome="failed", completed_at=now, reconciled_at=now)
+        .where(*where)
+        .values(
+            status="completed",
+            outcome="failed",
+            completed_at=now,
+            reconciled_at=now,
+            reconciliation_reason=due.c.reason,
+            reconciliation_message=due.c.message,
+            failure_message=due.c.message,
+        )
         .returning(runs.c.id),
         instant(policy, now),
     ).all()
     if not closed:
         return []
-    # The words of each closed run: a join by primary key alone. Joined in the UPDATE
-    # above, a planner that underestimates the due runs (fresh backlog, old statistics)
-    # rescans the whole list for every run.
-    words = relation(
-        "closing",
-        [("id", sa.Integer), ("reason", runs.c.reconciliation_reason.type), ("message", sa.Text)],
-        [(i, by_id[i][1], by_id[i][2]) for i in closed],
-    )
-    db.session.execute(
-        sa.update(runs)
-        .where(runs.c.id == words.c.id)
-        .values(
-            reconciliation_reason=words.c.reason,
-            reconciliation_message=words.c.message,
-            failure_message=words.c.message,
-        )
-    )
     _events(
         [
             (i, "reconciled", "reconciler", _words(by_id[i][1], by_id[i][2], pass_id))
@@ -295,6 +293,29 @@ def reconcile_runs(closures, *, policy, now, pass_id):
     )
     record_changes([by_id[i][0] for i in closed], now)
     return closed
+
+
+_CHECKED = aliased(OperationRun, name="checked")
+
+
+def _due_rows(runs, closing, policy):
+    """(rows with the words, WHERE) of the batch UPDATE: listed runs that are still due.
+
+    On PostgreSQL the re-check is a LATERAL look-up by primary key per listed run: with
+    the check on the updated table itself, a planner that underestimates how many runs
+    are due (a fresh backlog, old statistics) walks every due run and rescans the whole
+    list for each (12 s for 10k runs instead of 1.5 s). SQLite plans the plain form well.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return closing, (runs.c.id == closing.c.id, reconcile_due_clause(policy))
+    checked = (
+        sa.select(_CHECKED.id)
+        .where(_CHECKED.id == closing.c.id, reconcile_due_clause(policy, _CHECKED))
+        .limit(1)  # at most one row by primary key; keeps the planner from flattening it
+        .lateral("checked_run")
+    )
+    due = sa.select(closing).select_from(closing.join(checked, sa.true())).subquery("due")
+    return due, (runs.c.id == due.c.id,)
 
 
 def _words(reason, message, pass_id):
