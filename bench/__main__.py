@@ -19,7 +19,7 @@ from app import create_app
 from app.extensions import db
 from app.models import OperationRun, Workspace
 from app.operations import get_policy
-from app.operations.clock import now
+from app.operations.clock import FrozenClock, SystemClock, now
 from bench import generate
 from bench.measures import measure_all
 from config import Config, normalize_database_url
@@ -53,8 +53,9 @@ def prepare(runs):
         db.drop_all()
     db.create_all()
     started = time.perf_counter()
-    ws, tenants, _owner = generate.seed_accounts(now())
-    generate.generate_runs(ws, tenants, get_policy(), now(), runs)
+    at = now()
+    ws, tenants, _owner = generate.seed_accounts(at)
+    generate.generate_runs(ws, tenants, get_policy(), at, runs)
     _analyze()
     print(f"generated {runs} runs in {time.perf_counter() - started:.1f} s")
     return ws
@@ -103,9 +104,14 @@ def main(argv=None):
     url = os.environ.get("DATABASE_URL") or (
         f"sqlite:///{Path(tempfile.gettempdir()) / f'runwarden-bench-{args.runs}.db'}"
     )
-    app = create_app(BenchConfig(url))
+    # The data set is generated relative to one instant (the workspace's created_at) and
+    # the app's clock stays there: a data set reused hours later still has its 2,000
+    # active runs fresh, late and stale as generated, instead of all being due.
+    clock = FrozenClock(SystemClock().now())
+    app = create_app(BenchConfig(url), clock=clock)
     with app.app_context():
         ws = prepare(args.runs)
+        clock.set(ws.created_at)
         dialect = db.engine.dialect.name
         before = cpu_reference_ms()
         results = measure_all(app, ws, args.requests)
