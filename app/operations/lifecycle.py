@@ -9,6 +9,7 @@ import json
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import OperationRun, RunChange, RunEvent
@@ -120,17 +121,25 @@ def create_run(
 def _cas(run, expected_statuses, values):
     """UPDATE the run only if its status is still one of ``expected_statuses``.
 
-    The UPDATE returns the whole row and refreshes ``run`` with it, so the answer shows
-    exactly what was written without reading the run again.
+    The UPDATE returns the whole row and ``run`` takes its columns as committed state, so
+    the answer shows exactly what was written without reading the run again (and what
+    was loaded with the run, such as its tenant, stays loaded).
     """
-    updated = db.session.scalar(
-        sa.update(OperationRun)
-        .where(OperationRun.id == run.id, OperationRun.status.in_(expected_statuses))
+    table = OperationRun.__table__
+    row = db.session.execute(
+        sa.update(table)
+        .where(table.c.id == run.id, table.c.status.in_(expected_statuses))
         .values(**values)
-        .returning(OperationRun)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
-    return updated is not None
+        .returning(*table.c)
+    ).first()
+    if row is None:
+        return False
+    for attr in _COLUMNS:
+        set_committed_value(run, attr.key, row._mapping[attr.columns[0]])
+    return True
+
+
+_COLUMNS = sa.inspect(OperationRun).column_attrs
 
 
 def _commit():

@@ -44,8 +44,8 @@ def _tenant_or_404(ref):
     return tenant
 
 
-def _answer(run, policy, at, status=200, tenant=None):
-    return jsonify(run_to_json(run, policy, at, tenant)), status
+def _answer(run, policy, at, status=200):
+    return jsonify(run_to_json(run, policy, at)), status
 
 
 @bp.post("/runs")
@@ -69,7 +69,7 @@ def create_run():
         created_at=created_at,
         started_at=body.started_at,
     )
-    response, status = _answer(run, policy, at, 201, tenant)
+    response, status = _answer(run, policy, at, 201)
     response.headers["Location"] = url_for("api.get_run", run_id=run.id)
     return response, status
 
@@ -79,11 +79,10 @@ def start_run(run_id):
     policy, at = get_policy(), now()
     body = parse_body(StartRun, policy=policy, now=at)
     run = _run_or_404(run_id)
-    tenant = run.tenant  # loaded with the run; the UPDATE below refreshes the run only
     if run.is_active:
         check_not_before(body.at, run.created_at, "at", "the run was created")
     run = lifecycle.start_run(run, now=at, actor=principal().actor, at=body.at)
-    return _answer(run, policy, at, tenant=tenant)
+    return _answer(run, policy, at)
 
 
 @bp.post("/runs/<int:run_id>/heartbeat")
@@ -91,7 +90,6 @@ def heartbeat(run_id):
     policy, at = get_policy(), now()
     body = parse_body(Heartbeat, policy=policy, now=at)
     run = _run_or_404(run_id)
-    tenant = run.tenant
     if run.status == "running":
         check_not_before(body.at, run.started_at, "at", "the run started")
         check_progress(run, body)
@@ -103,7 +101,7 @@ def heartbeat(run_id):
         total=body.total,
         at=body.at,
     )
-    return _answer(run, policy, at, tenant=tenant)
+    return _answer(run, policy, at)
 
 
 @bp.post("/runs/<int:run_id>/complete")
@@ -111,7 +109,6 @@ def complete_run(run_id):
     policy, at = get_policy(), now()
     body = parse_body(CompleteRun, policy=policy, now=at)
     run = _run_or_404(run_id)
-    tenant = run.tenant
     if run.is_active:
         check_progress(run, body)
     run = lifecycle.complete_run(
@@ -123,7 +120,7 @@ def complete_run(run_id):
         processed=body.processed,
         total=body.total,
     )
-    return _answer(run, policy, at, tenant=tenant)
+    return _answer(run, policy, at)
 
 
 @bp.get("/runs/<int:run_id>")
