@@ -118,6 +118,9 @@ def create_run(
     return run
 
 
+_COLUMNS = sa.inspect(OperationRun).column_attrs
+
+
 def _cas(run, expected_statuses, values):
     """UPDATE the run only if its status is still one of ``expected_statuses``.
 
@@ -137,9 +140,6 @@ def _cas(run, expected_statuses, values):
     for attr in _COLUMNS:
         set_committed_value(run, attr.key, row._mapping[attr.columns[0]])
     return True
-
-
-_COLUMNS = sa.inspect(OperationRun).column_attrs
 
 
 def _commit():
@@ -313,7 +313,11 @@ def _listed_with_words(runs, by_id):
     if db.session.get_bind().dialect.name != "postgresql":
         closing = relation(
             "closing",
-            [("id", sa.Integer), ("reason", sa.String(40)), ("message", sa.Text)],
+            [
+                ("id", sa.Integer),
+                ("reason", runs.c.reconciliation_reason.type),
+                ("message", sa.Text),
+            ],
             [(i, reason, message) for i, (_run, reason, message) in by_id.items()],
         )
         return (runs.c.id == closing.c.id,), closing.c.reason, closing.c.message
