@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import OperationRun, RunEvent
 from app.operations import freshness as fr
+from app.operations.queries import fixed
 
 DAY = 86400
 
@@ -92,8 +93,8 @@ def attention_runs(scope, tenant_id, *, policy, now, limit=5):
     )
     params = fr.instant(policy, now)
     return (
-        list(db.session.scalars(stale.limit(limit), params)),
-        list(db.session.scalars(follow.limit(limit), params)),
+        list(db.session.scalars(stale.limit(fixed(limit)), params)),
+        list(db.session.scalars(follow.limit(fixed(limit)), params)),
     )
 
 
@@ -107,7 +108,7 @@ def overlay_runs(scope, tenant_id, *, policy, now, limit=8):
     query = (
         _tenant_runs(scope, tenant_id, fr.active_clause())
         .order_by(rank, OperationRun.created_at.desc(), OperationRun.id.desc())
-        .limit(limit)
+        .limit(fixed(limit))
     )
     return list(db.session.scalars(query, fr.instant(policy, now)))
 

@@ -95,10 +95,15 @@ def _expected(op_type, status):
     return op_type.running_expected, op_type.running_stale
 
 
+# A completed run's freshness says nothing but its state: one shared value each.
+_COMPLETED = Freshness(TERMINAL)
+_RECONCILED = Freshness(RECONCILED_FAILED)
+
+
 def freshness(run, policy, now):
     """The freshness of ``run`` at ``now`` under ``policy``."""
     if run.status == "completed":
-        return Freshness(RECONCILED_FAILED if run.reconciled_at is not None else TERMINAL)
+        return _COMPLETED if run.reconciled_at is None else _RECONCILED
     op_type = policy.for_type(run.type)
     expected, stale = _expected(op_type, run.status)
     start = _age_start(run)

@@ -8,6 +8,7 @@ from app.operations.clock import isoformat
 MINUTE = 60
 HOUR = 3600
 DAY = 86400
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def duration(seconds):
@@ -41,14 +42,15 @@ def clock_time(at, now):
     """The clock time, 14:32 UTC, with the date (Nov 27 14:32 UTC) when not today."""
     if at is None:
         return None
+    hhmm = at.isoformat(timespec="minutes")[11:]
     if at.date() == now.date():
-        return f"{at:%H:%M} UTC"
-    return f"{at:%b} {at.day} {at:%H:%M} UTC"
+        return f"{hhmm} UTC"
+    return f"{MONTHS[at.month - 1]} {at.day} {hhmm} UTC"
 
 
 def exact(at):
     """The exact instant, for a tooltip: "2026-11-26 14:32:05 UTC"."""
-    return None if at is None else f"{at:%Y-%m-%d %H:%M:%S} UTC"
+    return None if at is None else f"{at.isoformat(' ', 'seconds')} UTC"
 
 
 def coarse(seconds):

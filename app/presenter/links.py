@@ -5,6 +5,7 @@ used here are filled into a path ``url_for`` built once per request, with the en
 Werkzeug's router uses; a test holds them equal to ``url_for`` for awkward values.
 """
 
+from functools import lru_cache
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import g, has_request_context, request, url_for
@@ -31,11 +32,16 @@ def _route(endpoint, arg=None):
     return routes[key]
 
 
-def _url(endpoint, arg=None, value=None, query=()):
-    prefix, suffix = _route(endpoint, arg)
-    path = prefix if arg is None else f"{prefix}{quote(str(value), safe=PATH_SAFE)}{suffix}"
-    items = [(k, v) for k, v in query if v is not None]
-    return f"{path}?{urlencode(items, safe=QUERY_SAFE)}" if items else path
+def _url(endpoint, query=()):
+    path, _ = _route(endpoint)
+    items = tuple((k, v) for k, v in query if v is not None)
+    return f"{path}?{_query_string(items)}" if items else path
+
+
+@lru_cache(maxsize=512)
+def _query_string(items):
+    """The encoded query of ``items``: every row of a list page links with the same one."""
+    return urlencode(items, safe=QUERY_SAFE)
 
 
 def operations_url(**params):
@@ -56,12 +62,31 @@ def stale_cta_url(tenant_id):
 
 def run_url(run_id, back=None):
     """The canonical detail of a run; ``back`` is the list view to return to."""
-    return _url("monitoring.run_detail", "run_id", run_id, [("back", safe_back(back))])
+    return run_links(back)(run_id)
+
+
+def run_links(back=None):
+    """``run_url`` for many runs with the same ``back``: the route is looked up once."""
+    prefix, suffix = _route("monitoring.run_detail", "run_id")
+    back = safe_back(back)
+    query = f"?{_query_string((('back', back),))}" if back else ""
+    return lambda run_id: f"{prefix}{int(run_id)}{suffix}{query}"
 
 
 def tenant_url(tenant_uuid):
     """The tenant dashboard."""
-    return _url("tenant.dashboard", "tenant_uuid", tenant_uuid)
+    return tenant_links()(tenant_uuid)
+
+
+def tenant_links():
+    """``tenant_url`` for many tenants: the route is looked up once, each tenant's URL once."""
+    prefix, suffix = _route("tenant.dashboard", "tenant_uuid")
+
+    @lru_cache(maxsize=None)
+    def url(tenant_uuid):
+        return f"{prefix}{quote(str(tenant_uuid), safe=PATH_SAFE)}{suffix}"
+
+    return url
 
 
 def safe_back(value):

@@ -8,7 +8,7 @@ from app.presenter.badges import DANGER, INFO, NEUTRAL, Badge, badge, emphasis
 from app.presenter.banners import Banner
 from app.presenter.formatting import TimeView, between, duration, time_view
 from app.presenter.guidance import CARD, ROW, DecisionTruth, guidance
-from app.presenter.links import run_url, tenant_url
+from app.presenter.links import run_links, tenant_links
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,16 @@ def _tenant(run):
 
 def run_view(run, *, policy, now, density=ROW, back=None, tenant=None, fresh=None):
     """A RunView of ``run``; its tenant must be loaded (or passed as ``tenant``)."""
+    return _view(run, policy, now, density, run_links(back), tenant_links(), tenant, fresh)
+
+
+def run_views(runs, *, policy, now, density=ROW, back=None, tenant=None):
+    """RunViews for ``runs`` in order (the links of the page are prepared once)."""
+    run_link, tenant_link = run_links(back), tenant_links()
+    return [_view(r, policy, now, density, run_link, tenant_link, tenant, None) for r in runs]
+
+
+def _view(run, policy, now, density, run_link, tenant_link, tenant, fresh):
     fresh = fresh or freshness(run, policy, now)
     tenant = tenant or _tenant(run)
     return RunView(
@@ -81,7 +91,7 @@ def run_view(run, *, policy, now, density=ROW, back=None, tenant=None, fresh=Non
         type=run.type,
         type_label=policy.for_type(run.type).label,
         tenant_name=tenant.name if tenant else None,
-        tenant_url=tenant_url(tenant.uuid) if tenant else None,
+        tenant_url=tenant_link(tenant.uuid) if tenant else None,
         status=run.status,
         outcome=run.outcome,
         is_active=fresh.is_active,
@@ -93,15 +103,8 @@ def run_view(run, *, policy, now, density=ROW, back=None, tenant=None, fresh=Non
         progress=progress(run, fresh),
         created=time_view(run.created_at, now),
         duration=_duration(run, now),
-        url=run_url(run.id, back),
+        url=run_link(run.id),
     )
-
-
-def run_views(runs, *, policy, now, density=ROW, back=None, tenant=None):
-    """RunViews for ``runs`` in order."""
-    return [
-        run_view(r, policy=policy, now=now, density=density, back=back, tenant=tenant) for r in runs
-    ]
 
 
 def api_fields(run, fresh, now):

@@ -1,0 +1,32 @@
+"""Template helpers registered on the app's Jinja environment."""
+
+
+class RememberedMacro:
+    """A template global that calls one macro once per distinct (hashable) argument.
+
+    For macros whose output depends on their argument alone, such as a badge: a list page
+    renders the same handful of badges dozens of times. The remembered output is dropped
+    when the template is reloaded (debug), and the memory is bounded.
+    """
+
+    LIMIT = 256
+
+    def __init__(self, env, template, name):
+        self._env, self._template, self._name = env, template, name
+        self._source, self._outputs = None, {}
+
+    def __call__(self, value):
+        template = self._env.get_template(self._template)
+        if template is not self._source or len(self._outputs) >= self.LIMIT:
+            self._source, self._outputs = template, {}
+        output = self._outputs.get(value)
+        if output is None:
+            output = self._outputs[value] = getattr(template.module, self._name)(value)
+        return output
+
+
+def init_templating(app):
+    """Register the remembered macros (``badge_markup``: ``macros/ui.html``'s badge)."""
+    app.jinja_env.globals["badge_markup"] = RememberedMacro(
+        app.jinja_env, "macros/ui.html", "badge"
+    )
