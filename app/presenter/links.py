@@ -5,7 +5,7 @@ used here are filled into a path ``url_for`` built once per request, with the en
 Werkzeug's router uses; a test holds them equal to ``url_for`` for awkward values.
 """
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import g, has_request_context, request, url_for
@@ -82,7 +82,7 @@ def tenant_links():
     """``tenant_url`` for many tenants: the route is looked up once, each tenant's URL once."""
     prefix, suffix = _route("tenant.dashboard", "tenant_uuid")
 
-    @lru_cache(maxsize=None)
+    @cache
     def url(tenant_uuid):
         return f"{prefix}{quote(str(tenant_uuid), safe=PATH_SAFE)}{suffix}"
 
