@@ -8,6 +8,8 @@ property test proves they agree. A rule trips strictly after its deadline:
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from operator import attrgetter
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -36,17 +38,20 @@ FOLLOW_UP_OUTCOMES = ("failed", "partially_succeeded")
 TICK = timedelta(microseconds=1)
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One deadline: the run is stale by ``reason`` once now > ``observed_at + limit``."""
+class Rule(NamedTuple):
+    """One deadline: the run is stale by ``reason`` once now > ``deadline``.
+
+    ``deadline`` is ``observed_at + limit``; build rules with ``Rule.at``.
+    """
 
     reason: str
     observed_at: datetime
     limit: int
+    deadline: datetime
 
-    @property
-    def deadline(self):
-        return self.observed_at + timedelta(seconds=self.limit)
+    @classmethod
+    def at(cls, reason, observed_at, limit):
+        return cls(reason, observed_at, limit, observed_at + timedelta(seconds=limit))
 
 
 @dataclass(frozen=True)
@@ -73,15 +78,15 @@ class Freshness:
 def _rules(run, op_type):
     """Deadline rules of an active run, in tie-break order."""
     if run.status == "queued":
-        return [Rule(NEVER_STARTED, run.created_at, op_type.queued_stale)]
+        return [Rule.at(NEVER_STARTED, run.created_at, op_type.queued_stale)]
     rules = []
     if op_type.heartbeat_stale is not None and run.last_heartbeat_at is not None:
-        rules.append(Rule(NO_HEARTBEAT, run.last_heartbeat_at, op_type.heartbeat_stale))
+        rules.append(Rule.at(NO_HEARTBEAT, run.last_heartbeat_at, op_type.heartbeat_stale))
     if op_type.progress_stale is not None:
         rules.append(
-            Rule(NO_PROGRESS, run.last_progress_at or run.started_at, op_type.progress_stale)
+            Rule.at(NO_PROGRESS, run.last_progress_at or run.started_at, op_type.progress_stale)
         )
-    rules.append(Rule(LIFECYCLE_EXCEEDED, run.started_at, op_type.running_stale))
+    rules.append(Rule.at(LIFECYCLE_EXCEEDED, run.started_at, op_type.running_stale))
     return rules
 
 
@@ -94,6 +99,8 @@ def _expected(op_type, status):
         return op_type.queued_expected, op_type.queued_stale
     return op_type.running_expected, op_type.running_stale
 
+
+_DEADLINE = attrgetter("deadline")
 
 # A completed run's freshness says nothing but its state: one shared value each.
 _COMPLETED = Freshness(TERMINAL)
@@ -108,7 +115,7 @@ def freshness(run, policy, now):
     expected, stale = _expected(op_type, run.status)
     start = _age_start(run)
     age = (now - start).total_seconds()
-    first = min(_rules(run, op_type), key=lambda rule: rule.deadline)
+    first = min(_rules(run, op_type), key=_DEADLINE)
     stale_since = first.deadline
     expected_at = start + timedelta(seconds=expected)
     common = dict(
