@@ -8,7 +8,7 @@ Werkzeug's router uses; a test holds them equal to ``url_for`` for awkward value
 from functools import cache, lru_cache
 from urllib.parse import quote, urlencode, urlsplit
 
-from flask import g, has_request_context, request, url_for
+from flask import g, request, url_for
 
 from app.operations import freshness as fr
 
@@ -21,8 +21,11 @@ SENTINEL = 987654321
 
 def _route(endpoint, arg=None):
     """(prefix, suffix) of ``endpoint``'s path around ``arg`` in this request."""
-    routes = g.setdefault("_link_routes", {})
-    key = (endpoint, arg, request.script_root if has_request_context() else None)
+    try:  # kept with the request: its script root cannot change under it
+        routes = request.environ.setdefault("runwarden.link_routes", {})
+    except RuntimeError:  # rendering outside a request (live updates)
+        routes = g.setdefault("_link_routes", {})
+    key = (endpoint, arg)
     if key not in routes:
         if arg is None:
             routes[key] = (url_for(endpoint), "")
