@@ -7,6 +7,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -14,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import OperationRun
 from app.operations import freshness as fr
+from app.operations.visibility import Scope
 
 TAB_ALL = "all"
 TAB_ACTIVE = "active"
@@ -50,6 +52,17 @@ class RunFilters:
             raise InvalidQuery("problemClass", f"unknown problem class {self.problem_class!r}")
         return self
 
+    @property
+    def shape(self):
+        """What the SQL of these filters depends on (their values are ``params``)."""
+        return (self.tenant_id is not None, self.type is not None, self.status, self.problem_class)
+
+    @property
+    def params(self):
+        """The bound values of ``filter_clauses(self.shape, policy)``."""
+        values = {"filter_tenant_id": self.tenant_id, "filter_type": self.type}
+        return {key: value for key, value in values.items() if value is not None}
+
 
 def fixed(number):
     """A LIMIT written into the SQL text rather than bound.
@@ -80,17 +93,20 @@ def tab_clause(tab, policy):
     raise InvalidQuery("activeTab", f"unknown tab {tab!r}")
 
 
-def filter_clauses(filters, policy):
-    """SQL filters for ``filters`` (bind ``fr.instant(policy, now)`` when executing)."""
+def filter_clauses(shape, policy):
+    """SQL filters for RunFilters of ``shape`` (see ``RunFilters.shape``); bind
+    ``filters.params`` and ``fr.instant(policy, now)`` when executing."""
+    has_tenant, has_type, status, problem_class = shape
     clauses = []
-    if filters.tenant_id is not None:
-        clauses.append(OperationRun.tenant_id == filters.tenant_id)
-    if filters.type is not None:
-        clauses.append(OperationRun.type == filters.type)
-    if filters.status is not None:
-        clauses.append(OperationRun.status == sa.literal_column(f"'{filters.status}'"))
-    if filters.problem_class is not None:
-        clauses.append(fr.problem_class_clause(filters.problem_class, policy))
+    if has_tenant:
+        tenant = sa.bindparam("filter_tenant_id", type_=sa.Integer, required=True)
+        clauses.append(OperationRun.tenant_id == tenant)
+    if has_type:
+        clauses.append(OperationRun.type == sa.bindparam("filter_type", required=True))
+    if status is not None:
+        clauses.append(OperationRun.status == sa.literal_column(f"'{status}'"))
+    if problem_class is not None:
+        clauses.append(fr.problem_class_clause(problem_class, policy))
     return clauses
 
 
@@ -116,22 +132,40 @@ def decode_cursor(cursor):
 def list_runs(scope, *, policy, now, tab=TAB_ALL, filters=RunFilters(), cursor=None, limit=50):
     """A keyset page of visible runs, newest first, with tenants loaded."""
     limit = max(1, min(int(limit), MAX_PAGE))
-    query = (
-        scope.runs()
-        .where(tab_clause(tab, policy), *filter_clauses(filters.validate(), policy))
-        .options(joinedload(OperationRun.tenant))
-        .order_by(OperationRun.created_at.desc(), OperationRun.id.desc())
-        .limit(fixed(limit + 1))
-    )
+    filters = filters.validate()
+    tab_clause(tab, policy)  # an unknown tab fails before anything runs
+    params = {**scope.params, **filters.params, **fr.instant(policy, now)}
     if cursor:
-        created_at, run_id = decode_cursor(cursor)
-        query = query.where(
-            sa.tuple_(OperationRun.created_at, OperationRun.id)
-            < sa.tuple_(sa.literal(created_at, sa.DateTime), sa.literal(run_id))
-        )
-    runs = list(db.session.scalars(query, fr.instant(policy, now)).unique())
+        params["cursor_created_at"], params["cursor_id"] = decode_cursor(cursor)
+    query = _page_query(policy, scope.shape, tab, filters.shape, bool(cursor), limit + 1)
+    runs = list(db.session.scalars(query, params).unique())
     next_cursor = encode_cursor(runs[limit - 1]) if len(runs) > limit else None
     return Page(runs[:limit], next_cursor)
+
+
+@lru_cache(maxsize=256)
+def _page_query(policy, scope_shape, tab, filter_shape, after_cursor, rows):
+    """The keyset page query, built once per shape (building it costs more than running it)."""
+    query = (
+        sa.select(OperationRun)
+        .where(
+            Scope.bound_run_filter(scope_shape),
+            tab_clause(tab, policy),
+            *filter_clauses(filter_shape, policy),
+        )
+        .options(joinedload(OperationRun.tenant))
+        .order_by(OperationRun.created_at.desc(), OperationRun.id.desc())
+        .limit(fixed(rows))
+    )
+    if after_cursor:
+        cursor = (
+            sa.bindparam("cursor_created_at", type_=sa.DateTime, required=True),
+            sa.bindparam("cursor_id", type_=sa.BigInteger, required=True),
+        )
+        query = query.where(
+            sa.tuple_(OperationRun.created_at, OperationRun.id) < sa.tuple_(*cursor)
+        )
+    return query
 
 
 @dataclass(frozen=True)
@@ -150,10 +184,18 @@ def _capped_count(where, cap):
 
 def tab_counts(scope, *, policy, now, filters=RunFilters(), cap=COUNT_CAP):
     """{tab: Count} for every tab, under the same filters as the list, in one statement."""
-    base = [scope.run_filter(), *filter_clauses(filters.validate(), policy)]
-    counts = [_capped_count([*base, tab_clause(tab, policy)], cap).label(tab) for tab in TABS]
-    row = db.session.execute(sa.select(*counts), fr.instant(policy, now)).one()
+    filters = filters.validate()
+    params = {**scope.params, **filters.params, **fr.instant(policy, now)}
+    row = db.session.execute(_counts_query(policy, scope.shape, filters.shape, cap), params).one()
     return {tab: Count(min(value, cap), value > cap) for tab, value in zip(TABS, row, strict=True)}
+
+
+@lru_cache(maxsize=256)
+def _counts_query(policy, scope_shape, filter_shape, cap):
+    base = [Scope.bound_run_filter(scope_shape), *filter_clauses(filter_shape, policy)]
+    return sa.select(
+        *[_capped_count([*base, tab_clause(tab, policy)], cap).label(tab) for tab in TABS]
+    )
 
 
 def active_runs(scope, *, tenant_id, limit=None):

@@ -42,6 +42,40 @@ class Scope:
         """SELECT of visible runs (no order)."""
         return sa.select(model).where(self.run_filter(model))
 
+    @property
+    def shape(self):
+        """What the SQL of ``bound_run_filter`` depends on; its values are ``params``."""
+        if self.tenant_ids is None:
+            return "all tenants"
+        return "some tenants" if self.tenant_ids else "no tenant"
+
+    @staticmethod
+    def bound_run_filter(shape, model=OperationRun):
+        """``run_filter`` for a Scope of ``shape``, every value a required parameter.
+
+        For statements built once and reused: executed without the scope's ``params``
+        they fail ("a value is required"), never fall back to another scope's values.
+        """
+        clause = model.workspace_id == sa.bindparam(
+            "scope_workspace_id", type_=sa.Integer, required=True
+        )
+        if shape == "all tenants":
+            return clause
+        if shape == "no tenant":
+            return sa.and_(clause, model.tenant_id.is_(None))
+        granted = sa.bindparam("scope_tenant_ids", expanding=True, required=True)
+        return sa.and_(clause, sa.or_(model.tenant_id.is_(None), model.tenant_id.in_(granted)))
+
+    @property
+    def params(self):
+        """The values of ``bound_run_filter(self.shape)``."""
+        if self.shape == "some tenants":
+            return {
+                "scope_workspace_id": self.workspace_id,
+                "scope_tenant_ids": sorted(self.tenant_ids),
+            }
+        return {"scope_workspace_id": self.workspace_id}
+
     def tenants(self):
         """SELECT of visible tenants, by name."""
         query = sa.select(Tenant).where(Tenant.workspace_id == self.workspace_id)
