@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, fields
 from datetime import timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -10,6 +11,7 @@ from app.extensions import db
 from app.models import OperationRun, RunEvent
 from app.operations import freshness as fr
 from app.operations.queries import fixed
+from app.operations.visibility import Scope
 
 DAY = 86400
 
@@ -39,30 +41,13 @@ def activity_by_tenant(scope, *, policy, now, tenant_id=None):
     index on failed/partial outcomes; an OR of the two would scan the whole table.
     Tenants without active or follow-up runs are absent; ``tenant_id`` narrows to one tenant.
     """
-    where = [scope.run_filter()]
-    if tenant_id is not None:
-        where.append(OperationRun.tenant_id == tenant_id)
-    active = (
-        sa.select(
-            OperationRun.tenant_id,
-            sa.func.count().label("active"),
-            _count_if(fr.past_expected_clause(policy), "past_expected"),
-            _count_if(fr.likely_stale_clause(policy), "likely_stale"),
-        )
-        .where(*where, fr.active_clause())
-        .group_by(OperationRun.tenant_id)
-    )
-    day_ago = now - timedelta(seconds=DAY)
-    follow_up = (
-        sa.select(
-            OperationRun.tenant_id,
-            sa.func.count().label("follow_up"),
-            _count_if(OperationRun.completed_at >= day_ago, "follow_up_24h"),
-        )
-        .where(*where, fr.follow_up_clause(policy))
-        .group_by(OperationRun.tenant_id)
-    )
-    params = fr.instant(policy, now)
+    active, follow_up = _activity_queries(policy, scope.shape, tenant_id is not None)
+    params = {
+        **scope.params,
+        **fr.instant(policy, now),
+        "tenant_id": tenant_id,
+        "day_ago": now - timedelta(seconds=DAY),
+    }
     found = {}
     for tenant, count, past, stale in db.session.execute(active, params):
         found[tenant] = Activity(active=count, past_expected=int(past), likely_stale=int(stale))
@@ -73,44 +58,93 @@ def activity_by_tenant(scope, *, policy, now, tenant_id=None):
     return found
 
 
+def _tenant_param():
+    return sa.bindparam("tenant_id", type_=sa.Integer, required=True)
+
+
+def _visible(scope_shape, *where):
+    return [Scope.bound_run_filter(scope_shape), *where]
+
+
+@lru_cache(maxsize=64)
+def _activity_queries(policy, scope_shape, one_tenant):
+    where = _visible(
+        scope_shape, *([OperationRun.tenant_id == _tenant_param()] if one_tenant else [])
+    )
+    active = (
+        sa.select(
+            OperationRun.tenant_id,
+            sa.func.count().label("active"),
+            _count_if(fr.past_expected_clause(policy), "past_expected"),
+            _count_if(fr.likely_stale_clause(policy), "likely_stale"),
+        )
+        .where(*where, fr.active_clause())
+        .group_by(OperationRun.tenant_id)
+    )
+    day_ago = sa.bindparam("day_ago", type_=sa.DateTime, required=True)
+    follow_up = (
+        sa.select(
+            OperationRun.tenant_id,
+            sa.func.count().label("follow_up"),
+            _count_if(OperationRun.completed_at >= day_ago, "follow_up_24h"),
+        )
+        .where(*where, fr.follow_up_clause(policy))
+        .group_by(OperationRun.tenant_id)
+    )
+    return active, follow_up
+
+
 def tenant_activity(scope, tenant_id, *, policy, now):
     """The Activity of one visible tenant."""
     found = activity_by_tenant(scope, policy=policy, now=now, tenant_id=tenant_id)
     return found.get(tenant_id, Activity())
 
 
-def _tenant_runs(scope, tenant_id, *where):
-    return scope.runs().where(OperationRun.tenant_id == tenant_id, *where)
-
-
 def attention_runs(scope, tenant_id, *, policy, now, limit=5):
     """(likely stale runs, follow-up runs) of a tenant, newest first, ``limit`` each."""
-    stale = _tenant_runs(scope, tenant_id, fr.likely_stale_clause(policy)).order_by(
-        OperationRun.created_at.desc(), OperationRun.id.desc()
+    stale, follow = _attention_queries(policy, scope.shape, limit)
+    params = {**scope.params, **fr.instant(policy, now), "tenant_id": tenant_id}
+    return list(db.session.scalars(stale, params)), list(db.session.scalars(follow, params))
+
+
+@lru_cache(maxsize=64)
+def _attention_queries(policy, scope_shape, limit):
+    of_tenant = OperationRun.tenant_id == _tenant_param()
+    stale = (
+        sa.select(OperationRun)
+        .where(*_visible(scope_shape, of_tenant, fr.likely_stale_clause(policy)))
+        .order_by(OperationRun.created_at.desc(), OperationRun.id.desc())
+        .limit(fixed(limit))
     )
-    follow = _tenant_runs(scope, tenant_id, fr.follow_up_clause(policy)).order_by(
-        OperationRun.completed_at.desc(), OperationRun.id.desc()
+    follow = (
+        sa.select(OperationRun)
+        .where(*_visible(scope_shape, of_tenant, fr.follow_up_clause(policy)))
+        .order_by(OperationRun.completed_at.desc(), OperationRun.id.desc())
+        .limit(fixed(limit))
     )
-    params = fr.instant(policy, now)
-    return (
-        list(db.session.scalars(stale.limit(fixed(limit)), params)),
-        list(db.session.scalars(follow.limit(fixed(limit)), params)),
-    )
+    return stale, follow
 
 
 def overlay_runs(scope, tenant_id, *, policy, now, limit=8):
     """Active runs of a tenant, stale ones included and listed first, then late, then newest."""
+    params = {**scope.params, **fr.instant(policy, now), "tenant_id": tenant_id}
+    return list(db.session.scalars(_overlay_query(policy, scope.shape, limit), params))
+
+
+@lru_cache(maxsize=64)
+def _overlay_query(policy, scope_shape, limit):
     rank = sa.case(
         (fr.likely_stale_clause(policy), 0),
         (fr.past_expected_clause(policy), 1),
         else_=2,
     )
-    query = (
-        _tenant_runs(scope, tenant_id, fr.active_clause())
+    of_tenant = OperationRun.tenant_id == _tenant_param()
+    return (
+        sa.select(OperationRun)
+        .where(*_visible(scope_shape, of_tenant, fr.active_clause()))
         .order_by(rank, OperationRun.created_at.desc(), OperationRun.id.desc())
         .limit(fixed(limit))
     )
-    return list(db.session.scalars(query, fr.instant(policy, now)))
 
 
 @dataclass(frozen=True)
@@ -130,8 +164,21 @@ class TypeSummary:
 
 def type_summary(scope, tenant_id, *, policy, now, days=7):
     """Per-type counts of a tenant's runs created in the last ``days``, grouped in SQL."""
+    params = {
+        **scope.params,
+        **fr.instant(policy, now),
+        "tenant_id": tenant_id,
+        "since": now - timedelta(days=days),
+    }
+    rows = db.session.execute(_type_summary_query(policy, scope.shape), params)
+    return [TypeSummary(row[0], *(int(v) for v in row[1:])) for row in rows]
+
+
+@lru_cache(maxsize=64)
+def _type_summary_query(policy, scope_shape):
     outcome = OperationRun.outcome
-    query = (
+    since = sa.bindparam("since", type_=sa.DateTime, required=True)
+    return (
         sa.select(
             OperationRun.type,
             sa.func.count().label("total"),
@@ -144,15 +191,12 @@ def type_summary(scope, tenant_id, *, policy, now, days=7):
             _count_if(fr.likely_stale_clause(policy), "likely_stale"),
         )
         .where(
-            scope.run_filter(),
-            OperationRun.tenant_id == tenant_id,
-            OperationRun.created_at >= now - timedelta(days=days),
+            *_visible(scope_shape, OperationRun.tenant_id == _tenant_param()),
+            OperationRun.created_at >= since,
         )
         .group_by(OperationRun.type)
         .order_by(OperationRun.type)
     )
-    rows = db.session.execute(query, fr.instant(policy, now))
-    return [TypeSummary(row[0], *(int(v) for v in row[1:])) for row in rows]
 
 
 def run_with_tenant(scope, run_id):
