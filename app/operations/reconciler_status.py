@@ -94,12 +94,18 @@ def _last_started_at():
     return db.session.scalar(sa.select(sa.func.max(ReconcilerPass.started_at)))
 
 
-def _last_success_at():
-    return db.session.scalar(
-        sa.select(sa.func.max(ReconcilerPass.finished_at)).where(
-            ReconcilerPass.finished_at.is_not(None)
-        )
-    )
+def _passes_and_lease():
+    """(last pass start, last pass end, lease holder, lease expiry) in one statement."""
+    passes = sa.select(
+        sa.func.max(ReconcilerPass.started_at).label("started"),
+        sa.func.max(ReconcilerPass.finished_at).label("finished"),
+    ).subquery()
+    lease = ReconcilerLease.__table__
+    return db.session.execute(
+        sa.select(passes.c.started, passes.c.finished, lease.c.holder, lease.c.expires_at)
+        .select_from(passes)
+        .outerjoin(lease, lease.c.name == LEASE_NAME)
+    ).one()
 
 
 def reconciler_status(now=None, config=None):
@@ -109,10 +115,8 @@ def reconciler_status(now=None, config=None):
     mode = config["RUNWARDEN_RECONCILER"]
     interval = config["RECONCILER_INTERVAL_SECONDS"]
     stale_after = config.get("RECONCILER_STALE_AFTER_SECONDS") or STALE_AFTER_INTERVALS * interval
-    last_started = _last_started_at()
-    last_success = _last_success_at()
-    lease = db.session.get(ReconcilerLease, LEASE_NAME)
-    lease_live = lease is not None and lease.expires_at >= now
+    last_started, last_success, lease_holder, lease_expires_at = _passes_and_lease()
+    lease_live = lease_expires_at is not None and lease_expires_at >= now
     if mode == OFF:
         state = OFF
     elif last_success is None:
@@ -134,8 +138,8 @@ def reconciler_status(now=None, config=None):
         last_pass_started_at=last_started,
         last_success_at=last_success,
         next_pass_at=upcoming,
-        lease_holder=lease.holder if lease is not None else None,
-        lease_expires_at=lease.expires_at if lease is not None else None,
+        lease_holder=lease_holder,
+        lease_expires_at=lease_expires_at,
         lease_live=lease_live,
     )
 
