@@ -16,12 +16,15 @@ class RememberedMacro:
         self._source, self._outputs = None, {}
 
     def __call__(self, value):
-        template = self._env.get_template(self._template)
-        if template is not self._source or len(self._outputs) >= self.LIMIT:
-            self._source, self._outputs = template, {}
+        if self._source is None or self._env.auto_reload:
+            template = self._env.get_template(self._template)
+            if template is not self._source:
+                self._source, self._outputs = template, {}
+        if len(self._outputs) >= self.LIMIT:
+            self._outputs = {}
         output = self._outputs.get(value)
         if output is None:
-            output = self._outputs[value] = getattr(template.module, self._name)(value)
+            output = self._outputs[value] = getattr(self._source.module, self._name)(value)
         return output
 
 
