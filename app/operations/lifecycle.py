@@ -6,6 +6,7 @@ it is kept as a ``late_report`` event and answered with LateReport.
 """
 
 import json
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -91,24 +92,21 @@ def create_run(
         started_at = started_at or created_at
     else:
         started_at = None
-    run = db.session.scalar(
-        sa.insert(OperationRun)
-        .values(
-            workspace_id=workspace_id,
-            tenant_id=tenant_id,
-            type=type,
-            status=status,
-            outcome="pending",
-            created_at=created_at,
-            started_at=started_at,
-            total=total,
-            processed=processed,
-            last_progress_at=started_at if processed else None,
-            initiator=initiator,
-            context=context,
-        )
-        .returning(OperationRun)
+    values = dict(
+        workspace_id=workspace_id,
+        tenant_id=tenant_id,
+        type=type,
+        status=status,
+        outcome="pending",
+        created_at=created_at,
+        started_at=started_at,
+        total=total,
+        processed=processed,
+        last_progress_at=started_at if processed else None,
+        initiator=initiator,
+        context=context,
     )
+    run = db.session.scalar(RUN_INSERT, {f"new_{key}": value for key, value in values.items()})
     events = [(run.id, "created", created_at, actor, {"status": status, "initiator": initiator})]
     if status == "running":
         events.append((run.id, "started", started_at, actor, None))
@@ -128,18 +126,27 @@ def _cas(run, expected_statuses, values):
     the answer shows exactly what was written without reading the run again (and what
     was loaded with the run, such as its tenant, stays loaded).
     """
-    table = OperationRun.__table__
-    row = db.session.execute(
-        sa.update(table)
-        .where(table.c.id == run.id, table.c.status.in_(expected_statuses))
-        .values(**values)
-        .returning(*table.c)
-    ).first()
+    statement = _cas_statement(tuple(expected_statuses), tuple(sorted(values)))
+    params = {"cas_run_id": run.id, **{f"new_{key}": value for key, value in values.items()}}
+    row = db.session.execute(statement, params).first()
     if row is None:
         return False
     for attr in _COLUMNS:
         set_committed_value(run, attr.key, row._mapping[attr.columns[0]])
     return True
+
+
+@lru_cache(maxsize=64)
+def _cas_statement(expected_statuses, keys):
+    """The compare-and-set UPDATE for one set of columns, built once."""
+    table = OperationRun.__table__
+    run_id = sa.bindparam("cas_run_id", type_=sa.Integer, required=True)
+    return (
+        sa.update(table)
+        .where(table.c.id == run_id, table.c.status.in_(expected_statuses))
+        .values({key: sa.bindparam(f"new_{key}", type_=table.c[key].type) for key in keys})
+        .returning(*table.c)
+    )
 
 
 def _commit():
@@ -381,6 +388,29 @@ def _with_wake(feed):
 # than building a bound relation for so few rows.
 BULK_ROWS = 10
 EVENT_INSERT = sa.insert(RunEvent.__table__)
+RUN_INSERT = (
+    sa.insert(OperationRun)
+    .values(
+        {
+            name: sa.bindparam(f"new_{name}", type_=OperationRun.__table__.c[name].type)
+            for name in (
+                "workspace_id",
+                "tenant_id",
+                "type",
+                "status",
+                "outcome",
+                "created_at",
+                "started_at",
+                "total",
+                "processed",
+                "last_progress_at",
+                "initiator",
+                "context",
+            )
+        }
+    )
+    .returning(OperationRun)
+)
 FEED_INSERT = sa.insert(RunChange.__table__)
 FEED_AND_WAKE = _with_wake(
     sa.insert(RunChange.__table__).values(

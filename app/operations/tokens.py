@@ -84,8 +84,15 @@ def revoke_token(token, *, now):
     return True
 
 
+# Every API call looks its token up: plain columns, the statement built once.
+_BY_HASH = sa.select(ApiToken.__table__).where(
+    ApiToken.token_hash == sa.bindparam("token_hash", type_=sa.String, required=True)
+)
+
+
 def verify_token(secret, *, now):
-    """The live token whose secret is ``secret``, or None (unknown, malformed or revoked).
+    """The live token whose secret is ``secret`` (its row), or None (unknown, malformed or
+    revoked).
 
     The lookup goes through the unique index on the hash; the final comparison is
     constant-time all the same.
@@ -93,7 +100,7 @@ def verify_token(secret, *, now):
     if not secret or len(secret) > MAX_SECRET_LENGTH or not secret.startswith(SECRET_MARK):
         return None
     presented = hash_secret(secret)
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == presented))
+    token = db.session.execute(_BY_HASH, {"token_hash": presented}).first()
     if token is None or not hmac.compare_digest(token.token_hash, presented):
         return None
     if token.revoked_at is not None:

@@ -5,6 +5,7 @@ scope answers None, and the route turns None into 404.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -105,22 +106,35 @@ class Scope:
 
     def tenant_by_ref(self, ref):
         """The visible tenant by uuid or slug, or None."""
-        tenant = db.session.scalar(
-            sa.select(Tenant).where(
-                Tenant.workspace_id == self.workspace_id,
-                sa.or_(Tenant.uuid == str(ref), Tenant.slug == str(ref)),
-            )
-        )
+        params = {"scope_workspace_id": self.workspace_id, "ref": str(ref)}
+        tenant = db.session.scalar(_TENANT_BY_REF, params)
         return tenant if tenant and self.can_see_tenant(tenant.id) else None
 
     def run(self, run_id, for_update=False, with_tenant=False):
         """The visible run with this id, or None; ``with_tenant`` loads its tenant too."""
-        query = self.runs().where(OperationRun.id == run_id)
-        if with_tenant:
-            query = query.options(joinedload(OperationRun.tenant))
-        if for_update:
-            query = query.with_for_update()
-        return db.session.scalar(query)
+        query = _run_query(self.shape, for_update, with_tenant)
+        return db.session.scalar(query, {**self.params, "run_id": run_id})
+
+
+@lru_cache(maxsize=16)
+def _run_query(shape, for_update, with_tenant):
+    """One visible run by id: built once per shape (the API reads one per call)."""
+    query = sa.select(OperationRun).where(
+        Scope.bound_run_filter(shape),
+        OperationRun.id == sa.bindparam("run_id", type_=sa.Integer, required=True),
+    )
+    if with_tenant:
+        query = query.options(joinedload(OperationRun.tenant))
+    if for_update:
+        query = query.with_for_update()
+    return query
+
+
+_REF = sa.bindparam("ref", type_=sa.String, required=True)
+_TENANT_BY_REF = sa.select(Tenant).where(
+    Tenant.workspace_id == sa.bindparam("scope_workspace_id", type_=sa.Integer, required=True),
+    sa.or_(Tenant.uuid == _REF, Tenant.slug == _REF),
+)
 
 
 def scope_for_user(user, workspace_id):
