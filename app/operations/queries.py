@@ -20,6 +20,7 @@ from app.operations.visibility import Scope
 TAB_ALL = "all"
 TAB_ACTIVE = "active"
 TABS = (TAB_ALL, TAB_ACTIVE, fr.ACTIVE_STALE_ATTENTION, fr.TERMINAL_FOLLOW_UP)
+STATUSES = ("queued", "running", "completed")
 COUNT_CAP = 10_000
 MAX_PAGE = 200
 MAX_ID = 2**63 - 1
@@ -46,7 +47,7 @@ class RunFilters:
 
     def validate(self):
         """Raise InvalidQuery for values outside the domain."""
-        if self.status is not None and self.status not in ("queued", "running", "completed"):
+        if self.status is not None and self.status not in STATUSES:
             raise InvalidQuery("status", f"unknown status {self.status!r}")
         if self.problem_class is not None and self.problem_class not in fr.PROBLEM_CLASSES:
             raise InvalidQuery("problemClass", f"unknown problem class {self.problem_class!r}")
@@ -104,6 +105,8 @@ def filter_clauses(shape, policy):
     if has_type:
         clauses.append(OperationRun.type == sa.bindparam("filter_type", required=True))
     if status is not None:
+        if status not in STATUSES:  # written into the SQL: only ever one of these
+            raise InvalidQuery("status", f"unknown status {status!r}")
         clauses.append(OperationRun.status == sa.literal_column(f"'{status}'"))
     if problem_class is not None:
         clauses.append(fr.problem_class_clause(problem_class, policy))

@@ -82,3 +82,42 @@ def test_bad_cursor_and_filters_are_refused(world, policy):
         list_runs(scope, policy=policy, now=T0, tab="nope")
     with pytest.raises(InvalidQuery):
         list_runs(scope, policy=policy, now=T0, filters=RunFilters(status="zombie"))
+
+
+def test_statements_built_once_serve_each_scope_its_own_runs(world, policy):
+    """One statement per shape is reused across scopes; the values are the caller's."""
+    ws, a, b, owner, viewer, runs, stale, failed = world
+    other = make_user()
+    make_member(other, ws, "viewer", tenants=[b])
+    other_ws = make_workspace()
+    foreign = make_run(other_ws, make_tenant(other_ws), now=T0, age=30)
+    make_member(owner, other_ws, "owner")
+
+    def ids(user, workspace):
+        page = list_runs(scope_for_user(user, workspace.id), policy=policy, now=T0, limit=50)
+        return {r.id for r in page.runs}
+
+    assert ids(viewer, ws) == {r.id for r in runs if r.tenant_id == a.id} | {stale.id, failed.id}
+    assert ids(other, ws) == {r.id for r in runs if r.tenant_id == b.id} | {failed.id}
+    assert ids(owner, ws) == {r.id for r in runs} | {stale.id, failed.id}
+    assert ids(owner, other_ws) == {foreign.id}
+    counts = tab_counts(scope_for_user(other, ws.id), policy=policy, now=T0)
+    assert counts["all"].value == len([r for r in runs if r.tenant_id == b.id]) + 1
+
+
+def test_a_reused_statement_without_the_scopes_values_fails_loudly(world, policy):
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.operations.queries import _page_query
+
+    query = _page_query(policy, "all tenants", "all", RunFilters().shape, False, 51)
+    with pytest.raises(sa.exc.StatementError, match="scope_workspace_id"):
+        db.session.scalars(query, fr.instant(policy, T0)).all()
+
+
+def test_a_status_outside_the_domain_never_reaches_the_sql(policy):
+    from app.operations.queries import filter_clauses
+
+    with pytest.raises(InvalidQuery):
+        filter_clauses((False, False, "x' OR '1'='1", None), policy)
