@@ -5,7 +5,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import sqlite
+from app import postgres, sqlite
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.operations.clock import SystemClock
 from app.operations.policy import load_policy
@@ -29,6 +29,7 @@ def create_app(config=None, clock=None):
     )
 
     sqlite.install()
+    postgres.configure(app.config)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     login_manager.init_app(app)

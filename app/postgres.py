@@ -1,0 +1,21 @@
+"""PostgreSQL connection settings."""
+
+# Every statement Runwarden repeats (pages, API, reconciler) is built once and sent with
+# its values as parameters; psycopg prepares it on the fifth use. PostgreSQL then plans
+# each execution again whenever its cost guess for the generic plan is higher than for
+# the custom ones, which it is for the freshness and LIMIT clauses (up to 3 ms of
+# planning per list page at 1M runs). The plans do not depend on the values (literal
+# status lists pick the partial indexes, keyset order picks the rest), so the generic
+# plan is used: measured 1-3 ms faster per page at 1M runs, with no measure slower.
+SESSION_SETTINGS = "-c plan_cache_mode=force_generic_plan"
+
+
+def configure(config):
+    """Add the session settings to ``config``'s engine options for a PostgreSQL URL."""
+    if not config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args["options"] = f"{connect_args.get('options', '')} {SESSION_SETTINGS}".strip()
+    options["connect_args"] = connect_args
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = options

@@ -1,0 +1,30 @@
+"""PostgreSQL sessions reuse generic plans; settings given by the deployment are kept."""
+
+import pytest
+import sqlalchemy as sa
+
+from app.postgres import SESSION_SETTINGS, configure
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_every_connection_uses_generic_plans(app, db):
+    assert db.session.scalar(sa.text("SHOW plan_cache_mode")) == "force_generic_plan"
+
+
+def test_settings_are_added_to_what_the_deployment_gave():
+    config = {
+        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/runwarden",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 3, "connect_args": {"options": "-c a=b"}},
+    }
+    configure(config)
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {
+        "pool_size": 3,
+        "connect_args": {"options": f"-c a=b {SESSION_SETTINGS}"},
+    }
+
+
+def test_sqlite_is_left_alone():
+    config = {"SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    configure(config)
+    assert "SQLALCHEMY_ENGINE_OPTIONS" not in config
