@@ -3,7 +3,6 @@
 from flask import abort, redirect, request, session, url_for
 from flask_login import current_user
 
-from app.extensions import db
 from app.operations import get_policy
 from app.operations.clock import now
 from app.operations.dashboards import overlay_runs, run_with_tenant, tenant_activity
@@ -91,8 +90,8 @@ def run_or_404(scope, run_id):
 
 
 def visible_tenants(scope):
-    """Visible tenants by name."""
-    return list(db.session.scalars(scope.tenants()))
+    """Visible tenants by name (plain rows: ``id``, ``uuid``, ``slug``, ``name``, ...)."""
+    return scope.tenant_rows()
 
 
 def overlay_for(scope, tenant, *, at=None, activity=None):

@@ -84,6 +84,13 @@ class Scope:
             query = query.where(Tenant.id.in_(sorted(self.tenant_ids) or [-1]))
         return query.order_by(Tenant.name, Tenant.id)
 
+    def tenant_rows(self, ids=None):
+        """Visible tenants as plain rows, by name; ``ids`` narrows to those tenants."""
+        params = dict(self.params)
+        if ids is not None:
+            params["tenant_ids"] = sorted({i for i in ids if i is not None})
+        return db.session.execute(_tenant_rows_query(self.shape, ids is not None), params).all()
+
     def can_see_tenant(self, tenant_id):
         """Whether runs of ``tenant_id`` (None: workspace-level) are visible."""
         return tenant_id is None or self.tenant_ids is None or tenant_id in self.tenant_ids
@@ -128,6 +135,23 @@ def _run_query(shape, for_update, with_tenant):
     if for_update:
         query = query.with_for_update()
     return query
+
+
+@lru_cache(maxsize=16)
+def _tenant_rows_query(shape, some):
+    tenants = Tenant.__table__
+    query = sa.select(tenants).where(
+        tenants.c.workspace_id
+        == sa.bindparam("scope_workspace_id", type_=sa.Integer, required=True)
+    )
+    if shape == "no tenant":
+        query = query.where(sa.false())
+    elif shape == "some tenants":
+        granted = sa.bindparam("scope_tenant_ids", expanding=True, required=True)
+        query = query.where(tenants.c.id.in_(granted))
+    if some:
+        query = query.where(tenants.c.id.in_(sa.bindparam("tenant_ids", expanding=True)))
+    return query.order_by(tenants.c.name, tenants.c.id)
 
 
 _REF = sa.bindparam("ref", type_=sa.String, required=True)

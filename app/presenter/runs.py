@@ -77,9 +77,18 @@ def run_view(run, *, policy, now, density=ROW, back=None, tenant=None, fresh=Non
     return _view(run, policy, now, density, run_links(back), tenant_links(), tenant, fresh)
 
 
-def run_views(runs, *, policy, now, density=ROW, back=None, tenant=None):
-    """RunViews for ``runs`` in order (the links of the page are prepared once)."""
+def run_views(runs, *, policy, now, density=ROW, back=None, tenant=None, tenants=None):
+    """RunViews for ``runs`` in order (the links of the page are prepared once).
+
+    The runs' tenant is ``tenant`` when they all have the same one, else looked up in
+    ``tenants`` ({id: tenant}) when given (rows from ``list_runs``), else loaded with them.
+    """
     run_link, tenant_link = run_links(back), tenant_links()
+    if tenant is None and tenants is not None:
+        return [
+            _view(r, policy, now, density, run_link, tenant_link, tenants.get(r.tenant_id), None)
+            for r in runs
+        ]
     return [_view(r, policy, now, density, run_link, tenant_link, tenant, None) for r in runs]
 
 

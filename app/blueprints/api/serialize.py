@@ -26,13 +26,13 @@ def presenter_fields(run, fresh, now):
     return api_fields(run, fresh, now)
 
 
-def run_to_json(run, policy, now):
-    """A run as the API shows it at ``now``."""
+def run_to_json(run, policy, now, tenant=None):
+    """A run as the API shows it at ``now``; ``tenant`` is its tenant when already known."""
     fresh = freshness(run, policy, now)
     data = {
         "id": run.id,
         "workspace_id": run.workspace_id,
-        "tenant": tenant_to_json(_tenant_of(run)),
+        "tenant": tenant_to_json(tenant or _tenant_of(run)),
         "type": run.type,
         "type_label": policy.for_type(run.type).label,
         "status": run.status,

@@ -50,17 +50,19 @@ def operations():
         )
     except InvalidQuery as exc:
         abort(400, description=exc.message)
+    tenants = visible_tenants(scope)
     view = operations_list(
         args,
         tab=tab,
         counts=counts,
         page=page,
         tenant=tenant,
-        tenants=visible_tenants(scope),
+        tenants=tenants,
         policy=policy,
     )
     here = request.full_path.rstrip("?")
-    rows = run_views(page.runs, policy=policy, now=at, back=here)
+    by_id = {t.id: t for t in tenants}
+    rows = run_views(page.runs, policy=policy, now=at, back=here, tenants=by_id)
     return render_template(
         "monitoring/operations.html",
         view=view,

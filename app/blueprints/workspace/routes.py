@@ -27,7 +27,8 @@ def overview():
     scope = current_scope()
     policy, at = get_policy(), now()
     activity = activity_by_tenant(scope, policy=policy, now=at)
-    cards = [tenant_card(t, activity.get(t.id, Activity())) for t in visible_tenants(scope)]
+    tenants = visible_tenants(scope)
+    cards = [tenant_card(t, activity.get(t.id, Activity())) for t in tenants]
     recent = list_runs(scope, policy=policy, now=at, limit=10).runs
     workspace_level = activity.get(None)
     reconciler = reconciler_status(at) if scope.role == "owner" else None
@@ -37,7 +38,7 @@ def overview():
         cards=cards,
         totals=workspace_totals(sum(activity.values(), Activity()), policy.follow_up_window),
         workspace_level=summary_of(workspace_level) if workspace_level else None,
-        recent=run_views(recent, policy=policy, now=at),
+        recent=run_views(recent, policy=policy, now=at, tenants={t.id: t for t in tenants}),
         reconciler_warning=reconciler.message if reconciler and reconciler.looks_stale else None,
     )
 
