@@ -203,11 +203,15 @@ def scope_for_token(token):
 
 
 def workspaces_for_user(user):
-    """(Workspace, role) pairs the user belongs to, by name."""
-    rows = db.session.execute(
-        sa.select(Workspace, Membership.role)
-        .join(Membership, Membership.workspace_id == Workspace.id)
-        .where(Membership.user_id == user.id)
-        .order_by(Workspace.name, Workspace.id)
-    )
-    return [(workspace, role) for workspace, role in rows]
+    """(workspace, role) pairs the user belongs to, by name; a workspace is a plain row
+    (read on every page for the chrome and the scope)."""
+    rows = db.session.execute(_WORKSPACES_OF_USER, {"user_id": user.id})
+    return [(row, row.role) for row in rows]
+
+
+_WORKSPACES_OF_USER = (
+    sa.select(Workspace.__table__, Membership.role)
+    .join(Membership, Membership.workspace_id == Workspace.id)
+    .where(Membership.user_id == sa.bindparam("user_id", type_=sa.Integer, required=True))
+    .order_by(Workspace.name, Workspace.id)
+)

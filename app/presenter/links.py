@@ -19,12 +19,17 @@ QUERY_SAFE = "!$'()*,/:;?@"
 SENTINEL = 987654321
 
 
+def _routes():
+    """This request's table of route paths (and link builders)."""
+    try:  # kept with the request: its script root cannot change under it
+        return request.environ.setdefault("runwarden.link_routes", {})
+    except RuntimeError:  # rendering outside a request (live updates)
+        return g.setdefault("_link_routes", {})
+
+
 def _route(endpoint, arg=None):
     """(prefix, suffix) of ``endpoint``'s path around ``arg`` in this request."""
-    try:  # kept with the request: its script root cannot change under it
-        routes = request.environ.setdefault("runwarden.link_routes", {})
-    except RuntimeError:  # rendering outside a request (live updates)
-        routes = g.setdefault("_link_routes", {})
+    routes = _routes()
     key = (endpoint, arg)
     if key not in routes:
         if arg is None:
@@ -82,13 +87,17 @@ def tenant_url(tenant_uuid):
 
 
 def tenant_links():
-    """``tenant_url`` for many tenants: the route is looked up once, each tenant's URL once."""
-    prefix, suffix = _route("tenant.dashboard", "tenant_uuid")
+    """``tenant_url`` for many tenants: one per request, each tenant's URL built once."""
+    routes = _routes()
+    url = routes.get("tenant_links")
+    if url is None:
+        prefix, suffix = _route("tenant.dashboard", "tenant_uuid")
 
-    @cache
-    def url(tenant_uuid):
-        return f"{prefix}{quote(str(tenant_uuid), safe=PATH_SAFE)}{suffix}"
+        @cache
+        def url(tenant_uuid):
+            return f"{prefix}{quote(str(tenant_uuid), safe=PATH_SAFE)}{suffix}"
 
+        routes["tenant_links"] = url
     return url
 
 
