@@ -101,23 +101,24 @@ def tenant_activity(scope, tenant_id, *, policy, now):
 
 
 def attention_runs(scope, tenant_id, *, policy, now, limit=5):
-    """(likely stale runs, follow-up runs) of a tenant, newest first, ``limit`` each."""
+    """(likely stale runs, follow-up runs) of a tenant, newest first, ``limit`` each, as
+    plain rows (the widgets name the tenant they belong to)."""
     stale, follow = _attention_queries(policy, scope.shape, limit)
     params = {**scope.params, **fr.instant(policy, now), "tenant_id": tenant_id}
-    return list(db.session.scalars(stale, params)), list(db.session.scalars(follow, params))
+    return db.session.execute(stale, params).all(), db.session.execute(follow, params).all()
 
 
 @lru_cache(maxsize=64)
 def _attention_queries(policy, scope_shape, limit):
     of_tenant = OperationRun.tenant_id == _tenant_param()
     stale = (
-        sa.select(OperationRun)
+        sa.select(OperationRun.__table__)
         .where(*_visible(scope_shape, of_tenant, fr.likely_stale_clause(policy)))
         .order_by(OperationRun.created_at.desc(), OperationRun.id.desc())
         .limit(fixed(limit))
     )
     follow = (
-        sa.select(OperationRun)
+        sa.select(OperationRun.__table__)
         .where(*_visible(scope_shape, of_tenant, fr.follow_up_clause(policy)))
         .order_by(OperationRun.completed_at.desc(), OperationRun.id.desc())
         .limit(fixed(limit))
@@ -126,9 +127,9 @@ def _attention_queries(policy, scope_shape, limit):
 
 
 def overlay_runs(scope, tenant_id, *, policy, now, limit=8):
-    """Active runs of a tenant, stale ones included and listed first, then late, then newest."""
+    """Active runs of a tenant (plain rows), stale ones first, then late, then newest."""
     params = {**scope.params, **fr.instant(policy, now), "tenant_id": tenant_id}
-    return list(db.session.scalars(_overlay_query(policy, scope.shape, limit), params))
+    return db.session.execute(_overlay_query(policy, scope.shape, limit), params).all()
 
 
 @lru_cache(maxsize=64)
@@ -140,7 +141,7 @@ def _overlay_query(policy, scope_shape, limit):
     )
     of_tenant = OperationRun.tenant_id == _tenant_param()
     return (
-        sa.select(OperationRun)
+        sa.select(OperationRun.__table__)
         .where(*_visible(scope_shape, of_tenant, fr.active_clause()))
         .order_by(rank, OperationRun.created_at.desc(), OperationRun.id.desc())
         .limit(fixed(limit))
