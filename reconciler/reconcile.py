@@ -13,6 +13,7 @@ pass that dies loses at most its current batch, which the next pass picks up.
 import logging
 import time
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -33,6 +34,7 @@ from app.operations.freshness import (
     reconcile_due_clause,
 )
 from app.operations.lifecycle import reconcile_run, reconcile_runs
+from app.operations.queries import fixed
 from app.presenter.formatting import duration
 
 logger = logging.getLogger("runwarden.reconciler")
@@ -104,6 +106,8 @@ def run_pass(*, holder, batch_size=None, lock_rows=None, keep_going=None):
     if lock_rows is None:
         lock_rows = db.session.get_bind().dialect.name == "postgresql"
     started = time.perf_counter()
+    if not _any_due(policy, now):
+        return _record_empty_pass(holder, now, started)
     summary = PassSummary(_open_pass(holder, now))
     errors = []
     try:
@@ -131,17 +135,44 @@ def run_pass(*, holder, batch_size=None, lock_rows=None, keep_going=None):
     return summary
 
 
+def _any_due(policy, now):
+    """Whether any run is due at all (nothing locked)."""
+    return db.session.execute(_first_due_query(policy), instant(policy, now)).first() is not None
+
+
+def _record_empty_pass(holder, now, started):
+    """A pass with nothing to close is recorded whole, in one commit."""
+    summary = PassSummary(None, duration_ms=_elapsed_ms(started))
+    summary.pass_id = db.session.scalar(
+        sa.insert(ReconcilerPass)
+        .values(
+            started_at=now,
+            finished_at=clock_now(),
+            holder=holder,
+            scanned=0,
+            reconciled=0,
+            skipped=0,
+            error_count=0,
+        )
+        .returning(ReconcilerPass.id)
+    )
+    db.session.commit()
+    return summary
+
+
 def _elapsed_ms(started):
     return round((time.perf_counter() - started) * 1000)
 
 
 def _open_pass(holder, now):
-    record = ReconcilerPass(
-        started_at=now, holder=holder, scanned=0, reconciled=0, skipped=0, error_count=0
+    """Record the pass as started (committed at once, so an aborted pass stays visible)."""
+    pass_id = db.session.scalar(
+        sa.insert(ReconcilerPass)
+        .values(started_at=now, holder=holder, scanned=0, reconciled=0, skipped=0, error_count=0)
+        .returning(ReconcilerPass.id)
     )
-    db.session.add(record)
     db.session.commit()
-    return record.id
+    return pass_id
 
 
 def _close_pass(summary, errors, finished_at):
@@ -173,15 +204,28 @@ def _record_abort(summary, errors, exc):
 
 def _select_batch(policy, now, last_id, batch_size, lock_rows):
     """The next due runs after ``last_id`` as plain rows (no ORM objects to build)."""
+    query = _batch_query(policy, batch_size, lock_rows)
+    return db.session.execute(query, {**instant(policy, now), "last_id": last_id}).all()
+
+
+@lru_cache(maxsize=16)
+def _batch_query(policy, batch_size, lock_rows):
+    """The candidate query, built once (the freshness SQL is large)."""
     query = (
         sa.select(OperationRun.__table__)
-        .where(reconcile_due_clause(policy), OperationRun.id > last_id)
+        .where(
+            reconcile_due_clause(policy),
+            OperationRun.id > sa.bindparam("last_id", type_=sa.Integer, required=True),
+        )
         .order_by(OperationRun.id)
-        .limit(batch_size)
+        .limit(fixed(batch_size))
     )
-    if lock_rows:
-        query = query.with_for_update(skip_locked=True)
-    return db.session.execute(query, instant(policy, now)).all()
+    return query.with_for_update(skip_locked=True) if lock_rows else query
+
+
+@lru_cache(maxsize=16)
+def _first_due_query(policy):
+    return sa.select(OperationRun.id).where(reconcile_due_clause(policy)).limit(fixed(1))
 
 
 def _handle_batch(batch, summary, errors, policy, now):

@@ -319,3 +319,28 @@ def test_runs_of_every_workspace_are_reconciled(app, db, workspace, clock):
     add_stale_runs(other.id, 3, T0)
     clock.set(T0 + 2 * 60 * MIN)
     assert run_pass(holder="test").reconciled == 5
+
+
+def test_a_pass_with_nothing_due_is_recorded_whole_in_one_commit(app, db, workspace, clock):
+    add_run(workspace, status="queued", created_at=T0)  # fresh: nothing is due
+    clock.set(T0)
+    statements, commits = [], []
+
+    def statement(_conn, _cursor, sql, *_args):
+        statements.append(sql)
+
+    def commit(_conn):
+        commits.append(1)
+
+    sa.event.listen(db.engine, "before_cursor_execute", statement)
+    sa.event.listen(db.engine, "commit", commit)
+    try:
+        summary = run_pass(holder="test")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", statement)
+        sa.event.remove(db.engine, "commit", commit)
+    assert (summary.scanned, summary.reconciled, summary.errors) == (0, 0, 0)
+    assert len(statements) == 2 and len(commits) == 1  # the due check, the pass row
+    record = db.session.get(ReconcilerPass, summary.pass_id)
+    assert record.started_at == T0 and record.finished_at == T0
+    assert (record.scanned, record.reconciled, record.error_count, record.errors) == (0, 0, 0, None)
