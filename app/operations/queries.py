@@ -199,15 +199,3 @@ def _counts_query(policy, scope_shape, filter_shape, cap):
     return sa.select(
         *[_capped_count([*base, tab_clause(tab, policy)], cap).label(tab) for tab in TABS]
     )
-
-
-def active_runs(scope, *, tenant_id, limit=None):
-    """Active runs of one tenant (stale ones included), newest first."""
-    query = (
-        scope.runs()
-        .where(fr.active_clause(), OperationRun.tenant_id == tenant_id)
-        .order_by(OperationRun.created_at.desc(), OperationRun.id.desc())
-    )
-    if limit is not None:
-        query = query.limit(limit)
-    return list(db.session.scalars(query))
