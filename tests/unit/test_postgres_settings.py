@@ -8,8 +8,9 @@ from app.postgres import SESSION_SETTINGS, configure
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
-def test_every_connection_uses_generic_plans(app, db):
+def test_every_connection_uses_generic_plans_and_no_parallel_workers(app, db):
     assert db.session.scalar(sa.text("SHOW plan_cache_mode")) == "force_generic_plan"
+    assert db.session.scalar(sa.text("SHOW max_parallel_workers_per_gather")) == "0"
 
 
 def test_settings_are_added_to_what_the_deployment_gave():
