@@ -1,6 +1,6 @@
 """Queries behind the dashboard widgets, all through a Scope and the SQL freshness truth."""
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
@@ -27,7 +27,13 @@ class Activity:
     follow_up_24h: int = 0
 
     def __add__(self, other):
-        return Activity(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+        return Activity(
+            self.active + other.active,
+            self.past_expected + other.past_expected,
+            self.likely_stale + other.likely_stale,
+            self.follow_up + other.follow_up,
+            self.follow_up_24h + other.follow_up_24h,
+        )
 
 
 def _count_if(clause, name):

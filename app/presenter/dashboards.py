@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from app.operations import freshness as fr
 from app.operations.dashboards import Activity
-from app.presenter.badges import DANGER, NEUTRAL, SUCCESS, WARNING
+from app.presenter.badges import DANGER, NEUTRAL, SUCCESS, WARNING, Badge
 from app.presenter.banners import AttentionCounts, AttentionSummary, attention_summary
 from app.presenter.formatting import TimeView, time_view, window
 from app.presenter.guidance import CARD
@@ -124,6 +124,7 @@ class TenantCard:
     state_label: str
     tone: str
     icon: str
+    badge: Badge
     summary: AttentionSummary
     activity: Activity
     list_url: str
@@ -132,9 +133,9 @@ class TenantCard:
 
 
 _CARD_STATES = {
-    "likely_stale": ("Likely stale runs", DANGER, "alert"),
-    "past_expected": ("Running long", WARNING, "hourglass"),
-    "healthy": ("Healthy", SUCCESS, "check"),
+    "likely_stale": Badge("Likely stale runs", DANGER, "alert"),
+    "past_expected": Badge("Running long", WARNING, "hourglass"),
+    "healthy": Badge("Healthy", SUCCESS, "check"),
 }
 
 
@@ -146,15 +147,16 @@ def tenant_card(tenant, activity):
         state = "past_expected"
     else:
         state = "healthy"
-    label, tone, icon = _CARD_STATES[state]
+    badge = _CARD_STATES[state]
     return TenantCard(
         uuid=tenant.uuid,
         name=tenant.name,
         url=tenant_url(tenant.uuid),
         state=state,
-        state_label=label,
-        tone=tone,
-        icon=icon,
+        state_label=badge.label,
+        tone=badge.tone,
+        icon=badge.icon,
+        badge=badge,
         summary=summary_of(activity),
         activity=activity,
         list_url=operations_url(tenant_id=tenant.id),

@@ -236,3 +236,13 @@ def test_api_fields():
 )
 def test_safe_back(value, kept):
     assert safe_back(value) == (value if kept else None)
+
+
+def test_activities_add_up_field_by_field():
+    from dataclasses import fields
+
+    from app.operations.dashboards import Activity
+
+    one = Activity(*range(1, len(fields(Activity)) + 1))
+    assert one + one == Activity(*(2 * n for n in range(1, len(fields(Activity)) + 1)))
+    assert one + Activity() == one
