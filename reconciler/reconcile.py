@@ -20,6 +20,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.models import OperationRun, ReconcilerPass
+from app.models.runs import run_records
 from app.operations import get_policy
 from app.operations.clock import isoformat
 from app.operations.clock import now as clock_now
@@ -205,7 +206,7 @@ def _record_abort(summary, errors, exc):
 def _select_batch(policy, now, last_id, batch_size, lock_rows):
     """The next due runs after ``last_id`` as plain rows (no ORM objects to build)."""
     query = _batch_query(policy, batch_size, lock_rows)
-    return db.session.execute(query, {**instant(policy, now), "last_id": last_id}).all()
+    return run_records(db.session.execute(query, {**instant(policy, now), "last_id": last_id}))
 
 
 @lru_cache(maxsize=16)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import OperationRun, RunEvent
+from app.models.runs import run_records
 from app.operations import freshness as fr
 from app.operations.queries import fixed
 from app.operations.visibility import Scope
@@ -111,7 +112,10 @@ def attention_runs(scope, tenant_id, *, policy, now, limit=5):
     plain rows (the widgets name the tenant they belong to)."""
     stale, follow = _attention_queries(policy, scope.shape, limit)
     params = {**scope.params, **fr.instant(policy, now), "tenant_id": tenant_id}
-    return db.session.execute(stale, params).all(), db.session.execute(follow, params).all()
+    return (
+        run_records(db.session.execute(stale, params)),
+        run_records(db.session.execute(follow, params)),
+    )
 
 
 @lru_cache(maxsize=64)
@@ -135,7 +139,7 @@ def _attention_queries(policy, scope_shape, limit):
 def overlay_runs(scope, tenant_id, *, policy, now, limit=8):
     """Active runs of a tenant (plain rows), stale ones first, then late, then newest."""
     params = {**scope.params, **fr.instant(policy, now), "tenant_id": tenant_id}
-    return db.session.execute(_overlay_query(policy, scope.shape, limit), params).all()
+    return run_records(db.session.execute(_overlay_query(policy, scope.shape, limit), params))
 
 
 @lru_cache(maxsize=64)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import OperationRun
+from app.models.runs import run_records
 from app.operations import freshness as fr
 from app.operations.visibility import Scope
 
@@ -142,7 +143,7 @@ def list_runs(scope, *, policy, now, tab=TAB_ALL, filters=RunFilters(), cursor=N
     if cursor:
         params["cursor_created_at"], params["cursor_id"] = decode_cursor(cursor)
     query = _page_query(policy, scope.shape, tab, filters.shape, bool(cursor), limit + 1)
-    runs = db.session.execute(query, params).all()
+    runs = run_records(db.session.execute(query, params))
     next_cursor = encode_cursor(runs[limit - 1]) if len(runs) > limit else None
     return Page(runs[:limit], next_cursor)
 
