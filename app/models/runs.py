@@ -135,10 +135,6 @@ class RunRecord(namedtuple("RunRecord", [c.key for c in OperationRun.__table__.c
 
     __slots__ = ()
 
-    @property
-    def is_active(self):
-        return self.status in ACTIVE_STATUSES
-
 
 def run_records(result):
     """The rows of ``result`` (a SELECT of the whole runs table) as RunRecords."""

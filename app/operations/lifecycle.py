@@ -106,7 +106,8 @@ def create_run(
         initiator=initiator,
         context=context,
     )
-    run = db.session.scalar(RUN_INSERT, {f"new_{key}": value for key, value in values.items()})
+    params = {f"new_{key}": value for key, value in values.items()}
+    run = db.session.scalar(_insert_statement(tuple(values)), params)
     events = [(run.id, "created", created_at, actor, {"status": status, "initiator": initiator})]
     if status == "running":
         events.append((run.id, "started", started_at, actor, None))
@@ -134,6 +135,14 @@ def _cas(run, expected_statuses, values):
     for attr in _COLUMNS:
         set_committed_value(run, attr.key, row._mapping[attr.columns[0]])
     return True
+
+
+@lru_cache(maxsize=4)
+def _insert_statement(keys):
+    """The INSERT ... RETURNING of a new run for these columns, built once."""
+    columns = OperationRun.__table__.c
+    values = {key: sa.bindparam(f"new_{key}", type_=columns[key].type) for key in keys}
+    return sa.insert(OperationRun).values(values).returning(OperationRun)
 
 
 @lru_cache(maxsize=64)
@@ -388,29 +397,7 @@ def _with_wake(feed):
 # than building a bound relation for so few rows.
 BULK_ROWS = 10
 EVENT_INSERT = sa.insert(RunEvent.__table__)
-RUN_INSERT = (
-    sa.insert(OperationRun)
-    .values(
-        {
-            name: sa.bindparam(f"new_{name}", type_=OperationRun.__table__.c[name].type)
-            for name in (
-                "workspace_id",
-                "tenant_id",
-                "type",
-                "status",
-                "outcome",
-                "created_at",
-                "started_at",
-                "total",
-                "processed",
-                "last_progress_at",
-                "initiator",
-                "context",
-            )
-        }
-    )
-    .returning(OperationRun)
-)
+
 FEED_INSERT = sa.insert(RunChange.__table__)
 FEED_AND_WAKE = _with_wake(
     sa.insert(RunChange.__table__).values(
