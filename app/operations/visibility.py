@@ -27,17 +27,9 @@ class Scope:
     def sees_all_tenants(self):
         return self.tenant_ids is None
 
-    def tenant_filter(self, column):
-        """SQL: ``column`` (a tenant id) is visible; NULL (workspace-level) always is."""
-        if self.tenant_ids is None:
-            return sa.true()
-        if not self.tenant_ids:
-            return column.is_(None)
-        return sa.or_(column.is_(None), column.in_(sorted(self.tenant_ids)))
-
     def run_filter(self, model=OperationRun):
         """SQL: the run belongs to this workspace and a visible tenant (or none)."""
-        return sa.and_(model.workspace_id == self.workspace_id, self.tenant_filter(model.tenant_id))
+        return _visible_runs(self.shape, model, self.params)
 
     def runs(self, model=OperationRun):
         """SELECT of visible runs (no order)."""
@@ -57,15 +49,7 @@ class Scope:
         For statements built once and reused: executed without the scope's ``params``
         they fail ("a value is required"), never fall back to another scope's values.
         """
-        clause = model.workspace_id == sa.bindparam(
-            "scope_workspace_id", type_=sa.Integer, required=True
-        )
-        if shape == "all tenants":
-            return clause
-        if shape == "no tenant":
-            return sa.and_(clause, model.tenant_id.is_(None))
-        granted = sa.bindparam("scope_tenant_ids", expanding=True, required=True)
-        return sa.and_(clause, sa.or_(model.tenant_id.is_(None), model.tenant_id.in_(granted)))
+        return _visible_runs(shape, model)
 
     @property
     def params(self):
@@ -76,13 +60,6 @@ class Scope:
                 "scope_tenant_ids": sorted(self.tenant_ids),
             }
         return {"scope_workspace_id": self.workspace_id}
-
-    def tenants(self):
-        """SELECT of visible tenants, by name."""
-        query = sa.select(Tenant).where(Tenant.workspace_id == self.workspace_id)
-        if self.tenant_ids is not None:
-            query = query.where(Tenant.id.in_(sorted(self.tenant_ids) or [-1]))
-        return query.order_by(Tenant.name, Tenant.id)
 
     def tenant_rows(self, ids=None):
         """Visible tenants as plain rows, by name; ``ids`` narrows to those tenants."""
@@ -121,6 +98,24 @@ class Scope:
         """The visible run with this id, or None; ``with_tenant`` loads its tenant too."""
         query = _run_query(self.shape, for_update, with_tenant)
         return db.session.scalar(query, {**self.params, "run_id": run_id})
+
+
+def _visible_runs(shape, model, values=None):
+    """The one visibility rule for runs: the scope's workspace, and a visible tenant or
+    none. ``values`` given: bound in place; else named parameters a caller must supply."""
+
+    def value(name, type_=None, expanding=False):
+        if values is None:
+            return sa.bindparam(name, type_=type_, expanding=expanding, required=True)
+        return sa.bindparam(name, values[name], type_=type_, expanding=expanding, unique=True)
+
+    clause = model.workspace_id == value("scope_workspace_id", sa.Integer)
+    if shape == "all tenants":
+        return clause
+    if shape == "no tenant":
+        return sa.and_(clause, model.tenant_id.is_(None))
+    granted = value("scope_tenant_ids", expanding=True)
+    return sa.and_(clause, sa.or_(model.tenant_id.is_(None), model.tenant_id.in_(granted)))
 
 
 @lru_cache(maxsize=16)

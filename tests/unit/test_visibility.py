@@ -33,7 +33,7 @@ def world(db):
 
 def visible(scope, db):
     runs = db.session.scalars(scope.runs()).all()
-    tenants = db.session.scalars(scope.tenants()).all()
+    tenants = scope.tenant_rows()
     return {run.id for run in runs}, {tenant.slug for tenant in tenants}
 
 
