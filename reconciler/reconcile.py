@@ -143,33 +143,28 @@ def _any_due(policy, now):
 
 def _record_empty_pass(holder, now, started):
     """A pass with nothing to close is recorded whole, in one commit."""
-    summary = PassSummary(None, duration_ms=_elapsed_ms(started))
-    summary.pass_id = db.session.scalar(
-        sa.insert(ReconcilerPass)
-        .values(
-            started_at=now,
-            finished_at=clock_now(),
-            holder=holder,
-            scanned=0,
-            reconciled=0,
-            skipped=0,
-            error_count=0,
-        )
-        .returning(ReconcilerPass.id)
-    )
-    db.session.commit()
-    return summary
+    duration_ms = _elapsed_ms(started)
+    return PassSummary(_open_pass(holder, now, finished_at=clock_now()), duration_ms=duration_ms)
 
 
 def _elapsed_ms(started):
     return round((time.perf_counter() - started) * 1000)
 
 
-def _open_pass(holder, now):
-    """Record the pass as started (committed at once, so an aborted pass stays visible)."""
+def _open_pass(holder, now, finished_at=None):
+    """Record the pass as started, committed at once so an aborted pass stays visible (or,
+    with ``finished_at``, as a whole pass that found nothing); returns its id."""
     pass_id = db.session.scalar(
         sa.insert(ReconcilerPass)
-        .values(started_at=now, holder=holder, scanned=0, reconciled=0, skipped=0, error_count=0)
+        .values(
+            started_at=now,
+            finished_at=finished_at,
+            holder=holder,
+            scanned=0,
+            reconciled=0,
+            skipped=0,
+            error_count=0,
+        )
         .returning(ReconcilerPass.id)
     )
     db.session.commit()

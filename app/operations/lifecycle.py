@@ -397,7 +397,6 @@ def _with_wake(feed):
 # than building a bound relation for so few rows.
 BULK_ROWS = 10
 EVENT_INSERT = sa.insert(RunEvent.__table__)
-
 FEED_INSERT = sa.insert(RunChange.__table__)
 FEED_AND_WAKE = _with_wake(
     sa.insert(RunChange.__table__).values(

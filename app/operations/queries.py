@@ -133,9 +133,9 @@ def decode_cursor(cursor):
 
 
 def list_runs(scope, *, policy, now, tab=TAB_ALL, filters=RunFilters(), cursor=None, limit=50):
-    """A keyset page of visible runs, newest first, as plain rows (read only: loading ORM
-    objects and their tenants cost three times the query); a page names their tenants
-    from ``tenants_by_id``."""
+    """A keyset page of visible runs, newest first, as RunRecords (loading ORM objects with
+    their tenants cost three times the query); a page names their tenants from the
+    visible tenants (``Scope.tenant_rows``)."""
     limit = max(1, min(int(limit), MAX_PAGE))
     filters = filters.validate()
     tab_clause(tab, policy)  # an unknown tab fails before anything runs

@@ -121,9 +121,6 @@ class TenantCard:
     name: str
     url: str
     state: str
-    state_label: str
-    tone: str
-    icon: str
     badge: Badge
     summary: AttentionSummary
     activity: Activity
@@ -147,16 +144,12 @@ def tenant_card(tenant, activity):
         state = "past_expected"
     else:
         state = "healthy"
-    badge = _CARD_STATES[state]
     return TenantCard(
         uuid=tenant.uuid,
         name=tenant.name,
         url=tenant_url(tenant.uuid),
         state=state,
-        state_label=badge.label,
-        tone=badge.tone,
-        icon=badge.icon,
-        badge=badge,
+        badge=_CARD_STATES[state],
         summary=summary_of(activity),
         activity=activity,
         list_url=operations_url(tenant_id=tenant.id),

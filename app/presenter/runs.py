@@ -84,12 +84,13 @@ def run_views(runs, *, policy, now, density=ROW, back=None, tenant=None, tenants
     ``tenants`` ({id: tenant}) when given (rows from ``list_runs``), else loaded with them.
     """
     run_link, tenant_link = run_links(back), tenant_links()
-    if tenant is None and tenants is not None:
-        return [
-            _view(r, policy, now, density, run_link, tenant_link, tenants.get(r.tenant_id), None)
-            for r in runs
-        ]
-    return [_view(r, policy, now, density, run_link, tenant_link, tenant, None) for r in runs]
+    tenants = tenants or {}
+    return [
+        _view(
+            r, policy, now, density, run_link, tenant_link, tenant or tenants.get(r.tenant_id), None
+        )
+        for r in runs
+    ]
 
 
 def _view(run, policy, now, density, run_link, tenant_link, tenant, fresh):
