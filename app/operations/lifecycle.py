@@ -10,6 +10,7 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
@@ -107,42 +108,101 @@ def create_run(
         context=context,
     )
     params = {f"new_{key}": value for key, value in values.items()}
-    run = db.session.scalar(_insert_statement(tuple(values)), params)
-    events = [(run.id, "created", created_at, actor, {"status": status, "initiator": initiator})]
+    events = [("created", created_at, actor, {"status": status, "initiator": initiator})]
     if status == "running":
-        events.append((run.id, "started", started_at, actor, None))
-    _insert_events(events)
-    record_change(run, now)
+        events.append(("started", started_at, actor, None))
+    row = _write_run(_insert_statement(tuple(values)), params, events, now)
+    run = OperationRun(**{key: row._mapping[key] for key in _COLUMN_KEYS})
+    make_transient_to_detached(run)  # as if loaded: the row is what was written
+    db.session.add(run)
     _commit()
     return run
 
 
-_COLUMNS = sa.inspect(OperationRun).column_attrs
+_COLUMN_KEYS = tuple(column.key for column in OperationRun.__table__.c)
 
 
-def _cas(run, expected_statuses, values):
-    """UPDATE the run only if its status is still one of ``expected_statuses``.
+def _cas(run, expected_statuses, values, events, at):
+    """UPDATE the run only if its status is still one of ``expected_statuses``; with it,
+    append ``events`` and the change-feed row (see ``_write_run``).
 
     The UPDATE returns the whole row and ``run`` takes its columns as committed state, so
     the answer shows exactly what was written without reading the run again (and what
-    was loaded with the run, such as its tenant, stays loaded).
+    was loaded with the run, such as its tenant, stays loaded). False, and nothing
+    written, if the status had changed.
     """
     statement = _cas_statement(tuple(expected_statuses), tuple(sorted(values)))
     params = {"cas_run_id": run.id, **{f"new_{key}": value for key, value in values.items()}}
-    row = db.session.execute(statement, params).first()
+    row = _write_run(statement, params, events, at)
     if row is None:
         return False
-    for attr in _COLUMNS:
-        set_committed_value(run, attr.key, row._mapping[attr.columns[0]])
+    for key in _COLUMN_KEYS:
+        set_committed_value(run, key, row._mapping[key])
     return True
+
+
+def _write_run(write, params, events, at):
+    """Execute ``write``, a run's INSERT or compare-and-set UPDATE returning its row, with
+    the run's timeline ``events`` ((kind, at, actor, data) each) and its change-feed row
+    at ``at``. Returns the row, or None when the UPDATE matched nothing (then nothing is
+    written).
+
+    PostgreSQL does it in one statement, the events and the feed row (and its NOTIFY) as
+    data-modifying CTEs reading the written row: a worker's report is one round trip
+    besides its reads. SQLite, embedded, runs the three statements.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        values = {**params, "changed_at": at}
+        for i, (kind, when, actor, data) in enumerate(events):
+            values.update({f"ev{i}_kind": kind, f"ev{i}_at": when, f"ev{i}_actor": actor})
+            values[f"ev{i}_data"] = data or None
+        return db.session.execute(_write_with_trail(write, len(events)), values).first()
+    row = db.session.execute(write, params).first()
+    if row is None:
+        return None
+    if events:
+        _insert_events([(row.id, k, t, a, d or None) for k, t, a, d in events])
+    record_change(row, at)
+    return row
+
+
+@lru_cache(maxsize=64)
+def _write_with_trail(write, n_events):
+    """PostgreSQL: ``write`` with ``n_events`` timeline events and the change-feed row as
+    CTEs, selecting the written row (and waking listeners on commit); built once."""
+    run = write.cte("run")
+    trail = []
+    if n_events:
+        # One INSERT in the given order: sibling CTEs run in no defined order, and the
+        # timeline is ordered by event id.
+        events = sa.union_all(*(_event_select(run, i) for i in range(n_events))).subquery()
+        columns = ("run_id", "kind", "at", "actor", "data")
+        ordered = sa.select(*(events.c[name] for name in columns)).order_by(events.c.n)
+        trail.append(sa.insert(RunEvent.__table__).from_select(columns, ordered).cte("events"))
+    changed_at = sa.bindparam("changed_at", type_=RunChange.__table__.c.at.type)
+    feed = sa.select(run.c.id, run.c.workspace_id, run.c.tenant_id, changed_at)
+    columns = ("run_id", "workspace_id", "tenant_id", "at")
+    trail.append(sa.insert(RunChange.__table__).from_select(columns, feed).cte("feed"))
+    wake = sa.func.pg_notify(NOTIFY_CHANNEL, _wake_payload(run.c.id, run.c.workspace_id))
+    return sa.select(*run.c, wake.label("woken")).add_cte(*trail)
+
+
+def _event_select(run, i):
+    """The ``i``-th event of ``_write_with_trail`` as a one-row SELECT from the written run."""
+    columns = RunEvent.__table__.c
+    values = [
+        sa.bindparam(f"ev{i}_{name}", type_=columns[name].type).label(name)
+        for name in ("kind", "at", "actor", "data")
+    ]
+    return sa.select(run.c.id.label("run_id"), *values, sa.literal(i).label("n"))
 
 
 @lru_cache(maxsize=4)
 def _insert_statement(keys):
     """The INSERT ... RETURNING of a new run for these columns, built once."""
-    columns = OperationRun.__table__.c
-    values = {key: sa.bindparam(f"new_{key}", type_=columns[key].type) for key in keys}
-    return sa.insert(OperationRun).values(values).returning(OperationRun)
+    table = OperationRun.__table__
+    values = {key: sa.bindparam(f"new_{key}", type_=table.c[key].type) for key in keys}
+    return sa.insert(table).values(values).returning(*table.c)
 
 
 @lru_cache(maxsize=64)
@@ -192,10 +252,9 @@ def _refuse(run, kind, actor, now, data):
 def start_run(run, *, now, actor, at=None):
     """queued → running."""
     at = at or now
-    if not _cas(run, ("queued",), {"status": "running", "started_at": at}):
+    values = {"status": "running", "started_at": at}
+    if not _cas(run, ("queued",), values, [("started", at, actor, None)], now):
         _refuse(run, "start", actor, now, {"at": isoformat(at)})
-    _event(run.id, "started", at, actor)
-    record_change(run, now)
     _commit()
     return run
 
@@ -220,13 +279,12 @@ def heartbeat(run, *, now, actor, processed=None, total=None, at=None):
     values = _progress_values(run, processed, total, at)
     if run.last_heartbeat_at is None or at > run.last_heartbeat_at:
         values["last_heartbeat_at"] = at
-    first = run.last_heartbeat_at is None
-    if not _cas(run, ("running",), values or {"status": "running"}):
-        _refuse(run, "heartbeat", actor, now, data)
-    if first or "last_progress_at" in values or "total" in values:
+    events = []
+    if run.last_heartbeat_at is None or "last_progress_at" in values or "total" in values:
         kind = "progress" if "last_progress_at" in values else "heartbeat"
-        _event(run.id, kind, at, actor, {k: v for k, v in data.items() if v is not None})
-    record_change(run, now)
+        events.append((kind, at, actor, {k: v for k, v in data.items() if v is not None}))
+    if not _cas(run, ("running",), values or {"status": "running"}, events, now):
+        _refuse(run, "heartbeat", actor, now, data)
     _commit()
     return run
 
@@ -239,10 +297,8 @@ def complete_run(run, *, outcome, now, actor, message=None, processed=None, tota
     values.update(_progress_values(run, processed, total, now))
     data = {"outcome": outcome, "message": message, "processed": processed, "total": total}
     data = {k: v for k, v in data.items() if v is not None}
-    if not _cas(run, ACTIVE_STATUSES, values):
+    if not _cas(run, ACTIVE_STATUSES, values, [("completed", now, actor, data)], now):
         _refuse(run, "complete", actor, now, data)
-    _event(run.id, "completed", now, actor, data)
-    record_change(run, now)
     _commit()
     return run
 
@@ -389,8 +445,14 @@ def _with_wake(feed):
         .group_by(inserted.c.workspace_id)
         .subquery("last")
     )
-    payload = sa.func.json_build_object("run", last.c.run_id, "ws", last.c.workspace_id)
-    return sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, sa.cast(payload, sa.Text)))
+    return sa.select(
+        sa.func.pg_notify(NOTIFY_CHANNEL, _wake_payload(last.c.run_id, last.c.workspace_id))
+    )
+
+
+def _wake_payload(run_id, workspace_id):
+    """The NOTIFY payload: the workspace and its last changed run, as JSON text."""
+    return sa.cast(sa.func.json_build_object("run", run_id, "ws", workspace_id), sa.Text)
 
 
 # The hot path (one API call, one or two rows) uses plain statements built once: cheaper
