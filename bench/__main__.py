@@ -26,13 +26,14 @@ from config import Config, normalize_database_url
 
 
 class BenchConfig(Config):
+    """The production configuration (CSRF protection and rate limits on) with the bench's
+    database, no embedded reconciler (the bench runs its passes itself) and a fixed key."""
+
     def __init__(self, url):
         super().__init__()
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(url)
         self.RUNWARDEN_RECONCILER = "off"
-        self.WTF_CSRF_ENABLED = False
         self.SECRET_KEY = "bench-secret-key-bench-secret-key"
-        self.RATELIMIT_ENABLED = False
 
 
 def prepare(runs):

@@ -1,0 +1,65 @@
+"""``make bench`` end to end on a small SQLite data set: every measure is taken, the report
+has the documented shape, the data set is reused, and a database with other data is
+refused. Figures are not judged here (benchmarks measure, tests do not time)."""
+
+import json
+
+import pytest
+
+from bench.__main__ import main
+
+PAGES = {
+    "workspace_overview",
+    "tenant_dashboard",
+    "overlay_frame",
+    *(
+        f"list_{tab}_{depth}"
+        for tab in ("all", "active", "active_stale_attention", "terminal_follow_up")
+        for depth in ("first", "deep")
+    ),
+    "list_tenant_filtered",
+    "detail",
+    "api_list",
+}
+RUNS = 3000
+REQUESTS = 2
+
+
+@pytest.fixture
+def bench_env(tmp_path, monkeypatch):
+    out = tmp_path / "report.json"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bench.db'}")
+    monkeypatch.setenv("BENCH_OUT", str(out))
+    return out
+
+
+def test_bench_takes_every_measure_and_reuses_its_data_set(bench_env, capsys):
+    main(["--runs", str(RUNS), "--requests", str(REQUESTS)])
+
+    report = json.loads(bench_env.read_text())
+    assert (report["db"], report["runs"]) == ("sqlite", RUNS)
+    assert "cores" in report["machine"] and len(report["cpu_reference_ms"]) == 2
+    results = report["results"]
+    assert set(results) == PAGES | {
+        "api_ingest_throughput",
+        "reconcile_empty_pass",
+        "reconcile_10k_stale",
+    }
+    for name in PAGES:
+        assert results[name]["n"] == REQUESTS
+        assert 0 < results[name]["p50_ms"] <= results[name]["p95_ms"]
+    assert results["api_ingest_throughput"]["n"] == 300  # 100 create + heartbeat + complete
+    assert results["api_ingest_throughput"]["per_s"] > 0
+    assert results["reconcile_empty_pass"]["n"] == 10
+    assert results["reconcile_10k_stale"]["reconciled"] == 10_000
+    assert "generated 3000 runs" in capsys.readouterr().out
+
+    main(["--runs", str(RUNS), "--requests", str(REQUESTS)])
+    assert f"reusing bench data: {RUNS} runs" in capsys.readouterr().out
+
+
+def test_bench_refuses_a_database_holding_other_data(bench_env):
+    main(["--runs", str(RUNS), "--requests", str(REQUESTS)])
+
+    with pytest.raises(SystemExit, match="holds other data"):
+        main(["--runs", str(RUNS + 1), "--requests", str(REQUESTS)])
