@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from app.operations import get_policy
 from app.operations.clock import now
-from app.operations.dashboards import overlay_runs, run_with_tenant, tenant_activity
+from app.operations.dashboards import overlay_runs, tenant_activity
 from app.operations.queries import MAX_ROW_ID
 from app.operations.visibility import scope_for_member, workspaces_for_user
 from app.presenter.dashboards import overlay
@@ -83,7 +83,7 @@ def tenant_id_or_404(scope, tenant_id):
 
 def run_or_404(scope, run_id):
     """The visible run with its tenant loaded, or 404."""
-    run = run_with_tenant(scope, run_id) if 0 <= run_id <= MAX_ROW_ID else None
+    run = scope.run(run_id, with_tenant=True) if 0 <= run_id <= MAX_ROW_ID else None
     if run is None:
         abort(404)
     return run

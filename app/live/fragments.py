@@ -25,7 +25,6 @@ from app.operations.dashboards import (
     activity_by_tenant,
     attention_runs,
     run_events,
-    run_with_tenant,
     tenant_activity,
 )
 from app.operations.freshness import active_clause, freshness
@@ -143,7 +142,7 @@ def _list_page(watch, scope, runs, policy, now):
 
 
 def _run_page(watch, scope, runs, policy, now):
-    run = run_with_tenant(scope, watch.run_id)
+    run = scope.run(watch.run_id, with_tenant=True)
     if run is None:
         return []
     detail = run_detail(run, run_events(run.id), policy=policy, now=now)

@@ -5,7 +5,6 @@ from datetime import timedelta
 from functools import lru_cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import OperationRun, RunEvent
@@ -208,12 +207,6 @@ def _type_summary_query(policy, scope_shape):
         .group_by(OperationRun.type)
         .order_by(OperationRun.type)
     )
-
-
-def run_with_tenant(scope, run_id):
-    """The visible run with its tenant loaded, or None."""
-    query = scope.runs().where(OperationRun.id == run_id).options(joinedload(OperationRun.tenant))
-    return db.session.scalar(query)
 
 
 def run_events(run_id):

@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import OperationRun, RunChange, RunEvent
-from app.models.runs import ACTIVE_STATUSES
+from app.models.runs import ACTIVE_STATUSES, RunRecord
 from app.operations.bulk import insert_rows, relation
 from app.operations.clock import isoformat
 from app.operations.freshness import instant, reconcile_due_clause
@@ -112,14 +112,11 @@ def create_run(
     if status == "running":
         events.append(("started", started_at, actor, None))
     row = _write_run(_insert_statement(tuple(values)), params, events, now)
-    run = OperationRun(**{key: row._mapping[key] for key in _COLUMN_KEYS})
+    run = OperationRun(**{key: row._mapping[key] for key in RunRecord._fields})
     make_transient_to_detached(run)  # as if loaded: the row is what was written
     db.session.add(run)
     _commit()
     return run
-
-
-_COLUMN_KEYS = tuple(column.key for column in OperationRun.__table__.c)
 
 
 def _cas(run, expected_statuses, values, events, at):
@@ -136,7 +133,7 @@ def _cas(run, expected_statuses, values, events, at):
     row = _write_run(statement, params, events, at)
     if row is None:
         return False
-    for key in _COLUMN_KEYS:
+    for key in RunRecord._fields:
         set_committed_value(run, key, row._mapping[key])
     return True
 
