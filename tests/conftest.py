@@ -64,7 +64,13 @@ def app(backend, clock):
         _db.engine.dispose()
 
 
+_fresh_schema = []
+
+
 def _truncate_all():
+    if not _fresh_schema:  # once per test process: tables of an older schema are dropped
+        _db.drop_all()
+        _fresh_schema.append(True)
     _db.create_all()
     tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
     with _db.engine.begin() as conn:
