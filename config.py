@@ -5,6 +5,21 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 DEFAULT_SECRET_KEY = "dev-only-not-secret"
+# Every secret value shipped in the repository (deploy/env.example, the README...): anyone
+# who read it could sign session cookies or scrape /metrics. A test checks that each example
+# file's values are listed here, so the list cannot fall behind the files.
+KNOWN_PLACEHOLDERS = frozenset(
+    {
+        DEFAULT_SECRET_KEY,
+        "replace-with-the-output-of-python-c-import-secrets-print-secrets.token_hex-32",
+        "replace-with-a-random-token",
+    }
+)
+PLACEHOLDER_PREFIXES = ("replace-with", "change-me", "changeme")
+MIN_SECRET_KEY_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 16
+SESSION_IDLE_SECONDS = 12 * 3600
+SESSION_MAX_SECONDS = 7 * 24 * 3600
 
 
 class ConfigError(RuntimeError):
@@ -15,6 +30,7 @@ class Config:
     """Development defaults: SQLite in instance/, embedded reconciler."""
 
     TESTING = False
+    PRODUCTION = False
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -39,7 +55,14 @@ class Config:
         self.RUNWARDEN_RECONCILER = env.get("RUNWARDEN_RECONCILER", "embedded")
         self.RUNWARDEN_OPERATION_TYPES = env.get("RUNWARDEN_OPERATION_TYPES") or None
         self.METRICS_TOKEN = env.get("METRICS_TOKEN") or None
+        self.METRICS_PUBLIC = env.get("RUNWARDEN_METRICS_PUBLIC") == "1"
         self.PROXY_HOPS = int(env.get("RUNWARDEN_PROXY_HOPS", "0"))
+        self.SESSION_IDLE_SECONDS = int(
+            env.get("RUNWARDEN_SESSION_IDLE_SECONDS") or SESSION_IDLE_SECONDS
+        )
+        self.SESSION_MAX_SECONDS = int(
+            env.get("RUNWARDEN_SESSION_MAX_SECONDS") or SESSION_MAX_SECONDS
+        )
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
         # The reconciler looks stale (page warning, /readyz 503) after this long without a
         # finished pass; unset means three intervals.
@@ -59,11 +82,39 @@ class ProductionConfig(Config):
 
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    PRODUCTION = True
 
     def __init__(self):
         super().__init__()
-        if self.SECRET_KEY == DEFAULT_SECRET_KEY or len(self.SECRET_KEY) < 32:
-            raise ConfigError("SECRET_KEY must be set to a random value of at least 32 characters")
+        refuse_placeholder("SECRET_KEY", self.SECRET_KEY)
+        if len(self.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
+                "characters"
+            )
+        if self.METRICS_TOKEN is not None:
+            refuse_placeholder("METRICS_TOKEN", self.METRICS_TOKEN)
+            if len(self.METRICS_TOKEN) < MIN_METRICS_TOKEN_LENGTH:
+                raise ConfigError(
+                    f"METRICS_TOKEN must be a random value of at least "
+                    f"{MIN_METRICS_TOKEN_LENGTH} characters"
+                )
+
+
+def is_placeholder(value):
+    """Whether ``value`` is a secret shipped in the repository (or reads like one)."""
+    text = (value or "").strip()
+    return text in KNOWN_PLACEHOLDERS or text.lower().startswith(PLACEHOLDER_PREFIXES)
+
+
+def refuse_placeholder(name, value):
+    """Raise ConfigError naming ``name`` when ``value`` is a shipped placeholder."""
+    if is_placeholder(value):
+        raise ConfigError(
+            f"{name} is a placeholder shipped with Runwarden (see deploy/env.example): "
+            "set it to a random value, e.g. python -c 'import secrets; "
+            "print(secrets.token_hex(32))'"
+        )
 
 
 class TestConfig(Config):
