@@ -59,10 +59,13 @@ def create_app(config=None, clock=None):
 
 
 def _load_user(user_id):
-    from app.models import User
+    """The signed-in user only while the cookie's server-side session is live."""
+    from flask import session
 
-    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
-    return user if user is not None and user.active else None
+    from app.operations.clock import now
+    from app.operations.sessions import load_session_user
+
+    return load_session_user(session.get("sid"), user_id, now())
 
 
 def _migrations_dir():

@@ -37,9 +37,13 @@ def _get(client, path, headers=None):
 
 
 def _login(client, user):
+    from app.operations.sessions import start_session
+
+    sid = start_session(user, now())
     with client.session_transaction() as session:
         session["_user_id"] = str(user.id)
         session["_fresh"] = True
+        session["sid"] = sid
 
 
 def page_paths(ws):

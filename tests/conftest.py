@@ -1,10 +1,12 @@
 """Fixtures: app (SQLite, and PostgreSQL when TEST_DATABASE_URL is set), db, clock, login."""
 
+import contextlib
 import os
 from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
+from flask import has_app_context
 
 from app import create_app
 from app.extensions import db as _db
@@ -90,8 +92,20 @@ def policy(app):
 
 
 def login(client, user):
-    """Sign ``user`` in on ``client`` without the form."""
+    """Sign ``user`` in on ``client`` without the form: a real server-side session (started
+    at the app clock's now, committed) and its ``sid`` in the cookie session."""
+    from flask import current_app
+
+    from app.operations.clock import now
+    from app.operations.sessions import start_session
+
+    app = client.application
+    with contextlib.ExitStack() as stack:
+        if not (has_app_context() and current_app._get_current_object() is app):
+            stack.enter_context(app.app_context())
+        sid = start_session(user, now())
     with client.session_transaction() as session:
         session["_user_id"] = str(user.id)
         session["_fresh"] = True
+        session["sid"] = sid
     return client

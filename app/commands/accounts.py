@@ -5,9 +5,10 @@ import click
 from app.cli import JsonGroup, emit, fail
 from app.extensions import db
 from app.models.accounts import ROLES
-from app.operations import accounts
+from app.operations import accounts, sessions
+from app.operations.clock import now
 
-users = JsonGroup("users", help="Create users.")
+users = JsonGroup("users", help="Create users; end their sessions.")
 workspaces = JsonGroup("workspaces", help="Create workspaces.")
 tenants = JsonGroup("tenants", help="Create tenants of a workspace.")
 members = JsonGroup("members", help="Add users to workspaces.")
@@ -32,6 +33,17 @@ def create_user(email, password, name):
     """Create a user who can sign in with EMAIL and PASSWORD."""
     user = _commit_or_fail(lambda: accounts.create_user(email, password, name))
     emit({"id": user.id, "email": user.email, "name": user.name})
+
+
+@users.command("sign-out-everywhere")
+@click.argument("email")
+def sign_out_everywhere(email):
+    """End every browser session of EMAIL (a lost laptop); API tokens are not affected."""
+    user = accounts.user_by_email(email)
+    if user is None:
+        fail(f"no user with email {accounts.normalize_email(email)!r}")
+    ended = sessions.end_user_sessions(user.id, now())
+    emit({"email": user.email, "id": user.id, "sessions_ended": ended})
 
 
 @workspaces.command("create")

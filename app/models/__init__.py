@@ -3,6 +3,7 @@
 from app.models.accounts import ApiToken, Membership, TenantGrant, User
 from app.models.reconciler import ReconcilerLease, ReconcilerPass
 from app.models.runs import OperationRun, RunChange, RunEvent
+from app.models.sessions import UserSession
 from app.models.workspace import Tenant, Workspace
 
 __all__ = [
@@ -16,5 +17,6 @@ __all__ = [
     "Tenant",
     "TenantGrant",
     "User",
+    "UserSession",
     "Workspace",
 ]

@@ -8,6 +8,8 @@ from flask_login import current_user, login_user, logout_user
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import LoginForm, LogoutForm
 from app.operations.accounts import authenticate
+from app.operations.clock import now
+from app.operations.sessions import end_session, start_session
 from app.security import forget_account_attempts, retry_after_seconds, throttle_sign_in
 
 LOGIN_FAILED = "Invalid email or password"
@@ -55,6 +57,7 @@ def login():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
             session.clear()
+            session["sid"] = start_session(user, now())
             login_user(user)
             forget_account_attempts()
             return redirect(_landing(next_url))
@@ -67,9 +70,10 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """End the session (POST with a CSRF token only)."""
+    """End the session on the server and in the cookie (POST with a CSRF token only)."""
     if not LogoutForm().validate_on_submit():
         abort(400)
+    end_session(session.get("sid"), now())
     session.clear()
     logout_user()
     return redirect(url_for("auth.login"))
