@@ -70,6 +70,13 @@ class Config:
         self.RECONCILER_STALE_AFTER_SECONDS = int(stale_after) if stale_after else None
         if "RECONCILER_INTERVAL_SECONDS" in env:
             self.RECONCILER_INTERVAL_SECONDS = int(env["RECONCILER_INTERVAL_SECONDS"])
+        self.LIVE_MODE = env.get("RUNWARDEN_LIVE", "embedded")
+        if env.get("RUNWARDEN_LIVE_MAX_CLIENTS"):
+            self.LIVE_MAX_CLIENTS = int(env["RUNWARDEN_LIVE_MAX_CLIENTS"])
+        if self.LIVE_MODE not in ("embedded", "external"):
+            raise ConfigError(
+                f"RUNWARDEN_LIVE must be embedded or external (got {self.LIVE_MODE!r})"
+            )
         if self.RUNWARDEN_RECONCILER not in ("embedded", "external", "off"):
             raise ConfigError(
                 "RUNWARDEN_RECONCILER must be one of embedded, external, off "

@@ -1,9 +1,12 @@
-"""Live updates: the stream socket, the push registry and the per-process change relay.
+"""Live updates: the stream socket, the push registry, the change relay and its worker.
 
 ``init_live(app)`` attaches the socket route and the template helpers; it starts no thread
-and does no I/O, so it is safe in every ``create_app``. The relay thread starts in the
-process that serves the first stream socket (once per process, also after a fork), or
-explicitly with ``ensure_relay(app)``; ``LIVE_RELAY = False`` turns it off.
+and does no I/O, so it is safe in every ``create_app``. The relay thread (reads the change
+feed) and the worker thread (renders pages, fires time-only transitions, drops stuck
+sockets) start in the process that serves the first stream socket (once per process, also
+after a fork), or explicitly with ``ensure_relay(app)``; ``LIVE_RELAY = False`` turns them
+off. ``LIVE_MODE = "external"`` leaves the sockets to a separate live process (see
+``gunicorn.conf.py``): this process then answers the stream route with 503.
 """
 
 import os
@@ -16,18 +19,23 @@ from app.live.assets import live_assets, live_status, transition_in_ms
 from app.live.dispatch import Dispatcher
 from app.live.registry import LiveRegistry
 from app.live.relay import Relay
-from app.live.timer import TransitionThread
+from app.live.timer import LiveWorker
 
 EXTENSION = "runwarden.live"
 READY_TIMEOUT = 3.0
 DEFAULTS = {
     "LIVE_STREAM_ROUTE": "/live/stream",
     "LIVE_RELAY": True,
-    "LIVE_HEARTBEAT_SECONDS": 10,
+    "LIVE_MODE": "embedded",
+    "LIVE_HEARTBEAT_SECONDS": 2,
     "LIVE_FALLBACK_POLL_SECONDS": 30,
     "LIVE_POLL_INTERVAL": 0.1,
-    "LIVE_NOTIFY_TIMEOUT": 2.0,
+    "LIVE_NOTIFY_TIMEOUT": 1.0,
     "LIVE_RETENTION_SECONDS": 600,
+    "LIVE_SEND_TIMEOUT_SECONDS": 5.0,
+    "LIVE_MAX_CLIENTS": 1000,
+    "LIVE_MAX_STREAMS_PER_SESSION": 20,
+    "LIVE_MAX_INBOUND_BYTES": 1024,
 }
 
 
@@ -38,28 +46,20 @@ class LiveState:
     registry: LiveRegistry
     dispatcher: Dispatcher
     relay: Relay | None = None
-    transitions: TransitionThread | None = None
+    worker: LiveWorker | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def init_live(app, render=None, plan=None):
-    """Attach the stream route and template helpers to ``app`` (idempotent, no thread).
-
-    ``render(watch, scope, runs)`` returns the Turbo Stream markup for one group of
-    clients and ``plan(watch, scope, now)`` the next time-only transition of its page;
-    the defaults use the page partials (``app.live.fragments``).
-    """
+def init_live(app):
+    """Attach the stream route and template helpers to ``app`` (idempotent, no thread)."""
     if EXTENSION in app.extensions:
         return app.extensions[EXTENSION]
-    from app.live import fragments
     from app.live.socket import stream_view
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
     registry = LiveRegistry()
-    if render is None:
-        render, plan = fragments.render, plan or fragments.plan
-    state = LiveState(registry, Dispatcher(app, registry, render, plan))
+    state = LiveState(registry, Dispatcher(app, registry))
     app.extensions[EXTENSION] = state
     app.add_url_rule(app.config["LIVE_STREAM_ROUTE"], "live_stream", stream_view, websocket=True)
     app.add_template_global(live_assets)
@@ -74,7 +74,7 @@ def get_live(app=None):
 
 
 def ensure_relay(app):
-    """Start this process's relay (and transition timer) unless running; returns the relay.
+    """Start this process's relay (and live worker) unless running; returns the relay.
 
     None when ``LIVE_RELAY`` is off.
     """
@@ -93,8 +93,9 @@ def ensure_relay(app):
             retention_seconds=app.config["LIVE_RETENTION_SECONDS"],
         ).start()
         state.relay.wait_ready(READY_TIMEOUT)
-        if state.transitions is None or not state.transitions.alive:
-            state.transitions = TransitionThread(app, state.dispatcher).start()
+        if state.worker is None or not state.worker.alive:
+            timeout = app.config["LIVE_SEND_TIMEOUT_SECONDS"]
+            state.worker = LiveWorker(app, state.dispatcher, send_timeout=timeout).start()
         return state.relay
 
 
@@ -103,7 +104,7 @@ def stop_relay(app):
     state = get_live(app)
     with state.lock:
         relay, state.relay = state.relay, None
-        transitions, state.transitions = state.transitions, None
-    for thread in (relay, transitions):
+        worker, state.worker = state.worker, None
+    for thread in (relay, worker):
         if thread is not None:
             thread.stop()

@@ -47,10 +47,14 @@ def live_assets():
 
 
 def live_status():
-    """The element live.js keeps up to date: "Live · updated N s ago" or "Connection lost…"."""
+    """What live.js keeps up to date: the line "Live · updated N s ago" (not a live region:
+    it changes every second) and the banner that announces a lost connection once."""
     return Markup(
-        '<p id="live-status" class="live-status" role="status" aria-live="polite" '
-        'data-state="connecting" data-turbo-permanent>Connecting to live updates…</p>'
+        '<div id="live-banner" class="live-banner" role="alert" hidden data-turbo-permanent>'
+        "<p data-live-banner-text>Connection lost</p>"
+        '<button type="button" class="button" data-live-reconnect>Reconnect now</button></div>'
+        '<p id="live-status" class="live-status" data-state="connecting" data-turbo-permanent>'
+        "Connecting to live updates…</p>"
     )
 
 

@@ -1,188 +1,241 @@
-"""From changed runs to Turbo Stream pushes, only to the clients entitled to each run.
+"""From changed runs to page updates, rendered once per group, only for entitled clients.
 
-A client receives a change only when its user's Scope (re-read every ``scope_ttl`` seconds)
-may see the run's tenant in the run's workspace and the page it watches shows that run.
-Clients with the same page and the same visibility share one rendering.
+A client is concerned by a change when its user's Scope may see the run's tenant in the
+run's workspace and the page it watches shows that run. Clients with the same page and the
+same visibility form a group: the group's page is built once (``render``) and queued in
+every member's mailbox. Work arrives from the relay (changes, with the instant the feed was
+read), from new sockets (catch up since their page's data) and from the schedule of
+time-only transitions; ``process()`` handles everything pending in one sweep, so a burst of
+changes costs one render per group.
 """
 
 import logging
+import threading
 import time
-from dataclasses import replace
+from collections import deque
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
 from app.live.registry import WATCH_LIST, WATCH_RUN, WATCH_TENANT, WATCH_WORKSPACE
+from app.live.render import plan, render, render_context
 from app.live.timer import Due, Schedule
 from app.live.watch import refresh_scope
-from app.models import OperationRun, RunChange
+from app.models import RunChange
 from app.operations.clock import get_clock
 
 log = logging.getLogger(__name__)
 CATCH_UP_LIMIT = 500
+GONE = "revoked This page is no longer available to you."
+REVOKED = "revoked You are signed out or no longer have access to this page."
 
 
-def concerns(client, run):
-    """Whether ``run`` may be shown to ``client`` and appears on the page it watches."""
-    scope = client.scope
-    if scope is None or scope.workspace_id != run.workspace_id:
+def concerns(client, change):
+    """Whether ``change`` (run_id, workspace_id, tenant_id) is on ``client``'s page for it."""
+    scope, watch = client.scope, client.watch
+    if scope is None or scope.workspace_id != change.workspace_id:
         return False
-    if not scope.can_see_tenant(run.tenant_id):
-        return False
-    watch = client.watch
-    if watch.workspace_id != run.workspace_id:
+    if watch.workspace_id != change.workspace_id or not scope.can_see_tenant(change.tenant_id):
         return False
     if watch.kind == WATCH_TENANT:
-        return run.tenant_id is not None and run.tenant_id == watch.tenant_id
+        return change.tenant_id is not None and change.tenant_id == watch.tenant_id
     if watch.kind == WATCH_WORKSPACE:
         return True
     if watch.kind == WATCH_LIST:
-        return watch.tenant_id is None or watch.tenant_id == run.tenant_id
+        return watch.tenant_id is None or watch.tenant_id == change.tenant_id
     if watch.kind == WATCH_RUN:
-        return watch.run_id == run.id
+        return watch.run_id == change.run_id
     return False
 
 
 def visibility_key(scope):
-    """Scopes that see the same runs render the same fragments."""
+    """Scopes that see the same runs render the same pages."""
     return (scope.workspace_id, scope.role, scope.tenant_ids)
 
 
-def group_key(watch, scope):
+def group_key(client):
     """Clients with the same page and the same visibility share renders and transitions."""
-    if watch.kind != WATCH_LIST:
-        watch = replace(watch, page="")
-    return watch, visibility_key(scope)
+    return client.watch, visibility_key(client.scope)
+
+
+@dataclass
+class _Work:
+    changes: list
+    catch_ups: list
+    due: list
+    as_of: object
 
 
 class Dispatcher:
-    """``dispatcher(changes)``: re-read the changed runs, render per group, push.
+    """Collects work (``submit``, ``catch_up``, due transitions) and ``process``es it."""
 
-    With ``plan`` (see ``fragments.plan``), every rendered group is also scheduled for the
-    next instant its page changes by time alone; ``fire_due()`` pushes those.
-    """
-
-    def __init__(self, app, registry, render, plan=None, scope_ttl=5.0):
+    def __init__(self, app, registry, scope_ttl=3.0):
         self.app = app
         self.registry = registry
-        self.render = render
-        self.plan = plan
         self.scope_ttl = scope_ttl
         self.schedule = Schedule()
+        self.as_of = None  # data of every page is current up to here (the feed's read time)
+        self.renders = 0
+        self.errors = 0
+        self._queue = deque()
+        self._wake = threading.Condition()
 
-    def __call__(self, changes):
-        clients = self.registry.snapshot()
-        if not clients or not changes:
+    # -- input (any thread) -------------------------------------------------------------
+
+    def submit(self, changes, as_of):
+        """The relay read the feed at ``as_of`` and found ``changes`` (possibly none)."""
+        self._put(("changes", list(changes), as_of))
+
+    __call__ = submit
+
+    def catch_up(self, client, since):
+        """A new socket whose page shows data as of ``since``: bring it up to date."""
+        self._put(("catch_up", client, since))
+
+    def _put(self, item):
+        with self._wake:
+            self._queue.append(item)
+            self._wake.notify()
+
+    def wait(self, timeout):
+        """Sleep until work arrives or ``timeout`` seconds pass (the worker's loop)."""
+        with self._wake:
+            if not self._queue:
+                self._wake.wait(timeout)
+
+    # -- processing (the worker thread; tests call it directly) -------------------------
+
+    def process(self):
+        """Handle everything pending and every due transition. Returns pages queued."""
+        work = self._take()
+        if not (work.changes or work.catch_ups or work.due):
+            if work.as_of is not None:
+                self.as_of = work.as_of
             return 0
-        run_ids = {change.run_id for change in changes}
-        with self.app.app_context():
+        with render_context(self.app):
             try:
-                return self._dispatch(self._refresh_scopes(clients), run_ids)
+                clients = self.refresh(self.registry.snapshot())
+                queued = self._render_groups(self._dirty(clients, work), work)
             finally:
                 db.session.remove()
+        if work.as_of is not None:
+            self.as_of = work.as_of
+        return queued
 
-    def catch_up(self, client, since, margin_seconds=2.0, limit=CATCH_UP_LIMIT):
-        """A new ``client``: push what changed since ``since`` (its page's render time), plan
-        its page's next transition. Returns deliveries."""
-        with self.app.app_context():
-            try:
-                run_ids = set()
-                if since is not None:
-                    cutoff = since - timedelta(seconds=margin_seconds)
-                    query = sa.select(RunChange.run_id).where(RunChange.at >= cutoff)
-                    run_ids = set(db.session.scalars(query.distinct().limit(limit)))
-                delivered = self._dispatch([client], run_ids) if run_ids else 0
-                if client.scope is not None:
-                    key = group_key(client.watch, client.scope)
-                    if not self.schedule.has(key):
-                        self._replan(key[0], client.scope)
-                return delivered
-            finally:
-                db.session.remove()
+    def _take(self):
+        with self._wake:
+            items, self._queue = list(self._queue), deque()
+        work = _Work([], [], self.schedule.pop_due(get_clock(self.app).now()), None)
+        for kind, payload, extra in items:
+            if kind == "changes":
+                work.changes.extend(payload)
+                work.as_of = extra if work.as_of is None else max(work.as_of, extra)
+            else:
+                work.catch_ups.append((payload, extra))
+        return work
 
-    def fire_due(self):
-        """Push to every group whose planned transition has come. Returns deliveries."""
-        due = self.schedule.pop_due(get_clock(self.app).now())
-        if not due:
-            return 0
-        with self.app.app_context():
-            try:
-                clients = self._refresh_scopes(self.registry.snapshot())
-                delivered = 0
-                for key, entry in due:
-                    members = [c for c in clients if c.scope and group_key(c.watch, c.scope) == key]
-                    if members:
-                        runs = self._load(entry.run_ids)
-                        runs = [run for run in runs if concerns(members[0], run)]
-                        groups = [(entry.watch, members[0].scope, runs, members)]
-                        delivered += self._push(groups)
-                return delivered
-            finally:
-                db.session.remove()
-
-    def _load(self, run_ids):
-        query = sa.select(OperationRun).where(OperationRun.id.in_(sorted(run_ids)))
-        return list(db.session.scalars(query.order_by(OperationRun.id)))
-
-    def _dispatch(self, clients, run_ids):
-        return self._push(self._groups(clients, self._load(run_ids)))
-
-    def _groups(self, clients, runs):
-        groups = {}
+    def _dirty(self, clients, work):
+        due = {key for key, _ in work.due}
+        catching = {client.id: since for client, since in work.catch_ups}
+        touched, groups = {}, {}
         for client in clients:
-            relevant = tuple(run for run in runs if concerns(client, run))
-            if not relevant:
+            if client.scope is None:
                 continue
-            watch, visibility = group_key(client.watch, client.scope)
-            key = (watch, visibility, tuple(run.id for run in relevant))
-            group = groups.setdefault(key, (watch, client.scope, relevant, []))
-            group[3].append(client)
-        return groups.values()
+            key = group_key(client)
+            if key not in touched:
+                touched[key] = key in due or any(concerns(client, c) for c in work.changes)
+            if touched[key] or (
+                client.id in catching and self._changed_since(client, catching[client.id])
+            ):
+                groups.setdefault(key, []).append(client)
+            elif client.id in catching and not self.schedule.has(key):
+                self._replan(client)
+        return groups
 
-    def _push(self, groups):
-        delivered = 0
-        for watch, scope, runs, clients in groups:
+    def _changed_since(self, client, since, margin_seconds=2.0):
+        if since is None:
+            return True
+        cutoff = since - timedelta(seconds=margin_seconds)
+        query = sa.select(RunChange.run_id, RunChange.workspace_id, RunChange.tenant_id)
+        rows = db.session.execute(query.where(RunChange.at >= cutoff).limit(CATCH_UP_LIMIT))
+        return any(concerns(client, row) for row in rows)
+
+    def _render_groups(self, groups, work):
+        queued = 0
+        now = get_clock(self.app).now()
+        for members in groups.values():
+            first = members[0]
             try:
-                stream = self.render(watch, scope, list(runs))
+                stream = render(first.watch, first.scope, now, as_of=work.as_of or now)
+            except HTTPException:
+                for client in members:
+                    client.end(GONE)
+                continue
             except Exception:
-                log.exception("live: rendering %s fragments failed", watch.kind)
+                self.errors += 1
+                log.exception("live: rendering %s failed", first.watch.page)
                 db.session.rollback()
                 continue
+            self.renders += 1
             if stream:
-                delivered += self.registry.send(clients, stream)
-            try:
-                self._replan(watch, scope)
-            except Exception:
-                log.exception("live: planning the next transition of %s failed", watch.kind)
-                db.session.rollback()
-        return delivered
+                queued += self.registry.send(members, stream)
+            self._replan(first)
+        return queued
 
-    def _replan(self, watch, scope):
-        if self.plan is None:
+    def _replan(self, client):
+        try:
+            found = plan(client.watch, client.scope, get_clock(self.app).now())
+        except Exception:
+            log.exception("live: planning the next transition of %s failed", client.watch.page)
+            db.session.rollback()
             return
-        found = self.plan(watch, scope, get_clock(self.app).now())
-        due = Due(found[0], found[1], watch, scope) if found else None
-        self.schedule.set(group_key(watch, scope), due)
+        due = Due(found[0], found[1], client.watch, client.scope) if found else None
+        self.schedule.set(group_key(client), due)
 
-    def _refresh_scopes(self, clients):
-        now = time.monotonic()
-        kept = []
+    # -- keeping clients honest ---------------------------------------------------------
+
+    def refresh(self, clients):
+        """Re-read each user's Scope (once per user, every ``scope_ttl`` seconds) and end the
+        sockets of users who lost access or whose session ended. Returns the kept clients."""
+        checked_at = time.monotonic()
+        now = get_clock(self.app).now()
+        fresh, kept = {}, []
         for client in clients:
-            if client.scope is not None and now - client.scope_checked_at >= self.scope_ttl:
-                scope = refresh_scope(client)
-                client.scope_checked_at = now
-                if scope is None:
-                    self.registry.disconnect(client)
-                    _close(client)
+            if client.closing:
+                continue
+            if client.scope is not None and checked_at - client.scope_checked_at >= self.scope_ttl:
+                key = (client.user_id, client.scope.workspace_id)
+                if key not in fresh:
+                    fresh[key] = refresh_scope(client)
+                if fresh[key] is None or not session_alive(client, now):
+                    client.end(REVOKED)
                     continue
-                client.scope = scope
+                client.scope, client.scope_checked_at = fresh[key], checked_at
             kept.append(client)
         return kept
 
+    def keep(self, send_timeout):
+        """Drop sockets stuck in a send for over ``send_timeout`` s; re-check entitlements."""
+        clients = self.registry.snapshot()
+        checked_at = time.monotonic()
+        for client in clients:
+            if client.stuck_for(checked_at) > send_timeout:
+                log.info("live: dropping a client that stopped reading (%s)", client)
+                client.abort()
+        if any(
+            c.scope is not None and checked_at - c.scope_checked_at >= self.scope_ttl
+            for c in clients
+        ):
+            with self.app.app_context():
+                try:
+                    self.refresh(clients)
+                finally:
+                    db.session.remove()
 
-def _close(client):
-    try:
-        client.ws.close(reason=1008, message="no longer entitled")
-    except Exception:
-        log.debug("live: closing a socket failed", exc_info=True)
+
+def session_alive(client, now):
+    """Whether the session that opened ``client``'s socket is still signed in."""
+    return True

@@ -1,12 +1,15 @@
-"""The push registry: which open sockets watch which page, and safe delivery to them.
+"""The push registry: which open sockets watch which page, and non-blocking delivery.
 
-turbo-flask's ``Turbo`` keeps ``{user_id: [ws]}`` in a plain dict mutated from socket
-threads and raises KeyError for absent ids. This subclass keeps one ``Client`` per socket
-(who it is, what page it watches, what it may see) behind a lock, iterates over snapshots,
-escapes stream targets and never loads turbo.js from a CDN.
+Every Client has a mailbox holding at most one page update (a newer render replaces an
+older one: each is the whole live region, so nothing is lost) and one control message.
+Only the socket's own thread writes to its socket, so a client that stops reading blocks
+nobody but itself; ``abort()`` (used by the keeper for a send stuck too long) shuts the
+socket down under it. The subclass of turbo-flask's ``Turbo`` keeps its push API.
 """
 
 import itertools
+import logging
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -15,46 +18,105 @@ from markupsafe import Markup, escape
 from simple_websocket import ConnectionClosed
 from turbo_flask import Turbo
 
+log = logging.getLogger(__name__)
+
 WATCH_TENANT = "tenant"
 WATCH_WORKSPACE = "workspace"
 WATCH_RUN = "run"
 WATCH_LIST = "list"
+WATCH_RECONCILER = "reconciler"
 WATCH_PAGE = "page"
 
 
 @dataclass(frozen=True)
 class Watch:
-    """The page a socket is open on, reduced to what decides which changes concern it."""
+    """The page a socket is open on: what decides which changes concern it and how to build it.
+
+    ``view_args`` and ``args`` are tuples of (name, value) pairs; ``user_id`` is set only for
+    pages whose content depends on the user beyond their Scope (the reconciler page).
+    """
 
     kind: str
     workspace_id: int | None = None
     tenant_id: int | None = None
     run_id: int | None = None
     page: str = ""
+    endpoint: str | None = None
+    view_args: tuple = ()
+    args: tuple = ()
+    user_id: int | None = None
 
 
 class Client:
-    """One open socket of one signed-in user."""
+    """One open socket of one signed-in session."""
 
     _ids = itertools.count(1)
 
-    def __init__(self, ws, user_id, watch, scope):
+    def __init__(self, ws, user_id, watch, scope, session_key=None):
         self.id = next(self._ids)
         self.ws = ws
         self.user_id = user_id
         self.watch = watch
         self.scope = scope
+        self.session_key = session_key
         self.scope_checked_at = time.monotonic()
-        self._send_lock = threading.Lock()
+        self.send_started = None
+        self.closing = None
+        self._page = None
+        self._control = None
+        self._ready = threading.Condition()
+
+    def offer(self, stream):
+        """Queue ``stream`` (a page update), replacing one not yet sent. Never blocks."""
+        with self._ready:
+            self._page = stream
+            self._ready.notify()
+
+    def end(self, reason):
+        """Ask the socket's thread to say ``reason`` to the page and close."""
+        with self._ready:
+            self.closing = reason
+            self._ready.notify()
+
+    def take(self, timeout):
+        """The next message to send (page update first), or None after ``timeout`` seconds."""
+        with self._ready:
+            if self._page is None and self.closing is None:
+                self._ready.wait(timeout)
+            message, self._page = self._page, None
+            return message
+
+    @property
+    def pending(self):
+        """Whether a page update is waiting to be sent."""
+        with self._ready:
+            return self._page is not None
 
     def send(self, text):
-        """Send one message; False when the socket is gone. Sends never interleave."""
-        with self._send_lock:
-            try:
-                self.ws.send(text)
-            except (ConnectionClosed, OSError):
-                return False
+        """Send one message from the socket's own thread; False when the socket is gone."""
+        self.send_started = time.monotonic()
+        try:
+            self.ws.send(text)
+        except (ConnectionClosed, OSError):
+            return False
+        finally:
+            self.send_started = None
         return True
+
+    def stuck_for(self, now):
+        """Seconds the current send has been blocked (0 when not sending)."""
+        started = self.send_started
+        return 0.0 if started is None else now - started
+
+    def abort(self):
+        """Shut the socket down under a blocked send (the socket's thread then ends)."""
+        raw = getattr(self.ws, "sock", None)
+        try:
+            if raw is not None:
+                raw.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            log.debug("live: shutting down a socket failed", exc_info=True)
+        self.end("dropped")
 
     def __repr__(self):
         return f"<Client {self.id} user={self.user_id} watch={self.watch.kind}>"
@@ -72,11 +134,9 @@ class LiveRegistry(Turbo):
     def init_app(self, app):
         """Nothing to attach: the socket route lives in ``app.live.socket``."""
 
-    # -- membership -------------------------------------------------------------------
-
-    def connect(self, ws, user_id, watch, scope):
+    def connect(self, ws, user_id, watch, scope, session_key=None):
         """Register a socket; returns its Client."""
-        client = Client(ws, user_id, watch, scope)
+        client = Client(ws, user_id, watch, scope, session_key)
         with self._lock:
             self._clients[client.id] = client
         return client
@@ -91,6 +151,13 @@ class LiveRegistry(Turbo):
         with self._lock:
             return tuple(self._clients.values())
 
+    def count(self, session_key=None):
+        """Open sockets in all, or of one session."""
+        clients = self.snapshot()
+        if session_key is None:
+            return len(clients)
+        return sum(1 for client in clients if client.session_key == session_key)
+
     def __len__(self):
         with self._lock:
             return len(self._clients)
@@ -103,24 +170,15 @@ class LiveRegistry(Turbo):
             result.setdefault(client.user_id, []).append(client.ws)
         return result
 
-    # -- delivery ---------------------------------------------------------------------
-
     def send(self, clients, stream):
-        """Send ``stream`` to each of ``clients``; dead sockets are dropped. Returns deliveries."""
+        """Queue ``stream`` for each of ``clients`` (never blocks). Returns how many."""
         stream = _join(stream)
-        delivered = 0
         for client in clients:
-            if client.send(stream):
-                delivered += 1
-            else:
-                self.disconnect(client)
-        return delivered
+            client.offer(stream)
+        return len(clients)
 
     def push(self, stream, to=None):
-        """Turbo's API: push to every client (``to`` None) or to the given user id(s).
-
-        Unknown user ids are ignored instead of raising KeyError.
-        """
+        """Turbo's API: queue for every client (``to`` None) or for the given user id(s)."""
         clients = self.snapshot()
         if to is not None:
             users = {to} if isinstance(to, str | int) else set(to)

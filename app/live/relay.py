@@ -27,7 +27,7 @@ WAKE_PAYLOAD = '{"wake": true}'
 
 
 class Relay:
-    """Feeds every committed change to ``handler(changes)``, from its own daemon thread."""
+    """Feeds every committed change to ``handler(changes, read_at)``, from its own thread."""
 
     def __init__(
         self,
@@ -99,11 +99,15 @@ class Relay:
         return time.monotonic() - self.last_ok < limit
 
     def drain(self):
-        """Read the feed once and hand new changes on; errors are logged, never raised."""
+        """Read the feed once and hand new changes (and the read's instant) on.
+
+        The handler hears of every read, also of one that found nothing: pages are then
+        known to be current up to that instant. Errors are logged, never raised.
+        """
         try:
+            read_at = get_clock(self.app).now()
             changes = self.feed.read()
-            if changes:
-                self.handler(changes)
+            self.handler(changes, read_at)
             self._maybe_prune()
             self.last_ok = time.monotonic()
             return changes

@@ -1,50 +1,57 @@
 """The stream socket: authenticated by the session cookie, registered with what it watches.
 
 The route refuses before the WebSocket handshake: 401 without a signed-in user, 403 for a
-foreign Origin, 404 for a page the user may not open. While open, the server sends
-``ping`` every ``LIVE_HEARTBEAT_SECONDS`` when its relay is healthy (``stale`` when it is
-not), so the page can tell "live" from "connection lost". After a Turbo Drive
-navigation the page opens a new socket, so the session is checked again for every page.
-``since`` (the page's render time) lets the socket catch up on changes made meanwhile.
+foreign Origin, 404 for a page the user may not open, 429 past the per-session cap of open
+streams, 503 when this process is full or leaves streams to the live process. While open,
+only this socket's thread writes to it: page updates from its mailbox as they come, and
+between them every ``LIVE_HEARTBEAT_SECONDS`` either ``current <ms>`` (every change the
+relay had read that long ago is on this page) or ``stale`` (the relay is not reading).
+A socket that sends more than a small message, or many of them, is closed.
 """
 
 import logging
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, request
+from flask import Response, current_app, request, session
 from flask_login import current_user
 from simple_websocket import ConnectionClosed, Server
 
 from app.extensions import db
 from app.live.watch import resolve_watch
+from app.operations.clock import get_clock
 
 log = logging.getLogger(__name__)
-HEARTBEAT = "ping"
 DEGRADED = "stale"
+INBOUND_PER_BEAT = 20
 
 
 def stream_view():
     """GET (WebSocket upgrade) on ``LIVE_STREAM_ROUTE``."""
     from app.live import ensure_relay, get_live
 
-    if not current_user.is_authenticated:
-        return Response("sign in first", status=401, mimetype="text/plain")
-    if not _same_origin():
-        return Response("cross-origin stream refused", status=403, mimetype="text/plain")
+    config = current_app.config
+    refusal = _refusal()
+    if refusal is not None:
+        return refusal
+    live = get_live()
+    key = session.get("sid") or f"user:{current_user.id}"
+    if live.registry.count(key) >= config["LIVE_MAX_STREAMS_PER_SESSION"]:
+        return _text("too many open live pages in this session; close some", 429)
+    if len(live.registry) >= config["LIVE_MAX_CLIENTS"]:
+        return _text("live updates are at capacity; retry shortly", 503, retry=5)
     user_id = current_user.id
     resolved = resolve_watch(current_user, request.args.get("page", "/"))
     db.session.remove()
     if resolved is None:
-        return Response("not found", status=404, mimetype="text/plain")
-    live = get_live()
+        return _text("not found", 404)
     relay = ensure_relay(current_app._get_current_object())
-    ws = Server(request.environ, **current_app.config.get("SOCK_SERVER_OPTIONS", {}))
-    client = live.registry.connect(ws, user_id, *resolved)
+    ws = Server(request.environ, max_message_size=config["LIVE_MAX_INBOUND_BYTES"])
+    client = live.registry.connect(ws, user_id, *resolved, session_key=key)
     try:
-        client.send(_state(relay))
+        client.send(_state(live, relay))
         live.dispatcher.catch_up(client, _since(request.args.get("since")))
-        _serve(ws, client, relay)
+        _serve(ws, client, live, relay)
     except ConnectionClosed:
         pass
     finally:
@@ -52,19 +59,50 @@ def stream_view():
         try:
             ws.close()
         except Exception:
-            pass
+            log.debug("live: closing a socket failed", exc_info=True)
     return _WebSocketResponse(ws)
 
 
-def _serve(ws, client, relay):
+def _refusal():
+    if current_app.config["LIVE_MODE"] == "external":
+        return _text("live updates are served by the live process", 503, retry=5)
+    if not current_user.is_authenticated:
+        return _text("sign in first", 401)
+    if not _same_origin():
+        return _text("cross-origin stream refused", 403)
+    return None
+
+
+def _serve(ws, client, live, relay):
     interval = current_app.config["LIVE_HEARTBEAT_SECONDS"]
-    while True:
-        if ws.receive(timeout=interval) is None and not client.send(_state(relay)):
+    while ws.connected:
+        message = client.take(interval)
+        if _flooded(ws):
+            ws.close(reason=1008, message="too many messages")
+            return
+        if message is None and client.closing:
+            client.send(client.closing)
+            ws.close(reason=1008, message="closed by the server")
+            return
+        if not client.send(message or _state(live, relay)):
             return
 
 
-def _state(relay):
-    return HEARTBEAT if relay is not None and relay.healthy() else DEGRADED
+def _flooded(ws):
+    received = 0
+    while ws.receive(timeout=0) is not None:
+        received += 1
+        if received > INBOUND_PER_BEAT:
+            return True
+    return False
+
+
+def _state(live, relay):
+    as_of = live.dispatcher.as_of
+    if relay is None or not relay.healthy() or as_of is None:
+        return DEGRADED
+    age = (get_clock(current_app).now() - as_of).total_seconds()
+    return f"current {max(0, round(age * 1000))}"
 
 
 def _since(value):
@@ -79,6 +117,13 @@ def _same_origin():
     if not origin:
         return True
     return urlsplit(origin).netloc == request.host
+
+
+def _text(message, status, retry=None):
+    response = Response(message, status=status, mimetype="text/plain")
+    if retry is not None:
+        response.headers["Retry-After"] = str(retry)
+    return response
 
 
 class _WebSocketResponse(Response):

@@ -1,19 +1,19 @@
-"""Time-exact flips: re-render a watched page the moment its freshness changes with no write.
+"""Time-exact flips and the live worker thread.
 
 For each group of clients (same page, same visibility) the Schedule keeps the next instant
-at which a run on that page turns past-expected or likely stale (``plan``). The
-TransitionThread sleeps until the earliest one and asks the dispatcher to push.
+at which that page changes with no write (``render.plan``). The LiveWorker renders pending
+work and sleeps until new work or the earliest planned instant.
 """
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from app.operations.clock import get_clock
 
 log = logging.getLogger(__name__)
-MAX_WAIT = 60.0
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,11 @@ class Due:
 
 
 class Schedule:
-    """Next transition per group key; thread-safe; wakes its waiter on earlier entries."""
+    """Next transition per group key; thread-safe."""
 
     def __init__(self):
         self._due = {}
-        self._changed = threading.Condition()
+        self._changed = threading.Lock()
 
     def set(self, key, due):
         """Plan ``key`` for ``due`` (None forgets it)."""
@@ -40,7 +40,6 @@ class Schedule:
                 self._due.pop(key, None)
             else:
                 self._due[key] = due
-            self._changed.notify_all()
 
     def has(self, key):
         with self._changed:
@@ -58,41 +57,35 @@ class Schedule:
         with self._changed:
             return min((d.at for d in self._due.values()), default=None)
 
-    def wait_for_next(self, now, margin, longest):
-        """Sleep until the earliest entry is due (plus ``margin`` seconds), at most ``longest``
-        seconds; an entry set meanwhile wakes the sleeper. ``now()`` reads the app clock."""
-        with self._changed:
-            next_at = min((d.at for d in self._due.values()), default=None)
-            wait = longest
-            if next_at is not None:
-                wait = min(longest, max(0.0, (next_at - now()).total_seconds() + margin))
-            self._changed.wait(wait)
-
     def __len__(self):
         with self._changed:
             return len(self._due)
 
 
-class TransitionThread:
-    """Fires ``dispatcher.fire_due()`` when the earliest planned transition comes."""
+class LiveWorker:
+    """The thread that renders: pending changes, catch-ups and due transitions, as they come.
 
-    def __init__(self, app, dispatcher, margin_seconds=0.02):
+    It also keeps the clients honest about once a second (``Dispatcher.keep``): sockets
+    stuck in a send are dropped, entitlements and sessions re-checked.
+    """
+
+    def __init__(self, app, dispatcher, send_timeout=5.0, margin_seconds=0.02, tick=1.0):
         self.app = app
         self.dispatcher = dispatcher
+        self.send_timeout = send_timeout
         self.margin = margin_seconds
+        self.tick = tick
         self._stop = threading.Event()
         self._thread = None
 
     def start(self):
-        self._thread = threading.Thread(
-            target=self._run, name="runwarden-live-transitions", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="runwarden-live-worker", daemon=True)
         self._thread.start()
         return self
 
     def stop(self, timeout=5.0):
         self._stop.set()
-        self.dispatcher.schedule.set(("stop",), None)
+        self.dispatcher.submit([], None)
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -102,10 +95,19 @@ class TransitionThread:
 
     def _run(self):
         clock = get_clock(self.app)
+        kept_at = time.monotonic()
         while not self._stop.is_set():
             try:
-                self.dispatcher.fire_due()
+                self.dispatcher.process()
+                if time.monotonic() - kept_at >= self.tick:
+                    kept_at = time.monotonic()
+                    self.dispatcher.keep(self.send_timeout)
             except Exception:
-                log.exception("live: pushing time-based transitions failed")
-            if not self._stop.is_set():
-                self.dispatcher.schedule.wait_for_next(clock.now, self.margin, MAX_WAIT)
+                log.exception("live: the worker's sweep failed")
+            self.dispatcher.wait(self._wait(clock))
+
+    def _wait(self, clock):
+        next_at = self.dispatcher.schedule.next_at()
+        if next_at is None:
+            return self.tick
+        return min(self.tick, max(0.0, (next_at - clock.now()).total_seconds() + self.margin))

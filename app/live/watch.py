@@ -1,57 +1,95 @@
-"""From the page a socket was opened on to a Watch and the user's Scope.
+"""From the page a socket was opened on to a Watch and the viewer's Scope.
 
-The page path has the shapes of SPEC section 3; anything a user may not open answers None,
-exactly as the page itself would answer 404.
+The page's path is matched with the app's own URL map; a page the user may not open
+answers None, exactly as the page itself would answer 404. Pages that are not live (the
+workspace chooser, error pages) get a ``WATCH_PAGE`` watch: connection status only.
 """
 
-import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-import sqlalchemy as sa
+from flask import current_app, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from app.extensions import db
 from app.live.registry import (
     WATCH_LIST,
     WATCH_PAGE,
+    WATCH_RECONCILER,
     WATCH_RUN,
     WATCH_TENANT,
     WATCH_WORKSPACE,
     Watch,
 )
-from app.models import OperationRun, Tenant
+from app.operations.queries import MAX_ROW_ID
 from app.operations.visibility import scope_for_user
 
-TENANT_PATH = re.compile(r"^/admin/t/(?P<uuid>[^/]+)(?:/.*)?$")
-RUN_PATH = re.compile(r"^/admin/operations/(?P<run_id>\d+)/?$")
-LIST_PATH = re.compile(r"^/admin/operations/?$")
-WORKSPACE_PATH = re.compile(r"^/admin/?$")
+KINDS = {
+    "workspace.overview": WATCH_WORKSPACE,
+    "tenant.dashboard": WATCH_TENANT,
+    "monitoring.operations": WATCH_LIST,
+    "monitoring.run_detail": WATCH_RUN,
+    "monitoring.reconciler": WATCH_RECONCILER,
+}
 
 
 def resolve_watch(user, page):
     """(Watch, Scope) for ``user`` on ``page`` (a path with optional query), or None.
 
-    ``user`` must be the signed-in user of the current request (the overview and the list
-    use the session's current workspace).
+    Called while serving the socket's handshake: the session's current workspace decides
+    the Scope, as it does for the page itself.
     """
+    from app.blueprints.context import current_workspace
+
     parts = urlsplit(page or "/")
     path = parts.path or "/"
-    query = parse_qs(parts.query)
-    page = path + (f"?{parts.query}" if parts.query else "")
-    if match := TENANT_PATH.match(path):
-        return _tenant_watch(user, match["uuid"], page)
-    if match := RUN_PATH.match(path):
-        return _run_watch(user, int(match["run_id"]), page)
-    scope = _current_scope(user)
-    if scope is None:
-        return Watch(WATCH_PAGE, page=page), None
-    if LIST_PATH.match(path):
-        tenant_id = _int(query.get("tenant_id", [None])[0])
-        if tenant_id is not None and scope.tenant_by_id(tenant_id) is None:
+    root = request.script_root
+    if root and path.startswith(root):
+        path = path[len(root) :] or "/"
+    try:
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        endpoint, view_args = adapter.match(path, method="GET", websocket=False)
+    except RequestRedirect:
+        return None
+    except HTTPException:
+        return None
+    page = parts.path + (f"?{parts.query}" if parts.query else "")
+    workspace = current_workspace()
+    scope = scope_for_user(user, workspace.id) if workspace is not None else None
+    kind = KINDS.get(endpoint)
+    if scope is None or kind is None:
+        return Watch(WATCH_PAGE, scope.workspace_id if scope else None, page=page), scope
+    args = tuple(parse_qsl(parts.query))
+    watch = Watch(
+        kind,
+        scope.workspace_id,
+        page=page,
+        endpoint=endpoint,
+        view_args=tuple(sorted(view_args.items())),
+        args=args,
+        user_id=user.id if kind == WATCH_RECONCILER else None,
+    )
+    watch = _narrow(watch, scope, view_args, dict(args))
+    return (watch, scope) if watch is not None else None
+
+
+def _narrow(watch, scope, view_args, args):
+    from dataclasses import replace
+
+    if watch.kind == WATCH_TENANT:
+        tenant = scope.tenant_by_uuid(view_args["tenant_uuid"])
+        return replace(watch, tenant_id=tenant.id) if tenant is not None else None
+    if watch.kind == WATCH_RUN:
+        run_id = view_args["run_id"]
+        run = scope.run(run_id) if 0 <= run_id <= MAX_ROW_ID else None
+        return replace(watch, tenant_id=run.tenant_id, run_id=run.id) if run else None
+    if watch.kind == WATCH_LIST and args.get("tenant_id"):
+        raw = args["tenant_id"]
+        tenant_id = int(raw) if raw.isascii() and raw.isdigit() else None
+        if tenant_id is None or tenant_id > MAX_ROW_ID or scope.tenant_by_id(tenant_id) is None:
             return None
-        return Watch(WATCH_LIST, scope.workspace_id, tenant_id, page=page), scope
-    if WORKSPACE_PATH.match(path):
-        return Watch(WATCH_WORKSPACE, scope.workspace_id, page=page), scope
-    return Watch(WATCH_PAGE, scope.workspace_id, page=page), scope
+        return replace(watch, tenant_id=tenant_id)
+    return watch
 
 
 def refresh_scope(client):
@@ -66,36 +104,6 @@ def refresh_scope(client):
     return scope_for_user(user, client.scope.workspace_id)
 
 
-def _tenant_watch(user, tenant_uuid, page):
-    tenant = db.session.scalar(sa.select(Tenant).where(Tenant.uuid == tenant_uuid))
-    if tenant is None:
-        return None
-    scope = scope_for_user(user, tenant.workspace_id)
-    if scope is None or not scope.can_see_tenant(tenant.id):
-        return None
-    return Watch(WATCH_TENANT, tenant.workspace_id, tenant.id, page=page), scope
-
-
-def _run_watch(user, run_id, page):
-    workspace_id = db.session.scalar(
-        sa.select(OperationRun.workspace_id).where(OperationRun.id == run_id)
-    )
-    scope = scope_for_user(user, workspace_id) if workspace_id is not None else None
-    run = scope.run(run_id) if scope is not None else None
-    if run is None:
-        return None
-    return Watch(WATCH_RUN, workspace_id, run.tenant_id, run.id, page=page), scope
-
-
-def _current_scope(user):
-    from app.blueprints.context import current_workspace
-
-    workspace = current_workspace()
-    return scope_for_user(user, workspace.id) if workspace is not None else None
-
-
-def _int(value):
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+def base_url_adapter(script_root=""):
+    """A URL adapter for building the app's links outside a request (paths only)."""
+    return current_app.url_map.bind("localhost", script_name=script_root or "/")

@@ -33,9 +33,11 @@ def _route(endpoint, arg=None):
     key = (endpoint, arg)
     if key not in routes:
         if arg is None:
-            routes[key] = (url_for(endpoint), "")
+            routes[key] = (url_for(endpoint, _external=False), "")
         else:
-            prefix, _, suffix = url_for(endpoint, **{arg: SENTINEL}).partition(str(SENTINEL))
+            prefix, _, suffix = url_for(endpoint, _external=False, **{arg: SENTINEL}).partition(
+                str(SENTINEL)
+            )
             routes[key] = (prefix, suffix)
     return routes[key]
 

@@ -3,6 +3,7 @@
 import json
 from dataclasses import dataclass
 
+from app.operations.clock import isoformat
 from app.operations.freshness import LIKELY_STALE, freshness, problem_class
 from app.presenter.badges import DANGER, INFO, NEUTRAL, Badge, badge, emphasis
 from app.presenter.banners import Banner
@@ -43,6 +44,7 @@ class RunView:
     created: TimeView
     duration: str | None
     url: str
+    running_since: str | None = None
 
 
 def progress(run, fresh=None):
@@ -114,6 +116,9 @@ def _view(run, policy, now, density, run_link, tenant_link, tenant, fresh):
         created=time_view(run.created_at, now),
         duration=_duration(run, now),
         url=run_link(run.id),
+        running_since=isoformat(run.started_at)
+        if run.status == "running" and run.started_at
+        else None,
     )
 
 

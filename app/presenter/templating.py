@@ -1,5 +1,7 @@
 """Template helpers registered on the app's Jinja environment."""
 
+from flask import url_for
+
 
 class RememberedMacro:
     """A template global that calls one macro once per distinct (hashable) argument.
@@ -33,3 +35,14 @@ def init_templating(app):
     app.jinja_env.globals["badge_markup"] = RememberedMacro(
         app.jinja_env, "macros/ui.html", "badge"
     )
+    app.jinja_env.globals["url_for"] = path_for
+
+
+def path_for(endpoint, **values):
+    """``url_for`` that builds a path (not an absolute URL) also outside a request.
+
+    Live updates render pages with the app's URL map alone; Flask's ``url_for`` would make
+    every link absolute there.
+    """
+    values.setdefault("_external", False)
+    return url_for(endpoint, **values)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, has_request_context, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -60,8 +60,13 @@ def _nav():
 
 @bp.app_context_processor
 def chrome():
-    """The chrome for the layout; reads only what this request already loaded."""
-    if not current_user.is_authenticated or request.blueprint == "api":
+    """The chrome for the layout; reads only what this request already loaded.
+
+    None outside a request: a live update renders a page's content, never its chrome.
+    """
+    if not has_request_context() or not current_user.is_authenticated:
+        return {"chrome": None}
+    if request.blueprint == "api":
         return {"chrome": None}
     workspace = loaded_workspace()
     return {

@@ -1,46 +1,20 @@
 """Workspace overview and the workspace chooser."""
 
-from flask import abort, redirect, render_template, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.blueprints.context import (
-    current_scope,
-    current_workspace,
-    memberships,
-    select_workspace,
-    visible_tenants,
-)
+from app.blueprints.context import current_scope, current_workspace, memberships, select_workspace
 from app.blueprints.workspace import bp
-from app.operations import get_policy
 from app.operations.clock import now
-from app.operations.dashboards import Activity, activity_by_tenant
-from app.operations.queries import list_runs
-from app.operations.reconciler_status import reconciler_status
-from app.presenter.dashboards import summary_of, tenant_card, workspace_totals
-from app.presenter.runs import run_views
+from app.pages import PageArgs, overview, render_page
 
 
-@bp.get("/admin")
+@bp.get("/admin", endpoint="overview")
 @login_required
-def overview():
+def overview_page():
     """Tenant cards, workspace totals and the ten most recent visible runs."""
-    scope = current_scope()
-    policy, at = get_policy(), now()
-    activity = activity_by_tenant(scope, policy=policy, now=at)
-    tenants = visible_tenants(scope)
-    cards = [tenant_card(t, activity.get(t.id, Activity())) for t in tenants]
-    recent = list_runs(scope, policy=policy, now=at, limit=10).runs
-    workspace_level = activity.get(None)
-    reconciler = reconciler_status(at) if scope.role == "owner" else None
-    return render_template(
-        "workspace/overview.html",
-        workspace=current_workspace(),
-        cards=cards,
-        totals=workspace_totals(sum(activity.values(), Activity()), policy.follow_up_window),
-        workspace_level=summary_of(workspace_level) if workspace_level else None,
-        recent=run_views(recent, policy=policy, now=at, tenants={t.id: t for t in tenants}),
-        reconciler_warning=reconciler.message if reconciler and reconciler.looks_stale else None,
-    )
+    args = PageArgs.of(request.view_args, request.args, request.full_path.rstrip("?"))
+    return render_page(overview.build(current_scope(), args, now()))
 
 
 @bp.get("/admin/workspaces")

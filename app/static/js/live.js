@@ -1,25 +1,31 @@
-// Runwarden live updates: the stream socket, honest connection state, time-exact refreshes.
+// Runwarden live updates: the stream socket, honest freshness, times that age by themselves.
 //
-// - On pages with a #live-status element, connects to the stream socket named by
-//   <meta name="runwarden-live">, feeds Turbo Stream messages to Turbo, reconnects with
-//   backoff, and reconnects on every Turbo Drive navigation (so the server re-checks
-//   the session for the new page). The server pushes time-only freshness changes too.
-// - #live-status says "Live · updated N s ago" while the server keeps confirming the
-//   stream, or "Connection lost — showing data from HH:MM UTC" when it does not.
-// - Fragments may carry data-next-transition-in-ms: the page refreshes itself that many
-//   milliseconds (plus a margin) after it received them, so freshness flips on time even
-//   while the socket is down.
-// - A refresh fetches the page and morphs <body> (turbo-frames with a src reload
-//   instead). It runs after a reconnect, at transitions, and every pollMs while the
-//   socket is down.
+// - Connects to the stream socket named by <meta name="runwarden-live"> on pages with a
+//   #live-status element. The server sends Turbo Streams that morph #page-content (the
+//   whole live region of the page, built by the same page model as the page itself),
+//   "current <ms>" (every change the server had read <ms> ago is on this page) or "stale"
+//   (the server is not reading changes), and "revoked <why>" before it closes a socket
+//   whose user lost access or signed out.
+// - "Live · updated N s ago" counts from the instant the data was last confirmed current.
+//   No message for HUNG_MS means a hung server: the page says "Connection lost", dims the
+//   data, prefixes the title and offers "Reconnect now"; it reconnects with a short backoff
+//   (at most MAX_BACKOFF_MS between attempts) and catches up from its data's time.
+// - <time data-rel> and [data-since] texts are derived here from absolute instants every
+//   second, so "just now" never freezes whether or not the server sends anything.
+// - Fragments may carry data-next-transition-in-ms: while the socket is down (or if the
+//   server's push does not come), the page refreshes itself then, so freshness flips on time.
 (function () {
   "use strict";
   if (window.RunwardenLive) return;
 
+  const HUNG_MS = 4500;
+  const MAX_BACKOFF_MS = 2000;
+  const BACKOFF_MS = [250, 500, 1000, MAX_BACKOFF_MS];
   const MARGIN_MS = 250;
+  const PUSH_GRACE_MS = 2000;
   const MIN_DELAY_MS = 100;
   const MAX_TIMER_MS = 2147483647;
-  const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000, 30000];
+  const OFFLINE_PREFIX = "Offline · ";
 
   const live = {
     status: "connecting",
@@ -28,6 +34,8 @@
     lastMessageAt: 0,
     attempts: 0,
     page: null,
+    reason: "",
+    serverOffset: 0,
     reconnectTimer: null,
     transitionTimer: null,
     transitionDue: null,
@@ -37,6 +45,7 @@
     refreshes: 0,
     pushes: 0,
     lastPushAt: null,
+    lastPushPerf: -Infinity,
   };
 
   function settings() {
@@ -46,7 +55,6 @@
       stream: meta.getAttribute("data-stream"),
       renderedAt: meta.getAttribute("data-rendered-at") || "",
       pollMs: parseInt(meta.getAttribute("data-poll-ms"), 10) || 30000,
-      heartbeatMs: parseInt(meta.getAttribute("data-heartbeat-ms"), 10) || 10000,
     };
   }
 
@@ -54,15 +62,22 @@
     return location.pathname + location.search;
   }
 
+  function dataAsOf() {
+    const content = document.getElementById("page-content");
+    const value = content && content.getAttribute("data-as-of");
+    return value || (settings() || {}).renderedAt || "";
+  }
+
   // -- the socket -------------------------------------------------------------------
 
   function connect() {
     clearTimeout(live.reconnectTimer);
+    if (live.status === "revoked") return;
     if (live.socket && live.socket.readyState <= WebSocket.OPEN) return;
     const config = settings();
     if (!config || !config.stream) return;
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const query = new URLSearchParams({ page: currentPage(), since: config.renderedAt });
+    const query = new URLSearchParams({ page: currentPage(), since: dataAsOf() });
     let socket;
     try {
       socket = new WebSocket(`${scheme}//${location.host}${config.stream}?${query}`);
@@ -72,6 +87,7 @@
     }
     live.socket = socket;
     live.page = currentPage();
+    live.lastMessageAt = Date.now();
     socket.addEventListener("message", (event) => onMessage(socket, event.data));
     socket.addEventListener("close", () => onClose(socket));
   }
@@ -88,35 +104,53 @@
     if (data.startsWith("<turbo-stream")) {
       live.pushes += 1;
       live.lastPushAt = performance.timeOrigin + performance.now();
+      live.lastPushPerf = performance.now();
       window.Turbo.renderStreamMessage(data);
-      if (live.status === "live") live.confirmedAt = Date.now();
-    } else if (data === "ping") {
-      const recovering = live.status === "lost";
-      live.attempts = 0;
-      if (!recovering) live.confirmedAt = Date.now();
-      setStatus("live");
-      if (recovering) refresh();
+      confirm(0);
+    } else if (data.startsWith("current")) {
+      confirm(parseInt(data.slice(8), 10) || 0);
     } else if (data === "stale") {
       setStatus("lost");
+    } else if (data.startsWith("revoked")) {
+      live.reason = data.slice(8) || "This page no longer updates.";
+      setStatus("revoked");
+      disconnect();
     }
+  }
+
+  function confirm(ageMs) {
+    live.attempts = 0;
+    live.confirmedAt = Math.max(live.status === "live" ? live.confirmedAt : 0, Date.now() - ageMs);
+    setStatus("live");
   }
 
   function onClose(socket) {
     if (socket !== live.socket) return;
     live.socket = null;
-    setStatus("lost");
+    if (live.status !== "revoked") setStatus("lost");
     scheduleReconnect();
   }
 
   function scheduleReconnect() {
     clearTimeout(live.reconnectTimer);
+    if (live.status === "revoked") return;
     const base = BACKOFF_MS[Math.min(live.attempts, BACKOFF_MS.length - 1)];
     live.attempts += 1;
     const delay = base / 2 + Math.random() * (base / 2);
     live.reconnectTimer = setTimeout(connect, delay);
   }
 
-  // -- the status line ----------------------------------------------------------------
+  function reconnectNow() {
+    live.attempts = 0;
+    if (live.status === "revoked") {
+      window.location.reload();
+      return;
+    }
+    disconnect();
+    connect();
+  }
+
+  // -- saying how fresh the page is -----------------------------------------------------
 
   function setStatus(status) {
     live.status = status;
@@ -124,45 +158,135 @@
   }
 
   function clockTime(timestamp) {
-    return `${new Date(timestamp).toISOString().slice(11, 16)} UTC`;
+    const date = new Date(timestamp);
+    return date.toLocaleTimeString([], {
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      hour12: false,
+      timeZoneName: "short",
+    });
+  }
+
+  function statusText() {
+    if (live.status === "live") {
+      const seconds = Math.max(0, Math.round((Date.now() - live.confirmedAt) / 1000));
+      return `Live · updated ${seconds} s ago`;
+    }
+    if (live.status === "lost") return `Connection lost — showing data from ${clockTime(live.confirmedAt)}`;
+    if (live.status === "revoked") return live.reason;
+    return "Connecting to live updates…";
   }
 
   function render() {
     const element = document.getElementById("live-status");
     if (!element) return;
-    let text;
-    if (live.status === "live") {
-      const seconds = Math.max(0, Math.round((Date.now() - live.confirmedAt) / 1000));
-      text = `Live · updated ${seconds} s ago`;
-    } else if (live.status === "lost") {
-      text = `Connection lost — showing data from ${clockTime(live.confirmedAt)}`;
-    } else {
-      text = "Connecting to live updates…";
-    }
+    const text = statusText();
     if (element.textContent !== text) element.textContent = text;
     element.setAttribute("data-state", live.status);
     element.setAttribute("data-confirmed-at", new Date(live.confirmedAt).toISOString());
+    document.documentElement.setAttribute("data-live", live.status);
+    renderBanner(text);
+    renderTitle();
+  }
+
+  function renderBanner(text) {
+    const banner = document.getElementById("live-banner");
+    if (!banner) return;
+    const down = live.status === "lost" || live.status === "revoked";
+    if (banner.hidden === down) banner.hidden = !down;
+    const holder = banner.querySelector("[data-live-banner-text]");
+    if (holder && down && holder.textContent !== text) holder.textContent = text;
+    const button = banner.querySelector("[data-live-reconnect]");
+    if (button) button.textContent = live.status === "revoked" ? "Reload the page" : "Reconnect now";
+  }
+
+  function renderTitle() {
+    const base = document.title.startsWith(OFFLINE_PREFIX)
+      ? document.title.slice(OFFLINE_PREFIX.length)
+      : document.title;
+    const wanted = live.status === "lost" || live.status === "revoked" ? OFFLINE_PREFIX + base : base;
+    if (document.title !== wanted) document.title = wanted;
   }
 
   function tick() {
-    const config = settings();
-    if (config && live.socket && live.status === "live") {
-      if (Date.now() - live.lastMessageAt > config.heartbeatMs * 2.5) {
+    if (live.socket && live.socket.readyState === WebSocket.OPEN) {
+      if (Date.now() - live.lastMessageAt > HUNG_MS) {
         const socket = live.socket;
         onClose(socket);
         socket.close();
       }
     }
+    ageTimes();
     render();
   }
 
   function poll() {
-    if (live.status !== "live" && settings()) refresh();
+    if (live.status !== "live" && live.status !== "revoked" && settings()) refresh();
     const config = settings();
     setTimeout(poll, config ? config.pollMs : 30000);
   }
 
-  // -- refreshing the page ------------------------------------------------------------
+  // -- times that age by themselves -----------------------------------------------------
+
+  function coarse(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    if (seconds >= 86400) return `${Math.floor(seconds / 86400)} d`;
+    if (seconds >= 3600) return `${Math.floor(seconds / 3600)} h`;
+    if (seconds >= 60) return `${Math.floor(seconds / 60)} min`;
+    return `${seconds} s`;
+  }
+
+  function duration(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    if (seconds < 60) return `${seconds} s`;
+    if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+    if (seconds < 86400) {
+      const hours = Math.floor(seconds / 3600);
+      const minutes = Math.floor((seconds % 3600) / 60);
+      return minutes ? `${hours} h ${minutes} min` : `${hours} h`;
+    }
+    const days = Math.floor(seconds / 86400);
+    const hours = Math.floor((seconds % 86400) / 3600);
+    return hours ? `${days} d ${hours} h` : `${days} d`;
+  }
+
+  function relative(deltaSeconds) {
+    if (Math.abs(deltaSeconds) < 5) return "just now";
+    return deltaSeconds > 0 ? `${coarse(deltaSeconds)} ago` : `in ${coarse(-deltaSeconds)}`;
+  }
+
+  function serverNow() {
+    return Date.now() + live.serverOffset;
+  }
+
+  function instant(value) {
+    return Date.parse(/[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`);
+  }
+
+  function ageTimes() {
+    const now = serverNow();
+    document.querySelectorAll("time[data-rel]").forEach((element) => {
+      const at = instant(element.getAttribute("datetime"));
+      if (!Number.isFinite(at)) return;
+      const text = relative((now - at) / 1000);
+      if (element.textContent !== text) element.textContent = text;
+    });
+    document.querySelectorAll("[data-since]").forEach((element) => {
+      const at = instant(element.getAttribute("data-since"));
+      if (!Number.isFinite(at)) return;
+      const text = duration((now - at) / 1000);
+      if (element.textContent !== text) element.textContent = text;
+    });
+  }
+
+  function adoptServerTime() {
+    const config = settings();
+    const at = config && instant(config.renderedAt);
+    if (Number.isFinite(at)) live.serverOffset = at - Date.now();
+  }
+
+  // -- refreshing the page (socket down, or a transition the server did not push) --------
 
   function refresh() {
     if (live.refreshing) {
@@ -207,7 +331,7 @@
     morph(page.body);
     adoptRenderTime(page);
     live.refreshes += 1;
-    live.confirmedAt = Date.now();
+    if (live.status === "live") live.confirmedAt = Date.now();
     render();
     scanTransitions();
     return true;
@@ -218,6 +342,7 @@
     const current = document.querySelector('meta[name="runwarden-live"]');
     if (fetched && current) {
       current.setAttribute("data-rendered-at", fetched.getAttribute("data-rendered-at") || "");
+      adoptServerTime();
     }
   }
 
@@ -263,10 +388,12 @@
     live.transitionTimer = null;
     live.transitionDue = due;
     if (due === Infinity) return;
-    const delay = Math.max(MIN_DELAY_MS, due + MARGIN_MS - performance.now());
+    const wait = live.status === "live" ? PUSH_GRACE_MS : MARGIN_MS;
+    const delay = Math.max(MIN_DELAY_MS, due + wait - performance.now());
     live.transitionTimer = setTimeout(() => {
       live.transitionDue = null;
-      refresh();
+      // While live the server pushes the flip itself; refresh only if that did not come.
+      if (live.status !== "live" || live.lastPushPerf < due) refresh();
     }, Math.min(delay, MAX_TIMER_MS));
   }
 
@@ -277,19 +404,21 @@
     setTimeout(() => {
       scanQueued = false;
       scanTransitions();
+      ageTimes();
     }, 20);
   }
 
   // -- wiring ----------------------------------------------------------------------------
 
   function onPageLoad() {
-    live.confirmedAt = Math.max(live.confirmedAt, Date.now());
+    adoptServerTime();
     if (live.page !== currentPage() || !live.socket) {
       disconnect();
       live.attempts = 0;
       connect();
     }
     scanTransitions();
+    ageTimes();
     render();
   }
 
@@ -301,11 +430,11 @@
       attributeFilter: ["data-next-transition-in-ms"],
     });
     document.addEventListener("turbo:load", onPageLoad);
+    document.addEventListener("click", (event) => {
+      if (event.target.closest && event.target.closest("[data-live-reconnect]")) reconnectNow();
+    });
     document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "visible" && live.status !== "live") {
-        refresh();
-        connect();
-      }
+      if (document.visibilityState === "visible" && live.status !== "live") reconnectNow();
     });
     window.addEventListener("pagehide", disconnect);
     window.addEventListener("pageshow", (event) => {
@@ -314,19 +443,12 @@
         connect();
       }
     });
-    setInterval(tick, 1000);
+    setInterval(tick, 500);
     setTimeout(poll, (settings() || {}).pollMs || 30000);
     onPageLoad();
   }
 
-  window.RunwardenLive = {
-    state: live,
-    refresh,
-    reconnect: () => {
-      disconnect();
-      connect();
-    },
-  };
+  window.RunwardenLive = { state: live, refresh, reconnect: reconnectNow };
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);

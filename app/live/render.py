@@ -1,0 +1,106 @@
+"""Render a watched page from its page model, and plan its next time-only change.
+
+``render(watch, scope, now)`` builds the page with the same function its route uses
+(``app.pages``) and returns a Turbo Stream morphing ``#page-content``; links are built by
+the app's URL map bound outside any request (``render_context``).
+
+``plan(watch, scope, now)`` names the next instant the page changes by the passing of time
+alone: a run's freshness transition, the reconciler's next pass, or at the latest
+``REFRESH_SECONDS`` from now, so that sentences with durations in them ("no heartbeat for
+47 min") never stay behind by more than that.
+"""
+
+from datetime import timedelta
+
+from app.extensions import db
+from app.live.registry import (
+    WATCH_LIST,
+    WATCH_RECONCILER,
+    WATCH_RUN,
+    WATCH_TENANT,
+    WATCH_WORKSPACE,
+)
+from app.models import OperationRun, User
+from app.operations import get_policy
+from app.operations.freshness import active_clause, freshness
+from app.operations.reconciler_status import reconciler_status
+from app.pages import (
+    PageArgs,
+    content_stream,
+    detail,
+    operations,
+    overview,
+    reconciler,
+    render_page,
+)
+from app.pages import tenant as tenant_page
+
+PLAN_LIMIT = 5000
+REFRESH_SECONDS = 30
+RECONCILER_MARGIN = timedelta(seconds=1)
+BUILDERS = {
+    WATCH_WORKSPACE: overview.build,
+    WATCH_TENANT: tenant_page.build,
+    WATCH_LIST: operations.build,
+    WATCH_RUN: detail.build,
+}
+
+
+def page_args(watch):
+    """The PageArgs the route received for the watched page."""
+    return PageArgs(dict(watch.view_args), dict(watch.args), watch.page)
+
+
+def build(watch, scope, now):
+    """The page model of ``watch`` seen with ``scope`` (raises HTTPException like the route)."""
+    args = page_args(watch)
+    if watch.kind == WATCH_RECONCILER:
+        return reconciler.build(scope, args, now, user=db.session.get(User, watch.user_id))
+    return BUILDERS[watch.kind](scope, args, now)
+
+
+def render(watch, scope, now, as_of=None):
+    """The Turbo Stream that brings an open ``watch`` page up to date, or None."""
+    if scope is None or watch.endpoint is None:
+        return None
+    page = build(watch, scope, now)
+    if as_of is not None:
+        page = type(page)(page.template, page.context, as_of)
+    return content_stream(render_page(page, fragment=True))
+
+
+def render_context(app):
+    """An app context whose links are built by the URL map alone (paths, no request)."""
+    ctx = app.app_context()
+    ctx.url_adapter = app.url_map.bind("localhost", script_name=app.config["APPLICATION_ROOT"])
+    return ctx
+
+
+def plan(watch, scope, now):
+    """(instant, run ids) of the page's next change by time alone (never None for live pages)."""
+    if scope is None or watch.endpoint is None:
+        return None
+    latest = now + timedelta(seconds=REFRESH_SECONDS)
+    if watch.kind == WATCH_RECONCILER:
+        next_pass = reconciler_status(now).next_pass_at
+        if next_pass is not None and now < next_pass + RECONCILER_MARGIN < latest:
+            return next_pass + RECONCILER_MARGIN, ()
+        return latest, ()
+    upcoming = {}
+    for run in db.session.scalars(_watched_active_runs(watch, scope).limit(PLAN_LIMIT)):
+        at = freshness(run, get_policy(), now).next_transition_at
+        if at is not None:
+            upcoming.setdefault(at, []).append(run.id)
+    first = min(upcoming, default=None)
+    if first is None or first > latest:
+        return latest, ()
+    return first, tuple(upcoming[first])
+
+
+def _watched_active_runs(watch, scope):
+    query = scope.runs().where(active_clause())
+    if watch.kind == WATCH_TENANT or (watch.kind == WATCH_LIST and watch.tenant_id):
+        return query.where(OperationRun.tenant_id == watch.tenant_id)
+    if watch.kind == WATCH_RUN:
+        return query.where(OperationRun.id == watch.run_id)
+    return query

@@ -1,0 +1,28 @@
+"""The canonical run detail: facts, banner, timeline and the way back to the list."""
+
+from flask import abort
+
+from app.operations import get_policy
+from app.operations.dashboards import run_events
+from app.operations.queries import MAX_ROW_ID
+from app.pages import Page
+from app.presenter.detail import run_detail
+
+TEMPLATE = "monitoring/run_detail.html"
+
+
+def run_or_404(scope, run_id):
+    """The visible run with its tenant loaded, or 404."""
+    run = scope.run(run_id, with_tenant=True) if 0 <= run_id <= MAX_ROW_ID else None
+    if run is None:
+        abort(404)
+    return run
+
+
+def build(scope, args, now):
+    """The detail of run ``args.view_args["run_id"]``; 404 when it is not visible."""
+    run = run_or_404(scope, int(args.view_args["run_id"]))
+    detail = run_detail(
+        run, run_events(run.id), policy=get_policy(), now=now, back=args.args.get("back")
+    )
+    return Page(TEMPLATE, {"detail": detail}, now)

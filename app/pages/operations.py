@@ -1,0 +1,68 @@
+"""The canonical operations list: tabs with counts, filters, a keyset page, tenant context."""
+
+from flask import abort
+
+from app.operations import get_policy
+from app.operations.queries import (
+    MAX_ROW_ID,
+    TAB_ALL,
+    InvalidQuery,
+    RunFilters,
+    list_runs,
+    tab_counts,
+)
+from app.pages import Page
+from app.pages.tenant import overlay_for
+from app.presenter.lists import list_args, operations_list
+from app.presenter.runs import run_views
+
+TEMPLATE = "monitoring/operations.html"
+
+
+def _tenant(scope, raw):
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        raise InvalidQuery("tenant_id", "tenant_id must be a number")
+    tenant_id = int(raw)
+    tenant = scope.tenant_by_id(tenant_id) if tenant_id <= MAX_ROW_ID else None
+    if tenant is None:
+        abort(404)
+    return tenant
+
+
+def _filters(args, scope):
+    tenant = _tenant(scope, args.get("tenant_id"))
+    filters = RunFilters(
+        tenant_id=tenant.id if tenant else None,
+        type=args.get("type"),
+        status=args.get("status"),
+        problem_class=args.get("problemClass"),
+    )
+    return tenant, filters.validate()
+
+
+def build(scope, args, now):
+    """The list page for ``args.args``; 400 for a bad filter or cursor, 404 for a hidden tenant."""
+    policy = get_policy()
+    query = list_args(args.args)
+    tab = query.get("activeTab", TAB_ALL)
+    try:
+        tenant, filters = _filters(query, scope)
+        counts = tab_counts(scope, policy=policy, now=now, filters=filters)
+        page = list_runs(
+            scope, policy=policy, now=now, tab=tab, filters=filters, cursor=query.get("cursor")
+        )
+    except InvalidQuery as exc:
+        abort(400, description=exc.message)
+    tenants = scope.tenant_rows()
+    view = operations_list(
+        query, tab=tab, counts=counts, page=page, tenant=tenant, tenants=tenants, policy=policy
+    )
+    by_id = {t.id: t for t in tenants}
+    context = {
+        "view": view,
+        "rows": run_views(page.runs, policy=policy, now=now, back=args.path, tenants=by_id),
+        "overlay": overlay_for(scope, tenant, now=now) if tenant else None,
+    }
+    return Page(TEMPLATE, context, now)

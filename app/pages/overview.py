@@ -1,0 +1,34 @@
+"""The workspace overview: tenant cards, totals, workspace-level runs, the recent runs."""
+
+from app.extensions import db
+from app.models import Workspace
+from app.operations import get_policy
+from app.operations.dashboards import Activity, activity_by_tenant
+from app.operations.queries import list_runs
+from app.operations.reconciler_status import reconciler_status
+from app.pages import Page
+from app.presenter.dashboards import summary_of, tenant_card, workspace_totals
+from app.presenter.runs import run_views
+
+TEMPLATE = "workspace/overview.html"
+RECENT = 10
+
+
+def build(scope, args, now):
+    """The overview of ``scope``'s workspace at ``now``."""
+    policy = get_policy()
+    activity = activity_by_tenant(scope, policy=policy, now=now)
+    tenants = scope.tenant_rows()
+    cards = [tenant_card(t, activity.get(t.id, Activity())) for t in tenants]
+    recent = list_runs(scope, policy=policy, now=now, limit=RECENT).runs
+    workspace_level = activity.get(None)
+    reconciler = reconciler_status(now) if scope.role == "owner" else None
+    context = {
+        "workspace": db.session.get(Workspace, scope.workspace_id),
+        "cards": cards,
+        "totals": workspace_totals(sum(activity.values(), Activity()), policy.follow_up_window),
+        "workspace_level": summary_of(workspace_level) if workspace_level else None,
+        "recent": run_views(recent, policy=policy, now=now, tenants={t.id: t for t in tenants}),
+        "reconciler_warning": reconciler.message if reconciler and reconciler.looks_stale else None,
+    }
+    return Page(TEMPLATE, context, now)
