@@ -44,6 +44,7 @@ def create_app(config=None, clock=None):
     from app.cli import register_cli
     from app.live import init_live
     from app.observability import init_observability
+    from app.outages import init_outages
     from app.presenter.templating import init_templating
     from app.security import init_security
     from reconciler.loop import init_app as init_reconciler
@@ -53,6 +54,7 @@ def create_app(config=None, clock=None):
     init_security(app)
     init_templating(app)
     init_observability(app)
+    init_outages(app)
     init_reconciler(app)  # embedded mode: starts with the first request served, not here
     init_live(app)  # the relay thread starts with the first stream socket, not here
     return app

@@ -16,10 +16,13 @@ SESSION_SETTINGS = "-c plan_cache_mode=force_generic_plan -c max_parallel_worker
 
 
 def configure(config):
-    """Add the session settings to ``config``'s engine options for a PostgreSQL URL."""
+    """Add the session settings to ``config``'s engine options for a PostgreSQL URL, and
+    check pooled connections before reuse (a terminated or restarted server's connections
+    are replaced instead of failing the request that draws them)."""
     if not config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         return
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.setdefault("pool_pre_ping", True)
     connect_args = dict(options.get("connect_args") or {})
     connect_args["options"] = f"{connect_args.get('options', '')} {SESSION_SETTINGS}".strip()
     options["connect_args"] = connect_args

@@ -21,8 +21,18 @@ def test_settings_are_added_to_what_the_deployment_gave():
     configure(config)
     assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {
         "pool_size": 3,
+        "pool_pre_ping": True,
         "connect_args": {"options": f"-c a=b {SESSION_SETTINGS}"},
     }
+
+
+def test_pooled_connections_are_checked_unless_the_deployment_says_otherwise():
+    config = {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/runwarden"}
+    configure(config)
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] = False
+    configure(config)
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False
 
 
 def test_sqlite_is_left_alone():
