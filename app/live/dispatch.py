@@ -26,6 +26,7 @@ from app.live.timer import Due, Schedule
 from app.live.watch import refresh_scope
 from app.models import RunChange
 from app.operations.clock import get_clock
+from app.operations.sessions import session_is_live, touch_session
 
 log = logging.getLogger(__name__)
 CATCH_UP_LIMIT = 500
@@ -202,7 +203,7 @@ class Dispatcher:
         sockets of users who lost access or whose session ended. Returns the kept clients."""
         checked_at = time.monotonic()
         now = get_clock(self.app).now()
-        fresh, kept = {}, []
+        fresh, alive, kept = {}, {}, []
         for client in clients:
             if client.closing:
                 continue
@@ -210,7 +211,9 @@ class Dispatcher:
                 key = (client.user_id, client.scope.workspace_id)
                 if key not in fresh:
                     fresh[key] = refresh_scope(client)
-                if fresh[key] is None or not session_alive(client, now):
+                if client.session_key not in alive:
+                    alive[client.session_key] = session_alive(client, now)
+                if fresh[key] is None or not alive[client.session_key]:
                     client.end(REVOKED)
                     continue
                 client.scope, client.scope_checked_at = fresh[key], checked_at
@@ -237,5 +240,9 @@ class Dispatcher:
 
 
 def session_alive(client, now):
-    """Whether the session that opened ``client``'s socket is still signed in."""
+    """Whether the session that opened ``client``'s socket is still signed in; an open
+    live page counts as activity (``touch_session`` writes at most once a minute)."""
+    if not session_is_live(client.session_key, client.user_id, now):
+        return False
+    touch_session(client.session_key, now)
     return True

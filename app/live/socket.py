@@ -35,7 +35,7 @@ def stream_view():
     if refusal is not None:
         return refusal
     live = get_live()
-    key = session.get("sid") or f"user:{current_user.id}"
+    key = session.get("sid")
     if live.registry.count(key) >= config["LIVE_MAX_STREAMS_PER_SESSION"]:
         return _text("too many open live pages in this session; close some", 429)
     if len(live.registry) >= config["LIVE_MAX_CLIENTS"]:
