@@ -1,31 +1,59 @@
-"""gunicorn settings read from the working directory: run the embedded reconciler once.
+"""gunicorn settings read from the working directory, for the web and the live process.
 
-With RUNWARDEN_RECONCILER=embedded the reconciler runs in the gunicorn master (which never
-serves requests and outlives its workers), not once per worker; the workers inherit
-RUNWARDEN_RECONCILER_OWNER and stay out. With `external` or `off` these hooks do nothing.
+``RUNWARDEN_SERVE=web`` (default): page loads and the worker API, ``RUNWARDEN_WORKERS``
+gthread workers of ``RUNWARDEN_THREADS`` threads on ``RUNWARDEN_BIND``. With
+``RUNWARDEN_LIVE=external`` live pages connect to the live process (the reverse proxy sends
+``/live/stream`` there) and no web thread is ever held by an open page; with the default
+``embedded`` the web workers serve streams too, at most half of their threads each.
+
+``RUNWARDEN_SERVE=live``: the live process, one worker on ``RUNWARDEN_LIVE_BIND`` with
+``RUNWARDEN_LIVE_THREADS`` threads (each open page holds one), which relays changes from the
+database to the open pages; it never runs the reconciler.
+
+With RUNWARDEN_RECONCILER=embedded the reconciler runs in the web master (which never serves
+requests and outlives its workers), not once per worker; the workers inherit
+RUNWARDEN_RECONCILER_OWNER and stay out.
 """
 
 import os
 
+serve = os.environ.get("RUNWARDEN_SERVE", "web")
+if serve not in ("web", "live"):
+    raise SystemExit(f"RUNWARDEN_SERVE must be web or live (got {serve!r})")
+
 wsgi_app = "wsgi:app"
-bind = os.environ.get("RUNWARDEN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("RUNWARDEN_WORKERS", "2"))
-# Each open live page holds one thread for its WebSocket: size threads for the
-# expected number of open pages per worker plus a few for plain requests.
 worker_class = "gthread"
-threads = int(os.environ.get("RUNWARDEN_THREADS", "64"))
 timeout = 60
 graceful_timeout = 20
 accesslog = None  # the app writes one structured line per request
 
+if serve == "live":
+    bind = os.environ.get("RUNWARDEN_LIVE_BIND", "127.0.0.1:8001")
+    workers = 1
+    threads = int(os.environ.get("RUNWARDEN_LIVE_THREADS", "1200"))
+    worker_connections = threads + 100
+    os.environ["RUNWARDEN_LIVE"] = "embedded"
+    os.environ["RUNWARDEN_RECONCILER"] = "off"
+    os.environ.setdefault("RUNWARDEN_LIVE_MAX_CLIENTS", str(max(1, threads - 64)))
+else:
+    bind = os.environ.get("RUNWARDEN_BIND", "127.0.0.1:8000")
+    workers = int(os.environ.get("RUNWARDEN_WORKERS", "2"))
+    threads = int(os.environ.get("RUNWARDEN_THREADS", "64"))
+    if os.environ.get("RUNWARDEN_LIVE", "embedded") == "embedded":
+        os.environ.setdefault("RUNWARDEN_LIVE_MAX_CLIENTS", str(max(1, threads // 2)))
+
 
 def when_ready(server):
+    if serve != "web":
+        return
     from reconciler.loop import start_in_gunicorn_master
 
     start_in_gunicorn_master(server)
 
 
 def on_exit(server):
+    if serve != "web":
+        return
     from reconciler.loop import stop_embedded
 
     stop_embedded()
