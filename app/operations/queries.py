@@ -172,6 +172,28 @@ def _page_query(policy, scope_shape, tab, filter_shape, after_cursor, rows):
     return query
 
 
+def count_newer(scope, *, policy, now, tab=TAB_ALL, filters=RunFilters(), since_id, cap=99):
+    """How many visible runs of ``tab`` under ``filters`` arrived after run ``since_id``
+    (a higher id), capped: what a reader of a deeper page has not seen yet."""
+    filters = filters.validate()
+    tab_clause(tab, policy)
+    params = {**scope.params, **filters.params, **fr.instant(policy, now), "since_id": since_id}
+    value = db.session.scalar(_newer_query(policy, scope.shape, tab, filters.shape, cap), params)
+    return Count(min(value, cap), value > cap)
+
+
+@lru_cache(maxsize=256)
+def _newer_query(policy, scope_shape, tab, filter_shape, cap):
+    since = sa.bindparam("since_id", type_=sa.BigInteger, required=True)
+    where = [
+        Scope.bound_run_filter(scope_shape),
+        tab_clause(tab, policy),
+        *filter_clauses(filter_shape, policy),
+        OperationRun.id > since,
+    ]
+    return sa.select(_capped_count(where, cap))
+
+
 @dataclass(frozen=True)
 class Count:
     """A count, possibly capped (shown as "10,000+")."""

@@ -8,6 +8,7 @@ from app.operations.queries import (
     TAB_ALL,
     InvalidQuery,
     RunFilters,
+    count_newer,
     list_runs,
     tab_counts,
 )
@@ -42,6 +43,16 @@ def _filters(args, scope):
     return tenant, filters.validate()
 
 
+def _newer(scope, policy, now, tab, filters, query):
+    """On a deeper page: the runs that arrived above it since its first page was read."""
+    raw = query.get("since_id")
+    if not query.get("cursor") or raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ROW_ID:
+        raise InvalidQuery("since_id", "since_id must be a run id")
+    return count_newer(scope, policy=policy, now=now, tab=tab, filters=filters, since_id=int(raw))
+
+
 def build(scope, args, now):
     """The list page for ``args.args``; 400 for a bad filter or cursor, 404 for a hidden tenant."""
     policy = get_policy()
@@ -53,11 +64,19 @@ def build(scope, args, now):
         page = list_runs(
             scope, policy=policy, now=now, tab=tab, filters=filters, cursor=query.get("cursor")
         )
+        newer = _newer(scope, policy, now, tab, filters, query)
     except InvalidQuery as exc:
         abort(400, description=exc.message)
     tenants = scope.tenant_rows()
     view = operations_list(
-        query, tab=tab, counts=counts, page=page, tenant=tenant, tenants=tenants, policy=policy
+        query,
+        tab=tab,
+        counts=counts,
+        page=page,
+        tenant=tenant,
+        tenants=tenants,
+        policy=policy,
+        newer=newer,
     )
     by_id = {t.id: t for t in tenants}
     context = {

@@ -19,7 +19,7 @@ PROBLEM_LABELS = {
     fr.TERMINAL_FOLLOW_UP: "Needs follow-up",
     fr.NO_PROBLEM: "No problem",
 }
-LIST_PARAMS = ("activeTab", "tenant_id", "type", "status", "problemClass", "cursor")
+LIST_PARAMS = ("activeTab", "tenant_id", "type", "status", "problemClass", "cursor", "since_id")
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ class OperationsList:
     empty_text: str
     next_url: str | None
     first_url: str | None
+    newer: int = 0
+    newer_text: str | None = None
 
 
 def list_args(args):
@@ -97,9 +99,13 @@ def _empty(tab, filtered, follow_up_window):
     }[tab]
 
 
-def operations_list(args, *, tab, counts, page, tenant, tenants, policy):
-    """The OperationsList for the validated ``args`` (see ``list_args``)."""
-    base = {k: v for k, v in args.items() if k != "cursor"}
+def operations_list(args, *, tab, counts, page, tenant, tenants, policy, newer=None):
+    """The OperationsList for the validated ``args`` (see ``list_args``).
+
+    ``newer`` (a Count) is how many runs arrived above a deeper page since its first page
+    was read; the first page's newest id travels in ``since_id`` with the "Older" links.
+    """
+    base = {k: v for k, v in args.items() if k not in ("cursor", "since_id")}
     tabs = [
         Tab(
             key,
@@ -132,8 +138,26 @@ def operations_list(args, *, tab, counts, page, tenant, tenants, policy):
         clear_url=operations_url(activeTab=tab if tab != TAB_ALL else None),
         empty_title=title,
         empty_text=text,
-        next_url=operations_url(**{**base, "cursor": page.next_cursor})
+        next_url=operations_url(
+            **{**base, "cursor": page.next_cursor, "since_id": _since(args, page)}
+        )
         if page.next_cursor
         else None,
         first_url=operations_url(**base) if args.get("cursor") else None,
+        newer=newer.value if newer else 0,
+        newer_text=_newer_text(newer),
     )
+
+
+def _since(args, page):
+    if args.get("since_id"):
+        return args["since_id"]
+    return str(max(run.id for run in page.runs)) if page.runs else None
+
+
+def _newer_text(newer):
+    if not newer or not newer.value:
+        return None
+    count = f"{newer.value}+" if newer.capped else str(newer.value)
+    noun = "run" if newer.value == 1 and not newer.capped else "runs"
+    return f"{count} newer {noun} since this list was opened"
