@@ -12,6 +12,8 @@ alone: a run's freshness transition, the reconciler's next pass, or at the lates
 
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from app.extensions import db
 from app.live.registry import (
     WATCH_LIST,
@@ -21,6 +23,7 @@ from app.live.registry import (
     WATCH_WORKSPACE,
 )
 from app.models import OperationRun, User
+from app.models.runs import run_records
 from app.operations import get_policy
 from app.operations.freshness import active_clause, freshness
 from app.operations.reconciler_status import reconciler_status
@@ -86,9 +89,10 @@ def plan(watch, scope, now):
         if next_pass is not None and now < next_pass + RECONCILER_MARGIN < latest:
             return next_pass + RECONCILER_MARGIN, ()
         return latest, ()
-    upcoming = {}
-    for run in db.session.scalars(_watched_active_runs(watch, scope).limit(PLAN_LIMIT)):
-        at = freshness(run, get_policy(), now).next_transition_at
+    upcoming, policy = {}, get_policy()
+    query = _watched_active_runs(watch, scope).limit(PLAN_LIMIT)
+    for run in run_records(db.session.execute(query)):
+        at = freshness(run, policy, now).next_transition_at
         if at is not None:
             upcoming.setdefault(at, []).append(run.id)
     first = min(upcoming, default=None)
@@ -98,7 +102,7 @@ def plan(watch, scope, now):
 
 
 def _watched_active_runs(watch, scope):
-    query = scope.runs().where(active_clause())
+    query = sa.select(OperationRun.__table__).where(scope.run_filter(), active_clause())
     if watch.kind == WATCH_TENANT or (watch.kind == WATCH_LIST and watch.tenant_id):
         return query.where(OperationRun.tenant_id == watch.tenant_id)
     if watch.kind == WATCH_RUN:
