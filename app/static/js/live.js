@@ -186,6 +186,11 @@
     element.setAttribute("data-state", live.status);
     element.setAttribute("data-confirmed-at", new Date(live.confirmedAt).toISOString());
     document.documentElement.setAttribute("data-live", live.status);
+    const content = document.getElementById("page-content");
+    const label = `Not live · data from ${clockTime(live.confirmedAt)}`;
+    if (content && content.getAttribute("data-stale-label") !== label) {
+      content.setAttribute("data-stale-label", label);
+    }
     renderBanner(text);
     renderTitle();
   }
