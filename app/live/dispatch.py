@@ -30,6 +30,7 @@ from app.operations.sessions import session_is_live, touch_session
 
 log = logging.getLogger(__name__)
 CATCH_UP_LIMIT = 500
+RECENT_SECONDS = 5
 GONE = "revoked This page is no longer available to you."
 REVOKED = "revoked You are signed out or no longer have access to this page."
 
@@ -157,12 +158,20 @@ class Dispatcher:
         return groups
 
     def _changed_since(self, client, since, margin_seconds=2.0):
-        if since is None:
+        """Whether the page ``client`` shows (data as of ``since``) may be out of date.
+
+        A page older than a few seconds is rendered again whatever the feed says: time
+        alone may have changed its freshness while it was away, and the feed keeps only
+        ``LIVE_RETENTION_SECONDS`` of changes.
+        """
+        now = get_clock(self.app).now()
+        if since is None or now - since > timedelta(seconds=RECENT_SECONDS):
             return True
         cutoff = since - timedelta(seconds=margin_seconds)
         query = sa.select(RunChange.run_id, RunChange.workspace_id, RunChange.tenant_id)
         rows = db.session.execute(query.where(RunChange.at >= cutoff).limit(CATCH_UP_LIMIT))
-        return any(concerns(client, row) for row in rows)
+        rows = rows.all()
+        return len(rows) >= CATCH_UP_LIMIT or any(concerns(client, row) for row in rows)
 
     def _render_groups(self, groups, work):
         queued = 0

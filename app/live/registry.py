@@ -151,12 +151,9 @@ class LiveRegistry(Turbo):
         with self._lock:
             return tuple(self._clients.values())
 
-    def count(self, session_key=None):
-        """Open sockets in all, or of one session."""
-        clients = self.snapshot()
-        if session_key is None:
-            return len(clients)
-        return sum(1 for client in clients if client.session_key == session_key)
+    def count_session(self, session_key):
+        """Open sockets of one session."""
+        return sum(1 for client in self.snapshot() if client.session_key == session_key)
 
     def __len__(self):
         with self._lock:

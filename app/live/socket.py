@@ -36,7 +36,7 @@ def stream_view():
         return refusal
     live = get_live()
     key = session.get("sid")
-    if live.registry.count(key) >= config["LIVE_MAX_STREAMS_PER_SESSION"]:
+    if live.registry.count_session(key) >= config["LIVE_MAX_STREAMS_PER_SESSION"]:
         return _text("too many open live pages in this session; close some", 429)
     if len(live.registry) >= config["LIVE_MAX_CLIENTS"]:
         return _text("live updates are at capacity; retry shortly", 503, retry=5)
