@@ -82,6 +82,7 @@ def make_run(
         started_at=None if status == "queued" else now - timedelta(seconds=age),
         processed=processed,
         total=total,
+        event_count=1,
         **fields,
     )
     if heartbeat_ago is not None:

@@ -117,6 +117,14 @@ class OperationRun(db.Model):
     reconciled_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
     reconciliation_reason: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
     reconciliation_message: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    # The timeline's size, and what it counts instead of keeping (see operations.timeline).
+    event_count: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    late_reports: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    late_reports_omitted: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    last_late_report_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
+    progress_regressions: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    progress_regressions_omitted: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    last_regression_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
 
     tenant = db.relationship("Tenant", lazy="raise")
     events = db.relationship("RunEvent", order_by="RunEvent.id", lazy="raise", back_populates="run")
@@ -147,9 +155,11 @@ class RunEvent(db.Model):
     """One entry of a run's timeline. Never updated, never deleted."""
 
     __tablename__ = "run_events"
+    # The timeline's one order, newest first: (at, id) descending, read from this index.
+    __table_args__ = (sa.Index("ix_run_events_timeline", "run_id", "at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(sa.ForeignKey("operation_runs.id"), index=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("operation_runs.id"))
     kind: Mapped[str] = mapped_column(sa.String(32))
     at: Mapped[datetime] = mapped_column(sa.DateTime)
     actor: Mapped[str] = mapped_column(sa.String(200))

@@ -10,16 +10,18 @@ from app.blueprints.api.schemas import (
     CreateRun,
     Heartbeat,
     ListQuery,
+    RunQuery,
     StartRun,
     check_not_before,
     check_progress,
     parse_body,
     parse_query,
 )
-from app.blueprints.api.serialize import events_to_json, run_to_json
+from app.blueprints.api.serialize import run_to_json, timeline_to_json
 from app.operations import get_policy, lifecycle
 from app.operations.clock import now
 from app.operations.queries import InvalidQuery, RunFilters, list_runs
+from app.operations.timeline import InvalidCursor, timeline_page
 
 QUERY_FIELDS = {"activeTab": "tab", "problemClass": "problem_class"}
 MAX_RUN_ID = 2**31 - 1
@@ -125,9 +127,14 @@ def complete_run(run_id):
 
 @bp.get("/runs/<int:run_id>")
 def get_run(run_id):
+    query = parse_query(RunQuery)
     run = _run_or_404(run_id)
+    try:
+        page = timeline_page(run, before=query.events_before)
+    except InvalidCursor as exc:
+        raise invalid({"events_before": str(exc)}, "the query is not valid") from exc
     data = run_to_json(run, get_policy(), now())
-    data["events"] = events_to_json(run)
+    data.update(timeline_to_json(page))
     return jsonify(data)
 
 

@@ -150,6 +150,14 @@ class ListQuery(BaseModel):
     cursor: Annotated[str, Field(max_length=200)] | None = None
 
 
+class RunQuery(BaseModel):
+    """Query string of GET /runs/<id>: ``events_before``, the cursor of older events."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events_before: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
 def _field_errors(error):
     fields = {}
     for item in error.errors():

@@ -1,9 +1,7 @@
 """Runs and their timelines as JSON, with the one freshness truth attached."""
 
-import sqlalchemy as sa
-
 from app.extensions import db
-from app.models import RunEvent, Tenant
+from app.models import Tenant
 from app.operations.clock import isoformat
 from app.operations.freshness import freshness, problem_class
 from app.presenter import api_fields
@@ -72,9 +70,15 @@ def event_to_json(event):
     }
 
 
-def events_to_json(run):
-    """The run's timeline, oldest first."""
-    events = db.session.scalars(
-        sa.select(RunEvent).where(RunEvent.run_id == run.id).order_by(RunEvent.id)
-    )
-    return [event_to_json(event) for event in events]
+def timeline_to_json(page):
+    """A timeline page (``operations.timeline``): its events newest first, the cursor of
+    the older ones, the total and the reports counted instead of kept."""
+    return {
+        "events": [event_to_json(event) for event in page.events],
+        "events_next": page.older,
+        "events_total": page.total,
+        "events_omitted": {
+            item.kind: {"count": item.count, "last_at": isoformat(item.last_at)}
+            for item in page.omitted
+        },
+    }
