@@ -1,21 +1,30 @@
-"""Fixtures for live updates: fake sockets, a recording renderer, an app for relay threads."""
+"""Fixtures for live updates: fake sockets, a dispatcher harness, an app for relay threads."""
 
 import socket
 import threading
 
 import pytest
 import sqlalchemy as sa
+from flask_login import login_user
 from simple_websocket import Client, ConnectionClosed
 
 from app import create_app
 from app.extensions import db as _db
-from app.live.registry import Watch
+from app.live.dispatch import Dispatcher
+from app.live.feed import Change
+from app.live.registry import LiveRegistry
+from app.live.watch import resolve_watch
+from app.operations.visibility import scope_for_user
 from config import TestConfig
 from tests.conftest import require_postgres
+from tests.web.conftest import world  # noqa: F401 - the operator pages' world, shared
+from tests.web.html import parse
 
 
 class FakeSocket:
     """Records what is sent; ``close()`` makes later sends fail like a dropped socket."""
+
+    sock = None
 
     def __init__(self):
         self.sent = []
@@ -32,18 +41,34 @@ class FakeSocket:
         self.closed = True
 
 
-class RecordingRender:
-    """A render callback that names the watch and the runs it was given."""
+class _StuckRaw:
+    """The OS socket under a BlockingSocket: ``shutdown`` breaks the blocked send."""
+
+    def __init__(self, owner):
+        self.owner = owner
+        self.shut = False
+
+    def shutdown(self, how):
+        self.shut = True
+        self.owner.release.set()
+
+
+class BlockingSocket(FakeSocket):
+    """A peer that stopped reading: ``send`` blocks until ``release`` is set (or the keeper
+    shuts the socket down, which makes the blocked send fail)."""
 
     def __init__(self):
-        self.calls = []
-        self._lock = threading.Lock()
+        super().__init__()
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.sock = _StuckRaw(self)
 
-    def __call__(self, watch, scope, runs):
-        ids = ",".join(str(run.id) for run in runs)
-        with self._lock:
-            self.calls.append((watch, scope, [run.id for run in runs]))
-        return f'<turbo-stream action="replace" target="{watch.kind}" data-runs="{ids}">'
+    def send(self, text):
+        self.entered.set()
+        self.release.wait(30)
+        if self.sock.shut:
+            raise OSError("socket shut down")
+        super().send(text)
 
 
 def connect_ws(url, cookie=None, timeout=10):
@@ -59,28 +84,68 @@ def connect_ws(url, cookie=None, timeout=10):
     return client
 
 
-def runs_in(messages):
-    """Run ids named by RecordingRender streams in ``messages``."""
-    found = set()
-    for message in messages:
-        marker = 'data-runs="'
-        if marker in message:
-            ids = message.split(marker, 1)[1].split('"', 1)[0]
-            found.update(int(i) for i in ids.split(",") if i)
-    return found
+def run_ids(markup):
+    """Run ids carried by ``data-run-id`` hooks anywhere in ``markup`` (str or parsed)."""
+    root = parse(str(markup)) if not hasattr(markup, "find_all") else markup
+    return {int(node.attrs["data-run-id"]) for node in root.find_all("data-run-id")}
+
+
+def watch_for(app, user, page):
+    """(Watch, Scope) of ``user`` on ``page``, resolved as the socket's handshake does."""
+    with app.test_request_context("/"):
+        login_user(user)
+        return resolve_watch(user, page)
+
+
+class Harness:
+    """A registry and a dispatcher driven by hand: ``changed`` submits and processes."""
+
+    def __init__(self, app, scope_ttl=60.0):
+        self.app = app
+        self.registry = LiveRegistry()
+        self.dispatcher = Dispatcher(app, self.registry, scope_ttl=scope_ttl)
+
+    def open(self, user, page, ws=None, session_key=None):
+        """Register a socket of ``user`` on ``page`` (resolved like the handshake)."""
+        watch, scope = watch_for(self.app, user, page)
+        return self.registry.connect(ws or FakeSocket(), user.id, watch, scope, session_key)
+
+    def attach(self, user, workspace, watch, ws=None, session_key=None):
+        """Register a socket of ``user`` on an explicit ``watch`` (no URL resolution)."""
+        scope = scope_for_user(user, workspace.id)
+        return self.registry.connect(ws or FakeSocket(), user.id, watch, scope, session_key)
+
+    def changed(self, *runs, as_of=None):
+        """The relay read ``runs``' changes; process them. Returns pages queued."""
+        changes = [Change(n, r.id, r.workspace_id, r.tenant_id) for n, r in enumerate(runs, 1)]
+        self.dispatcher.submit(changes, as_of)
+        return self.dispatcher.process()
+
+
+def received(client):
+    """The page update waiting in ``client``'s mailbox (taken), or None."""
+    return client.take(0)
 
 
 @pytest.fixture
-def render():
-    return RecordingRender()
+def harness(app):
+    return Harness(app)
 
 
 @pytest.fixture
-def watch():
-    """Build a Watch: ``watch("tenant", ws_id, tenant_id)``."""
-    return lambda kind, workspace_id=None, tenant_id=None, run_id=None, page="": Watch(
-        kind, workspace_id, tenant_id, run_id, page
-    )
+def renders(monkeypatch):
+    """Every (watch, scope) the dispatcher renders a page for, in order."""
+    from app.live import dispatch
+
+    calls = []
+    real = dispatch.render
+
+    def recording(watch, scope, now, as_of=None):
+        calls.append((watch, scope))
+        return real(watch, scope, now, as_of=as_of)
+
+    monkeypatch.setattr(dispatch, "render", recording)
+    return calls
 
 
 @pytest.fixture

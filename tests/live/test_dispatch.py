@@ -1,19 +1,23 @@
-"""Pushes reach only the clients entitled to a run and watching a page that shows it."""
+"""Pushes reach only entitled clients whose page shows a run, rendered once per group."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from werkzeug.exceptions import NotFound
 
 from app.extensions import db as _db
-from app.live.dispatch import Dispatcher
+from app.live import dispatch
+from app.live.dispatch import GONE, REVOKED, concerns, group_key
 from app.live.feed import Change
-from app.live.registry import LiveRegistry
+from app.live.registry import Watch
 from app.models import Membership, TenantGrant
+from app.operations.clock import isoformat
 from app.operations.lifecycle import complete_run, create_run
-from app.operations.visibility import scope_for_user
+from app.operations.sessions import end_session, start_session
 from tests.conftest import T0
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
-from tests.live.conftest import FakeSocket, runs_in
+from tests.live.conftest import Harness, received, run_ids
 
 
 @pytest.fixture
@@ -21,202 +25,336 @@ def world(db):
     ws, other_ws = make_workspace(), make_workspace()
     a, b = make_tenant(ws, slug="a"), make_tenant(ws, slug="b")
     foreign = make_tenant(other_ws, slug="foreign")
-    users = {name: make_user() for name in ("owner", "op_a", "viewer_b", "outsider")}
-    make_member(users["owner"], ws, "owner")
-    make_member(users["op_a"], ws, "operator", tenants=[a])
-    make_member(users["viewer_b"], ws, "viewer", tenants=[b])
-    make_member(users["outsider"], other_ws, "owner")
-    runs = {
-        "a": make_run(ws, a, now=T0),
-        "b": make_run(ws, b, now=T0),
-        "ws": make_run(ws, None, now=T0),
-        "foreign": make_run(other_ws, foreign, now=T0),
-    }
-    return ws, other_ws, {"a": a, "b": b, "foreign": foreign}, users, runs
+    users = SimpleNamespace(**{n: make_user() for n in ("owner", "op_a", "viewer_b", "outsider")})
+    make_member(users.owner, ws, "owner")
+    make_member(users.op_a, ws, "operator", tenants=[a])
+    make_member(users.viewer_b, ws, "viewer", tenants=[b])
+    make_member(users.outsider, other_ws, "owner")
+    runs = SimpleNamespace(
+        a=make_run(ws, a, now=T0),
+        b=make_run(ws, b, now=T0),
+        ws=make_run(ws, None, now=T0),
+        foreign=make_run(other_ws, foreign, now=T0),
+    )
+    return SimpleNamespace(ws=ws, other=other_ws, a=a, b=b, foreign=foreign, u=users, runs=runs)
 
 
-class Harness:
-    def __init__(self, app, render, scope_ttl=60.0):
-        self.registry = LiveRegistry()
-        self.dispatch = Dispatcher(app, self.registry, render, scope_ttl=scope_ttl)
-
-    def connect(self, user, workspace, watch):
-        ws = FakeSocket()
-        self.registry.connect(ws, user.id, watch, scope_for_user(user, workspace.id))
-        return ws
-
-    def changed(self, *runs):
-        return self.dispatch(
-            [Change(n, r.id, r.workspace_id, r.tenant_id) for n, r in enumerate(runs, 1)]
-        )
+def ids(client):
+    """Run ids in the page update waiting for ``client`` (empty set when none)."""
+    message = received(client)
+    return None if message is None else run_ids(message)
 
 
-def test_a_viewer_of_tenant_a_never_receives_tenant_b(app, world, render, watch):
-    ws, _, tenants, users, runs = world
-    h = Harness(app, render)
-    owner_on_a = h.connect(users["owner"], ws, watch("tenant", ws.id, tenants["a"].id))
-    op_on_a = h.connect(users["op_a"], ws, watch("tenant", ws.id, tenants["a"].id))
-    viewer_on_b = h.connect(users["viewer_b"], ws, watch("tenant", ws.id, tenants["b"].id))
+def test_a_viewer_of_tenant_a_never_receives_tenant_b(app, world, renders):
+    h, w = Harness(app), world
+    owner_on_a = h.open(w.u.owner, f"/admin/t/{w.a.uuid}")
+    op_on_a = h.open(w.u.op_a, f"/admin/t/{w.a.uuid}")
+    viewer_on_b = h.open(w.u.viewer_b, f"/admin/t/{w.b.uuid}")
 
-    h.changed(runs["b"])
-    assert owner_on_a.sent == [] and op_on_a.sent == []
-    assert runs_in(viewer_on_b.sent) == {runs["b"].id}
+    h.changed(w.runs.b)
+    assert received(owner_on_a) is None and received(op_on_a) is None
+    assert ids(viewer_on_b) == {w.runs.b.id}
 
-    h.changed(runs["a"], runs["foreign"])
-    assert runs_in(owner_on_a.sent) == runs_in(op_on_a.sent) == {runs["a"].id}
-    assert runs_in(viewer_on_b.sent) == {runs["b"].id}
-
-
-def test_a_client_watching_a_tenant_it_may_not_see_receives_nothing(app, world, render, watch):
-    ws, _, tenants, users, runs = world
-    h = Harness(app, render)
-    sneaky = h.connect(users["op_a"], ws, watch("tenant", ws.id, tenants["b"].id))
-    outsider = h.connect(users["outsider"], ws, watch("workspace", ws.id))
-
-    h.changed(runs["a"], runs["b"], runs["ws"])
-
-    assert sneaky.sent == []
-    assert outsider.sent == []
+    h.changed(w.runs.a, w.runs.foreign)
+    assert ids(owner_on_a) == ids(op_on_a) == {w.runs.a.id}
+    assert received(viewer_on_b) is None
+    assert all(watch.tenant_id == w.a.id for watch, _ in renders[1:])
 
 
-def test_workspace_level_runs_reach_every_member_of_the_workspace(app, world, render, watch):
-    ws, other_ws, tenants, users, runs = world
-    h = Harness(app, render)
+def test_a_client_watching_a_tenant_it_may_not_see_receives_nothing(app, world, renders):
+    h, w = Harness(app), world
+    sneaky = h.attach(w.u.op_a, w.ws, Watch("tenant", w.ws.id, w.b.id, endpoint="x"))
+    outsider = h.attach(w.u.outsider, w.other, Watch("workspace", w.ws.id, endpoint="x"))
+
+    assert h.changed(w.runs.a, w.runs.b, w.runs.ws) == 0
+
+    assert received(sneaky) is None and received(outsider) is None
+    assert renders == []
+
+
+def test_workspace_level_runs_reach_every_member_of_the_workspace(app, world):
+    h, w = Harness(app), world
     members = [
-        h.connect(users[name], ws, watch(kind, ws.id))
+        h.open(getattr(w.u, name), page)
         for name in ("owner", "op_a", "viewer_b")
-        for kind in ("workspace", "list")
+        for page in ("/admin", "/admin/operations")
     ]
-    tenant_page = h.connect(users["owner"], ws, watch("tenant", ws.id, tenants["a"].id))
-    outsider = h.connect(users["outsider"], other_ws, watch("workspace", other_ws.id))
+    tenant_page = h.open(w.u.owner, f"/admin/t/{w.a.uuid}")
+    outsider = h.open(w.u.outsider, "/admin")
 
-    h.changed(runs["ws"])
+    h.changed(w.runs.ws)
 
-    for sent in (m.sent for m in members):
-        assert runs_in(sent) == {runs["ws"].id}
-    assert tenant_page.sent == []
-    assert outsider.sent == []
-
-
-def test_overview_and_list_carry_only_visible_tenants(app, world, render, watch):
-    ws, _, tenants, users, runs = world
-    h = Harness(app, render)
-    owner = h.connect(users["owner"], ws, watch("workspace", ws.id))
-    viewer = h.connect(users["viewer_b"], ws, watch("workspace", ws.id))
-    viewer_list_a = h.connect(users["owner"], ws, watch("list", ws.id, tenants["a"].id))
-
-    h.changed(runs["a"], runs["b"])
-
-    assert runs_in(owner.sent) == {runs["a"].id, runs["b"].id}
-    assert runs_in(viewer.sent) == {runs["b"].id}
-    assert runs_in(viewer_list_a.sent) == {runs["a"].id}
+    for client in members:
+        assert w.runs.ws.id in ids(client)
+    assert received(tenant_page) is None and received(outsider) is None
 
 
-def test_a_detail_page_receives_its_own_run_only(app, world, render, watch):
-    ws, _, tenants, users, runs = world
-    h = Harness(app, render)
-    detail = h.connect(users["owner"], ws, watch("run", ws.id, tenants["a"].id, runs["a"].id))
-    forbidden = h.connect(users["viewer_b"], ws, watch("run", ws.id, tenants["a"].id, runs["a"].id))
+def test_overview_and_list_never_carry_a_hidden_tenant(app, world, renders):
+    h, w = Harness(app), world
+    owner = h.open(w.u.owner, "/admin")
+    viewer = h.open(w.u.viewer_b, "/admin")
+    viewer_list = h.open(w.u.viewer_b, "/admin/operations")
+    owner_list_a = h.open(w.u.owner, f"/admin/operations?tenant_id={w.a.id}")
 
-    h.changed(runs["a"], runs["b"])
+    h.changed(w.runs.a)  # tenant a: nothing for the viewer of b, not even a render
+    assert received(viewer) is None and received(viewer_list) is None
+    assert all(scope.tenant_ids is None for _, scope in renders)
+    assert {w.runs.a.id, w.runs.b.id} <= ids(owner)
+    assert ids(owner_list_a) == {w.runs.a.id}
 
-    assert runs_in(detail.sent) == {runs["a"].id}
-    assert forbidden.sent == []
+    h.changed(w.runs.a, w.runs.b)
+    assert {w.runs.a.id, w.runs.b.id} <= ids(owner)
+    for client in (viewer, viewer_list):
+        seen = ids(client)
+        assert w.runs.b.id in seen
+        assert not seen & {w.runs.a.id, w.runs.foreign.id}
+    assert ids(owner_list_a) == {w.runs.a.id}
 
 
-def test_clients_with_the_same_page_and_visibility_share_one_rendering(app, world, render, watch):
-    ws, _, tenants, users, runs = world
-    h = Harness(app, render)
+def test_a_detail_page_receives_its_own_run_only(app, world):
+    h, w = Harness(app), world
+    detail = h.open(w.u.owner, f"/admin/operations/{w.runs.a.id}")
+    forbidden = h.attach(
+        w.u.viewer_b, w.ws, Watch("run", w.ws.id, w.a.id, w.runs.a.id, endpoint="x")
+    )
+
+    h.changed(w.runs.b)
+    assert received(detail) is None
+    h.changed(w.runs.a, w.runs.b)
+    assert ids(detail) == {w.runs.a.id}
+    assert received(forbidden) is None
+
+
+def test_same_page_and_visibility_share_one_render(app, world, renders):
+    h, w = Harness(app), world
     second_owner = make_user()
-    make_member(second_owner, ws, "owner")
-    sockets = [
-        h.connect(users["owner"], ws, watch("tenant", ws.id, tenants["a"].id, page=p))
-        for p in ("/admin/t/x", "/admin/t/x/")
+    make_member(second_owner, w.ws, "owner")
+    second_op = make_user()
+    make_member(second_op, w.ws, "operator", tenants=[w.a])
+    owners = [h.open(w.u.owner, "/admin") for _ in range(2)] + [h.open(second_owner, "/admin")]
+    operators = [h.open(w.u.op_a, "/admin"), h.open(second_op, "/admin")]
+    assert len({group_key(c) for c in owners}) == len({group_key(c) for c in operators}) == 1
+
+    assert h.changed(w.runs.a, w.runs.a, w.runs.ws) == 5
+
+    assert len(renders) == 2 and h.dispatcher.renders == 2
+    assert {scope.tenant_ids for _, scope in renders} == {None, frozenset({w.a.id})}
+    owner_pages = {received(c) for c in owners}
+    operator_pages = {received(c) for c in operators}
+    assert len(owner_pages) == len(operator_pages) == 1
+    assert owner_pages != operator_pages
+    assert w.runs.b.id in run_ids(*owner_pages)
+    assert w.runs.b.id not in run_ids(*operator_pages)
+
+
+def test_concerns_follow_page_kind_and_visibility(app, world):
+    h, w = Harness(app), world
+    pages = {
+        "overview": h.open(w.u.op_a, "/admin"),
+        "list": h.open(w.u.op_a, "/admin/operations"),
+        "list_a": h.open(w.u.op_a, f"/admin/operations?tenant_id={w.a.id}"),
+        "tenant_a": h.open(w.u.op_a, f"/admin/t/{w.a.uuid}"),
+        "detail_a": h.open(w.u.op_a, f"/admin/operations/{w.runs.a.id}"),
+        "reconciler": h.open(w.u.op_a, "/admin/reconciler"),
+    }
+
+    def concerned(run):
+        change = Change(1, run.id, run.workspace_id, run.tenant_id)
+        return {name for name, client in pages.items() if concerns(client, change)}
+
+    assert concerned(w.runs.a) == {"overview", "list", "list_a", "tenant_a", "detail_a"}
+    assert concerned(w.runs.ws) == {"overview", "list"}
+    assert concerned(w.runs.b) == set()
+    assert concerned(w.runs.foreign) == set()
+
+
+def test_a_change_in_another_workspace_reaches_nobody_here(app, world, renders):
+    h, w = Harness(app), world
+    clients = [
+        h.open(w.u.owner, page)
+        for page in ("/admin", "/admin/operations", f"/admin/t/{w.a.uuid}", "/admin/reconciler")
     ]
-    sockets.append(h.connect(second_owner, ws, watch("tenant", ws.id, tenants["a"].id)))
-
-    h.changed(runs["a"])
-
-    assert len(render.calls) == 1
-    assert all(s.sent == sockets[0].sent != [] for s in sockets)
+    assert h.changed(w.runs.foreign) == 0
+    assert renders == [] and all(received(c) is None for c in clients)
 
 
-def test_a_revoked_grant_stops_pushes_after_the_scope_is_re_read(app, world, render, watch):
-    ws, _, tenants, users, runs = world
-    h = Harness(app, render, scope_ttl=0)
-    client = h.connect(users["op_a"], ws, watch("tenant", ws.id, tenants["a"].id))
-    h.changed(runs["a"])
-    assert runs_in(client.sent) == {runs["a"].id}
+def test_a_failing_render_does_not_stop_other_groups(app, world, monkeypatch):
+    h, w = Harness(app), world
+    real = dispatch.render
 
-    membership = _db.session.scalar(
-        _db.select(Membership).where(Membership.user_id == users["op_a"].id)
-    )
-    _db.session.execute(_db.delete(TenantGrant).where(TenantGrant.membership_id == membership.id))
-    _db.session.commit()
-    client.sent.clear()
-
-    h.changed(runs["a"])
-    assert client.sent == []
-
-
-def test_a_deactivated_user_is_disconnected(app, world, render, watch):
-    ws, _, tenants, users, runs = world
-    h = Harness(app, render, scope_ttl=0)
-    client = h.connect(users["owner"], ws, watch("workspace", ws.id))
-    users["owner"].active = False
-    _db.session.commit()
-
-    h.changed(runs["a"])
-
-    assert client.sent == [] and client.closed
-    assert len(h.registry) == 0
-
-
-def test_a_failing_render_does_not_stop_other_groups(app, world, watch):
-    ws, _, tenants, users, runs = world
-
-    def render(watch_, scope, runs_):
-        if watch_.kind == "tenant":
+    def render(watch, scope, now, as_of=None):
+        if watch.kind == "tenant":
             raise RuntimeError("template broke")
-        return "<turbo-stream></turbo-stream>"
+        return real(watch, scope, now, as_of=as_of)
 
-    h = Harness(app, render)
-    broken = h.connect(users["owner"], ws, watch("tenant", ws.id, tenants["a"].id))
-    fine = h.connect(users["owner"], ws, watch("workspace", ws.id))
+    monkeypatch.setattr(dispatch, "render", render)
+    broken = h.open(w.u.owner, f"/admin/t/{w.a.uuid}")
+    fine = h.open(w.u.owner, "/admin")
 
-    h.changed(runs["a"])
+    assert h.changed(w.runs.a) == 1
 
-    assert broken.sent == [] and fine.sent == ["<turbo-stream></turbo-stream>"]
+    assert received(broken) is None and broken.closing is None
+    assert w.runs.a.id in ids(fine)
+    assert h.dispatcher.errors == 1
 
 
-def test_catch_up_pushes_changes_made_since_the_page_was_rendered(app, world, render, watch, clock):
-    ws, _, tenants, users, runs = world
-    h = Harness(app, render)
-    create_run(
-        workspace_id=ws.id,
-        tenant_id=tenants["a"].id,
-        type="baseline_compare",
-        now=clock.now(),
-        actor="test",
-    )
+def test_a_page_that_now_answers_404_ends_its_sockets(app, world, monkeypatch):
+    h, w = Harness(app), world
+    client = h.open(w.u.owner, f"/admin/operations/{w.runs.a.id}")
+
+    def gone(*args, **kwargs):
+        raise NotFound()
+
+    monkeypatch.setattr(dispatch, "render", gone)
+    assert h.changed(w.runs.a) == 0
+    assert client.closing == GONE
+
+
+def test_catch_up_pushes_changes_made_since_the_page_was_rendered(app, world, clock):
+    h, w = Harness(app), world
+    create_run(workspace_id=w.ws.id, tenant_id=w.a.id, type="baseline_compare", now=T0, actor="t")
     rendered_at = clock.advance(60)
     late = create_run(
-        workspace_id=ws.id,
-        tenant_id=tenants["a"].id,
+        workspace_id=w.ws.id,
+        tenant_id=w.a.id,
         type="baseline_compare",
         now=clock.advance(5),
-        actor="test",
+        actor="t",
     )
-    complete_run(runs["b"], outcome="succeeded", now=clock.now(), actor="test")
-    ws_ = FakeSocket()
-    client = h.registry.connect(
-        ws_,
-        users["op_a"].id,
-        watch("tenant", ws.id, tenants["a"].id),
-        scope_for_user(users["op_a"], ws.id),
-    )
+    complete_run(w.runs.b, outcome="succeeded", now=clock.now(), actor="t")
+    on_a = h.open(w.u.op_a, f"/admin/t/{w.a.uuid}")
+    on_b = h.open(w.u.viewer_b, f"/admin/t/{w.b.uuid}")
+    later = h.open(w.u.op_a, f"/admin/t/{w.a.uuid}")
 
-    assert h.dispatch.catch_up(client, rendered_at) == 1
-    assert runs_in(ws_.sent) == {late.id}
-    assert h.dispatch.catch_up(client, None) == 0
-    assert h.dispatch.catch_up(client, clock.now() + timedelta(minutes=5)) == 0
+    h.dispatcher.catch_up(on_a, rendered_at)
+    h.dispatcher.catch_up(on_b, clock.now() + timedelta(minutes=5))
+    assert h.dispatcher.process() == 1
+    assert late.id in ids(on_a)
+    assert received(on_b) is None and received(later) is None
+    assert h.dispatcher.schedule.has(group_key(on_b)), "planned even when nothing changed"
+
+    h.dispatcher.catch_up(later, None)  # no render instant known: bring it up to date
+    assert h.dispatcher.process() == 1 and late.id in ids(later)
+
+
+# -- as_of: how current the pages are ---------------------------------------------------------
+
+
+def test_as_of_advances_only_once_pending_work_is_processed(app, world):
+    h, w = Harness(app), world
+    client = h.open(w.u.owner, "/admin")
+    d = h.dispatcher
+    first = T0 - timedelta(seconds=2)
+
+    d.submit([], first)
+    assert d.as_of is None, "not before the sweep"
+    assert d.process() == 0 and d.as_of == first
+
+    d.submit([Change(1, w.runs.a.id, w.ws.id, w.a.id)], T0 - timedelta(seconds=1))
+    d.submit([], T0)
+    assert d.as_of == first, "a change is pending: the pages are not current to T0 yet"
+    assert d.process() == 1
+    assert d.as_of == T0
+    page = received(client)
+    assert f'data-as-of="{isoformat(T0)}"' in page
+
+
+# -- refresh: entitlements and sessions are re-read --------------------------------------------
+
+
+def _signed_in(h, user, page, clock):
+    return h.open(user, page, session_key=start_session(user, clock.now()))
+
+
+def _revoke_grants(user):
+    membership = _db.session.scalar(_db.select(Membership).where(Membership.user_id == user.id))
+    _db.session.execute(_db.delete(TenantGrant).where(TenantGrant.membership_id == membership.id))
+    _db.session.commit()
+
+
+def test_a_removed_tenant_grant_revokes_the_tenant_page(app, world, clock):
+    h, w = Harness(app, scope_ttl=0), world
+    tenant_page = _signed_in(h, w.u.op_a, f"/admin/t/{w.a.uuid}", clock)
+    overview = _signed_in(h, w.u.op_a, "/admin", clock)
+    h.changed(w.runs.a)
+    assert ids(tenant_page) == {w.runs.a.id}
+    assert w.runs.a.id in ids(overview)
+
+    _revoke_grants(w.u.op_a)
+    h.changed(w.runs.a)
+
+    assert received(tenant_page) is None and received(overview) is None
+    assert overview.closing is None and overview.scope.tenant_ids == frozenset()
+
+
+def test_a_removed_membership_revokes_every_socket(app, world, clock):
+    h, w = Harness(app, scope_ttl=0), world
+    clients = [_signed_in(h, w.u.op_a, page, clock) for page in ("/admin", "/admin/operations")]
+    _db.session.execute(_db.delete(Membership).where(Membership.user_id == w.u.op_a.id))
+    _db.session.commit()
+
+    assert h.changed(w.runs.a) == 0
+    assert [c.closing for c in clients] == [REVOKED, REVOKED]
+    assert all(received(c) is None for c in clients)
+    assert REVOKED.startswith("revoked ")
+
+
+def test_a_deactivated_user_is_revoked(app, world, clock):
+    h, w = Harness(app, scope_ttl=0), world
+    client = _signed_in(h, w.u.owner, "/admin", clock)
+    w.u.owner.active = False
+    _db.session.commit()
+
+    h.changed(w.runs.a)
+    assert client.closing == REVOKED and received(client) is None
+
+
+def test_an_ended_session_ends_its_sockets_at_the_next_refresh(app, world, clock):
+    h, w = Harness(app, scope_ttl=0), world
+    signed_out = start_session(w.u.owner, clock.now())
+    kept = start_session(w.u.owner, clock.now())
+    mine = [h.open(w.u.owner, p, session_key=signed_out) for p in ("/admin", "/admin/operations")]
+    other = h.open(w.u.owner, "/admin", session_key=kept)
+    h.dispatcher.keep(send_timeout=5)
+    assert all(c.closing is None for c in [*mine, other])
+
+    end_session(signed_out, clock.now())
+    h.dispatcher.keep(send_timeout=5)
+
+    assert [c.closing for c in mine] == [REVOKED, REVOKED]
+    assert other.closing is None
+
+
+def test_scope_is_re_read_once_per_user_per_sweep(app, world, clock, monkeypatch):
+    h, w = Harness(app, scope_ttl=0), world
+    scopes, sessions = [], []
+    real_scope, real_alive = dispatch.refresh_scope, dispatch.session_alive
+    monkeypatch.setattr(
+        dispatch, "refresh_scope", lambda c: scopes.append(c.user_id) or real_scope(c)
+    )
+    monkeypatch.setattr(
+        dispatch,
+        "session_alive",
+        lambda c, now: sessions.append(c.session_key) or real_alive(c, now),
+    )
+    owner_sid = start_session(w.u.owner, clock.now())
+    for page in ("/admin", "/admin/operations", f"/admin/t/{w.a.uuid}", "/admin/reconciler"):
+        h.open(w.u.owner, page, session_key=owner_sid)
+    for _ in range(3):
+        _signed_in(h, w.u.op_a, "/admin", clock)
+
+    h.dispatcher.keep(send_timeout=5)
+
+    assert sorted(scopes) == sorted([w.u.owner.id, w.u.op_a.id])
+    assert len(sessions) == 4, "one look-up per session: one owner session, three operator ones"
+    assert all(c.closing is None for c in h.registry.snapshot())
+
+
+def test_scopes_are_not_re_read_before_their_ttl(app, world, clock, monkeypatch):
+    h, w = Harness(app, scope_ttl=60), world
+    calls = []
+    monkeypatch.setattr(dispatch, "refresh_scope", lambda c: calls.append(c) or None)
+    client = _signed_in(h, w.u.owner, "/admin", clock)
+    h.changed(w.runs.a)
+    h.dispatcher.keep(send_timeout=5)
+    assert calls == [] and client.closing is None

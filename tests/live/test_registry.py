@@ -1,12 +1,34 @@
-"""The push registry under concurrent connects, disconnects and broadcasts."""
+"""The push registry and each client's mailbox: latest wins, nothing blocks the sender."""
 
 import threading
 import time
 
-from app.live.registry import LiveRegistry, Watch
-from tests.live.conftest import FakeSocket
+from app.live.dispatch import Dispatcher
+from app.live.registry import Client, LiveRegistry, Watch
+from tests.live.conftest import BlockingSocket, FakeSocket, Harness, received, run_ids
 
 PAGE = Watch("page")
+
+
+def pump(client, stop=None):
+    """A socket's own thread, as the serve loop runs it: take from the mailbox, send."""
+
+    def run():
+        while client.closing is None and not (stop and stop.is_set()):
+            message = client.take(0.05)
+            if message is not None and not client.send(message):
+                return
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def until(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.005)
 
 
 def test_push_to_an_absent_user_is_a_no_op():
@@ -17,35 +39,30 @@ def test_push_to_an_absent_user_is_a_no_op():
     assert not registry.can_push(42)
 
 
-def test_push_reaches_every_socket_of_a_user_and_only_them():
+def test_push_queues_for_every_socket_of_a_user_and_only_them():
     registry = LiveRegistry()
-    mine = [FakeSocket(), FakeSocket()]
-    other = FakeSocket()
-    for ws in mine:
-        registry.connect(ws, 7, PAGE, None)
-    registry.connect(other, 8, PAGE, None)
+    mine = [registry.connect(FakeSocket(), 7, PAGE, None) for _ in range(2)]
+    other = registry.connect(FakeSocket(), 8, PAGE, None)
 
     assert registry.push(["<a>", "<b>"], to=7) == 2
 
-    assert [ws.sent for ws in mine] == [["<a><b>"], ["<a><b>"]]
-    assert other.sent == []
+    assert [received(c) for c in mine] == ["<a><b>", "<a><b>"]
+    assert received(other) is None
+    assert all(c.ws.sent == [] for c in mine), "queued only: the socket's thread sends"
     assert registry.can_push(7) and registry.can_push(8) and not registry.can_push(9)
     assert set(registry.clients) == {7, 8}
 
 
-def test_disconnect_twice_and_dead_sockets_are_dropped():
+def test_disconnect_twice_and_count_per_session():
     registry = LiveRegistry()
-    alive, dead = FakeSocket(), FakeSocket()
-    client = registry.connect(alive, 1, PAGE, None)
-    registry.connect(dead, 2, PAGE, None)
-    dead.close()
-
-    assert registry.push("x") == 1
-    assert len(registry) == 1
+    client = registry.connect(FakeSocket(), 1, PAGE, None, session_key="s1")
+    registry.connect(FakeSocket(), 1, PAGE, None, session_key="s1")
+    registry.connect(FakeSocket(), 2, PAGE, None, session_key="s2")
+    assert (len(registry), registry.count_session("s1"), registry.count_session("s2")) == (3, 2, 1)
 
     registry.disconnect(client)
     registry.disconnect(client)
-    assert len(registry) == 0
+    assert len(registry) == 2 and registry.count_session("s1") == 1
 
 
 def test_stream_targets_are_escaped():
@@ -56,28 +73,124 @@ def test_stream_targets_are_escaped():
     assert 'targets=".run-row"' in registry.update("", ".run-row", multiple=True)
 
 
-class YieldingSocket(FakeSocket):
-    """Gives up the GIL inside send, as real socket I/O does."""
+def test_the_mailbox_keeps_only_the_latest_page():
+    client = Client(FakeSocket(), 1, PAGE, None)
+    client.offer("first")
+    client.offer("second")
+    assert client.pending
+    assert client.take(0) == "second"
+    assert not client.pending and client.take(0) is None
 
-    def send(self, text):
-        time.sleep(0)
-        super().send(text)
+
+def test_take_times_out_and_wakes_on_an_offer():
+    client = Client(FakeSocket(), 1, PAGE, None)
+    began = time.monotonic()
+    assert client.take(0.05) is None
+    assert time.monotonic() - began >= 0.05
+
+    threading.Timer(0.02, client.offer, ("news",)).start()
+    began = time.monotonic()
+    assert client.take(10) == "news"
+    assert time.monotonic() - began < 5
 
 
-def test_concurrent_connect_disconnect_and_broadcast_lose_nothing():
+def test_end_wakes_the_socket_thread_after_the_pending_page():
+    client = Client(FakeSocket(), 1, PAGE, None)
+    client.offer("last page")
+    client.end("revoked gone")
+    assert client.take(10) == "last page"
+    began = time.monotonic()
+    assert client.take(10) is None and client.closing == "revoked gone"
+    assert time.monotonic() - began < 1
+
+
+def test_send_reports_a_dropped_socket():
+    client = Client(FakeSocket(), 1, PAGE, None)
+    assert client.send("x") and client.ws.sent == ["x"]
+    client.ws.close()
+    assert client.send("y") is False
+    assert client.send_started is None and client.stuck_for(time.monotonic()) == 0.0
+
+
+def test_a_stuck_client_never_delays_the_others():
     registry = LiveRegistry()
-    steady = [YieldingSocket() for _ in range(5)]
-    for index, ws in enumerate(steady):
-        registry.connect(ws, index, PAGE, None)
+    stuck = registry.connect(BlockingSocket(), 0, PAGE, None)
+    others = [registry.connect(FakeSocket(), n, PAGE, None) for n in range(1, 101)]
+    stop = threading.Event()
+    threads = [pump(c, stop) for c in [stuck, *others]]
+    stuck.offer("hello")
+    assert stuck.ws.entered.wait(5), "the stuck client is blocked in its own send"
+
+    began = time.monotonic()
+    assert registry.send([stuck, *others], "update") == 101
+    assert time.monotonic() - began < 0.5
+    until(lambda: all(c.ws.sent == ["update"] for c in others))
+    assert stuck.ws.sent == [] and stuck.pending
+
+    stop.set()
+    stuck.ws.release.set()
+    for thread in threads:
+        thread.join(5)
+
+
+def test_process_is_not_delayed_by_a_client_that_stopped_reading(app, world):
+    h = Harness(app)
+    stuck = h.open(world.owner, "/admin", ws=BlockingSocket())
+    others = [h.open(world.owner, "/admin") for _ in range(100)]
+    stop = threading.Event()
+    threads = [pump(c, stop) for c in [stuck, *others]]
+    stuck.offer("an earlier page")
+    assert stuck.ws.entered.wait(5)
+
+    began = time.monotonic()
+    h.changed(world.runs.fresh)
+    elapsed = time.monotonic() - began
+
+    assert elapsed < 5, f"process() took {elapsed:.2f} s"
+    assert h.dispatcher.renders == 1
+    until(lambda: all(len(c.ws.sent) == 1 for c in others))
+    assert world.runs.fresh.id in run_ids(others[0].ws.sent[0])
+    assert len({c.ws.sent[0] for c in others}) == 1
+    stop.set()
+    stuck.ws.release.set()
+    for thread in threads:
+        thread.join(5)
+
+
+def test_keep_aborts_a_stuck_send_after_the_timeout_and_not_before():
+    registry = LiveRegistry()
+    dispatcher = Dispatcher(None, registry)
+    stuck = registry.connect(BlockingSocket(), 1, PAGE, None)
+    reading = registry.connect(FakeSocket(), 2, PAGE, None)
+    thread = pump(stuck)
+    stuck.offer("page")
+    assert stuck.ws.entered.wait(5)
+    timeout = 0.1
+
+    dispatcher.keep(timeout)
+    assert stuck.stuck_for(time.monotonic()) <= timeout
+    assert stuck.closing is None and not stuck.ws.sock.shut
+
+    until(lambda: stuck.stuck_for(time.monotonic()) > timeout)
+    dispatcher.keep(timeout)
+    assert stuck.ws.sock.shut and stuck.closing == "dropped"
+    thread.join(5)
+    assert not thread.is_alive(), "the blocked send failed and the socket's thread ended"
+    assert reading.closing is None
+
+
+def test_concurrent_connect_disconnect_and_broadcast_stay_consistent():
+    registry = LiveRegistry()
+    steady = [registry.connect(FakeSocket(), n, PAGE, None) for n in range(5)]
     errors = []
     start = threading.Barrier(8)
-    broadcasts_per_thread = 300
+    rounds = 300
 
     def churn(user_id):
         try:
             start.wait()
             for _ in range(400):
-                client = registry.connect(YieldingSocket(), user_id, PAGE, None)
+                client = registry.connect(FakeSocket(), user_id, PAGE, None)
                 time.sleep(0)
                 registry.disconnect(client)
         except Exception as exc:  # pragma: no cover - the assertion reports it
@@ -86,14 +199,14 @@ def test_concurrent_connect_disconnect_and_broadcast_lose_nothing():
     def broadcast(name):
         try:
             start.wait()
-            for n in range(broadcasts_per_thread):
+            for n in range(rounds):
                 registry.push(f"{name}:{n}")
                 registry.push(f"{name}:to:{n}", to=[0, 1, 2, 3, 4, 999])
         except Exception as exc:  # pragma: no cover
             errors.append(exc)
 
     threads = [threading.Thread(target=churn, args=(100 + i,)) for i in range(5)]
-    threads += [threading.Thread(target=broadcast, args=(name,)) for name in ("a", "b", "c")]
+    threads += [threading.Thread(target=broadcast, args=(name,)) for name in "abc"]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -101,14 +214,11 @@ def test_concurrent_connect_disconnect_and_broadcast_lose_nothing():
 
     assert errors == []
     assert len(registry) == len(steady)
-    for ws in steady:
-        assert len(ws.sent) == 3 * 2 * broadcasts_per_thread
-        for name in ("a", "b", "c"):
-            mine = [m for m in ws.sent if m.startswith(f"{name}:") and ":to:" not in m]
-            assert mine == [f"{name}:{n}" for n in range(broadcasts_per_thread)]
+    last = {f"{name}:to:{rounds - 1}" for name in "abc"}
+    assert all(received(c) in last for c in steady), "the newest page wins"
 
 
-def test_sends_to_one_socket_never_interleave():
+def test_only_the_socket_s_thread_writes_and_each_sender_s_order_holds():
     class Watchful(FakeSocket):
         inside = 0
         overlaps = 0
@@ -117,31 +227,34 @@ def test_sends_to_one_socket_never_interleave():
             Watchful.inside += 1
             if Watchful.inside > 1:
                 Watchful.overlaps += 1
-            for _ in range(50):
-                pass
+            time.sleep(0)
             super().send(text)
             Watchful.inside -= 1
 
     registry = LiveRegistry()
-    ws = Watchful()
-    registry.connect(ws, 1, PAGE, None)
-    threads = [
-        threading.Thread(target=lambda: [registry.push(str(n)) for n in range(500)])
-        for _ in range(4)
+    client = registry.connect(Watchful(), 1, PAGE, None)
+    stop = threading.Event()
+    socket_thread = pump(client, stop)
+    senders = [
+        threading.Thread(target=lambda n=n: [registry.push(f"{n}:{i}") for i in range(500)])
+        for n in range(4)
     ]
-    for thread in threads:
+    for thread in senders:
         thread.start()
-    for thread in threads:
+    for thread in senders:
         thread.join()
+    until(lambda: not client.pending)
+    stop.set()
+    socket_thread.join(5)
 
     assert Watchful.overlaps == 0
-    assert len(ws.sent) == 2000
+    assert client.ws.sent
+    for n in range(4):
+        mine = [int(m.split(":")[1]) for m in client.ws.sent if m.startswith(f"{n}:")]
+        assert mine == sorted(mine)
 
 
 def test_turbo_helper_never_points_at_a_cdn(app):
-    from app.live import init_live
-
-    init_live(app)
     with app.test_request_context("/"):
         markup = str(LiveRegistry().turbo())
     assert "cdn" not in markup.lower() and "jsdelivr" not in markup
