@@ -4,7 +4,7 @@ import hashlib
 import math
 import time
 
-from flask import abort, current_app, request
+from flask import abort, current_app, request, session
 
 from app.extensions import limiter
 from app.operations.accounts import normalize_email
@@ -16,7 +16,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         # Turbo's own progress-bar stylesheet (turbo.js 8.0.23, pinned in package.json)
         "style-src 'self' 'sha256-WAyOw4V+FqDc35lQPyRADLBWbuNK8ahvYEaQIYF1+Ps='",
         "img-src 'self' data:",
-        "connect-src 'self' ws: wss:",
+        # 'self' covers the page's own ws:/wss: origin (CSP 3); no socket to any other host
+        "connect-src 'self'",
         "font-src 'self'",
         "object-src 'none'",
         "base-uri 'self'",
@@ -53,9 +54,19 @@ def init_security(app):
     def _security_headers(response):
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
+        if _private_answer():
+            response.headers["Cache-Control"] = "no-store"
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+def _private_answer():
+    """Whether the answer must not be stored by a browser or proxy: every API answer, and
+    every answer to a signed-in browser (static files aside)."""
+    if request.path.startswith("/api/"):
+        return True
+    return request.endpoint != "static" and "_user_id" in session
 
 
 def _has_nul(pairs):

@@ -44,8 +44,14 @@ def _reconciler_problem():
 @bp.get("/metrics")
 @csrf.exempt
 def metrics():
-    """Prometheus text format; loopback, or a bearer token when METRICS_TOKEN is set."""
-    if not _metrics_allowed():
+    """Prometheus text format: a bearer token when METRICS_TOKEN is set; otherwise loopback
+    in development, and in production nobody unless RUNWARDEN_METRICS_PUBLIC=1 opens it
+    (behind a local reverse proxy every client looks like loopback)."""
+    config = current_app.config
+    if not config.get("METRICS_TOKEN") and config.get("PRODUCTION"):
+        if not config.get("METRICS_PUBLIC"):
+            return jsonify(error={"code": "not_found", "message": "not found"}), 404
+    elif not _metrics_allowed():
         return jsonify(error={"code": "forbidden", "message": "metrics access denied"}), 403
     return Response(metrics_text(), mimetype="text/plain; version=0.0.4; charset=utf-8")
 
