@@ -61,7 +61,9 @@ class PassError:
 
 @dataclass(frozen=True)
 class PassRecord:
-    """One recorded pass, ready to show; errors on runs the viewer cannot see are only counted."""
+    """One recorded pass, ready to show. ``errors`` and ``error_count`` are the viewer's own:
+    errors on runs they cannot see are neither shown nor counted, and neither are errors
+    beyond the ones a pass keeps (their runs are unknown)."""
 
     id: int
     holder: str
@@ -74,7 +76,6 @@ class PassRecord:
     error_count: int
     outcome: str
     errors: tuple
-    hidden_errors: int
 
 
 def next_pass_at(last_started_at, interval_seconds):
@@ -173,7 +174,7 @@ def recent_passes(limit=20, now=None, can_see_run=None):
     """The latest ``limit`` passes as PassRecords, newest first.
 
     ``can_see_run(run_ids)`` returns the ids the viewer may see; errors on other runs are
-    only counted, never described.
+    left out (see PassRecord).
     """
     now = now or clock_now()
     rows = db.session.scalars(
@@ -188,13 +189,11 @@ def recent_passes(limit=20, now=None, can_see_run=None):
 
 
 def _record(row, newest, visible, now):
-    errors, hidden = [], 0
-    for entry in row.errors or []:
-        run_id = entry.get("run_id")
-        if run_id is not None and run_id not in visible:
-            hidden += 1
-            continue
-        errors.append(PassError(run_id, entry.get("error", "")))
+    errors = [
+        PassError(entry.get("run_id"), entry.get("error", ""))
+        for entry in row.errors or []
+        if entry.get("run_id") is None or entry.get("run_id") in visible
+    ]
     finished = row.finished_at
     return PassRecord(
         id=row.id,
@@ -205,10 +204,9 @@ def _record(row, newest, visible, now):
         scanned=row.scanned,
         reconciled=row.reconciled,
         skipped=row.skipped,
-        error_count=row.error_count,
+        error_count=len(errors),
         outcome=_outcome(row, newest, now),
         errors=tuple(errors),
-        hidden_errors=hidden,
     )
 
 
@@ -236,8 +234,22 @@ def reconciled_by_pass(scope, pass_starts):
     return dict(rows.all())
 
 
+def runs_visible_in(scope):
+    """A ``can_see_run`` for recent_passes: the ids among ``run_ids`` that ``scope`` (one
+    workspace, as the page shows it) may see."""
+
+    def can_see(run_ids):
+        query = sa.select(OperationRun.id).where(
+            scope.run_filter(), OperationRun.id.in_(sorted(run_ids))
+        )
+        return set(db.session.scalars(query))
+
+    return can_see
+
+
 def runs_visible_to(user):
-    """A ``can_see_run`` for recent_passes: the ids among ``run_ids`` ``user`` may see."""
+    """A ``can_see_run`` for recent_passes: the ids among ``run_ids`` ``user`` may see in
+    any of their workspaces."""
 
     def can_see(run_ids):
         workspaces = db.session.scalars(

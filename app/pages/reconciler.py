@@ -6,7 +6,7 @@ from app.operations.reconciler_status import (
     recent_passes,
     reconciled_by_pass,
     reconciler_status,
-    runs_visible_to,
+    runs_visible_in,
 )
 from app.pages import Page
 from app.presenter.formatting import duration, time_view
@@ -39,7 +39,7 @@ def build(scope, args, now, *, user):
     Run counts are the user's own: runs of other workspaces and hidden tenants never count.
     """
     status = reconciler_status(now)
-    records = recent_passes(RECENT_PASSES, now=now, can_see_run=runs_visible_to(user))
+    records = recent_passes(RECENT_PASSES, now=now, can_see_run=runs_visible_in(scope))
     closed = reconciled_by_pass(scope, [record.started_at for record in records])
     rows = [
         PassRow(

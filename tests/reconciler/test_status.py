@@ -4,8 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from app.models import ReconcilerLease, ReconcilerPass
+from app.models import ReconcilerLease, ReconcilerPass, Workspace
 from app.operations import reconciler_status as rs
+from app.operations.visibility import scope_for_user
 from tests.conftest import T0, login
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
 from tests.web.html import parse
@@ -123,11 +124,29 @@ def errors_world(db):
     return viewer, runs
 
 
-def test_errors_on_runs_the_viewer_cannot_see_are_only_counted(app, db, errors_world):
+def test_errors_on_runs_the_viewer_cannot_see_are_neither_shown_nor_counted(app, db, errors_world):
     viewer, runs = errors_world
     [record] = rs.recent_passes(now=T0, can_see_run=rs.runs_visible_to(viewer))
     assert [e.run_id for e in record.errors] == [runs[0].id, None]
-    assert record.hidden_errors == 2
+    assert record.error_count == 2
+    assert not hasattr(record, "hidden_errors")
+
+
+def test_errors_are_those_of_the_scope_only(app, db, errors_world):
+    viewer, runs = errors_world
+    make_member(viewer, db.session.get(Workspace, runs[2].workspace_id), "owner")
+    everywhere = rs.recent_passes(now=T0, can_see_run=rs.runs_visible_to(viewer))[0]
+    assert [e.run_id for e in everywhere.errors] == [runs[0].id, runs[2].id, None]
+    scope = scope_for_user(viewer, runs[0].workspace_id)
+    [record] = rs.recent_passes(now=T0, can_see_run=rs.runs_visible_in(scope))
+    assert [e.run_id for e in record.errors] == [runs[0].id, None]
+    assert record.error_count == 2
+
+
+def error_cell(row):
+    """The Errors cell of a pass row: its leading count."""
+    cells = row.find_all(tag="td")
+    return int(cells[4].text.split()[0])
 
 
 def test_the_page_needs_a_signed_in_user(app, client):
@@ -149,8 +168,32 @@ def test_the_page_shows_state_passes_and_the_stale_warning(app, db, client, cloc
     assert [r.attrs["data-pass-outcome"] for r in rows] == ["aborted", "finished"]
     texts = [e.text for e in page.find_all("data-pass-error")]
     assert texts == [f"Run #{runs[0].id}: ValueError: run {runs[0].id}", "OperationalError: gone"]
-    assert "2 on runs you cannot see" in rows[0].text
-    assert f"ValueError: run {runs[1].id}" not in response.get_data(as_text=True)
+    assert error_cell(rows[0]) == 2  # the viewer's run and the pass itself; never the others
+    html = response.get_data(as_text=True)
+    assert "cannot see" not in html
+    for hidden in runs[1:]:
+        assert f"ValueError: run {hidden.id}" not in html and f"Run #{hidden.id}" not in html
+
+
+def test_a_viewer_page_never_counts_hidden_tenants_or_other_workspaces(
+    app, db, client, clock, errors_world
+):
+    viewer, runs = errors_world
+    app.config.update(CONFIG)
+    other = db.session.get(Workspace, runs[2].workspace_id)
+    make_member(viewer, other, "owner")  # sees every run there, but not on this workspace's page
+    login(client, viewer)
+    with client.session_transaction() as session:
+        session["workspace_id"] = runs[0].workspace_id
+    response = client.get("/admin/reconciler")
+    assert response.status_code == 200
+    page = parse(response.get_data(as_text=True))
+    [row] = page.find_all("data-pass-id")
+    assert error_cell(row) == 2
+    assert [e.text for e in page.find_all("data-pass-error")] == [
+        f"Run #{runs[0].id}: ValueError: run {runs[0].id}",
+        "OperationalError: gone",
+    ]
 
 
 def test_a_healthy_reconciler_shows_no_warning(app, db, client, clock):
