@@ -70,6 +70,10 @@ class Config:
         self.RECONCILER_STALE_AFTER_SECONDS = int(stale_after) if stale_after else None
         if "RECONCILER_INTERVAL_SECONDS" in env:
             self.RECONCILER_INTERVAL_SECONDS = int(env["RECONCILER_INTERVAL_SECONDS"])
+        # Worker reports per token, and what a run's timeline keeps before it only counts.
+        self.API_REPORT_LIMIT = env.get("API_REPORT_LIMIT") or "50/second"
+        self.TIMELINE_LATE_REPORTS_KEPT = int(env.get("TIMELINE_LATE_REPORTS_KEPT") or 100)
+        self.TIMELINE_REGRESSIONS_KEPT = int(env.get("TIMELINE_REGRESSIONS_KEPT") or 100)
         self.LIVE_MODE = env.get("RUNWARDEN_LIVE", "embedded")
         if env.get("RUNWARDEN_LIVE_MAX_CLIENTS"):
             self.LIVE_MAX_CLIENTS = int(env["RUNWARDEN_LIVE_MAX_CLIENTS"])

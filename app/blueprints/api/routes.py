@@ -18,6 +18,7 @@ from app.blueprints.api.schemas import (
     parse_query,
 )
 from app.blueprints.api.serialize import run_to_json, timeline_to_json
+from app.blueprints.api.throttle import register_throttle, throttle_reports
 from app.operations import get_policy, lifecycle
 from app.operations.clock import now
 from app.operations.queries import InvalidQuery, RunFilters, list_runs
@@ -27,6 +28,7 @@ QUERY_FIELDS = {"activeTab": "tab", "problemClass": "problem_class"}
 MAX_RUN_ID = 2**31 - 1
 
 bp.before_request(authenticate)
+register_throttle(bp)
 
 
 def _run_or_404(run_id):
@@ -51,6 +53,7 @@ def _answer(run, policy, at, status=200):
 
 
 @bp.post("/runs")
+@throttle_reports
 def create_run():
     policy, at = get_policy(), now()
     body = parse_body(CreateRun, policy=policy, now=at)
@@ -77,6 +80,7 @@ def create_run():
 
 
 @bp.post("/runs/<int:run_id>/start")
+@throttle_reports
 def start_run(run_id):
     policy, at = get_policy(), now()
     body = parse_body(StartRun, policy=policy, now=at)
@@ -88,6 +92,7 @@ def start_run(run_id):
 
 
 @bp.post("/runs/<int:run_id>/heartbeat")
+@throttle_reports
 def heartbeat(run_id):
     policy, at = get_policy(), now()
     body = parse_body(Heartbeat, policy=policy, now=at)
@@ -107,6 +112,7 @@ def heartbeat(run_id):
 
 
 @bp.post("/runs/<int:run_id>/complete")
+@throttle_reports
 def complete_run(run_id):
     policy, at = get_policy(), now()
     body = parse_body(CompleteRun, policy=policy, now=at)
