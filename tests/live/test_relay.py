@@ -18,12 +18,15 @@ WAIT = 10.0
 
 
 class Inbox:
-    """The relay's handler: collects changes for the test to wait on."""
+    """The relay's handler ``(changes, read_at)``: collects changes for the test to wait on
+    and the instant of every read, empty ones too."""
 
     def __init__(self):
         self.changes = queue.Queue()
+        self.reads = []
 
-    def __call__(self, changes):
+    def __call__(self, changes, read_at):
+        self.reads.append((len(changes), read_at))
         for change in changes:
             self.changes.put(change)
 
@@ -80,6 +83,17 @@ def test_a_committed_change_reaches_the_handler(relay_app, make_relay, inbox, cl
     assert (first.run_id, second.run_id) == (run.id, run.id)
     assert second.id > first.id and first.tenant_id == run.tenant_id
     assert relay.healthy()
+
+
+def test_every_read_is_handed_on_with_its_instant(relay_app, make_relay, inbox, clock):
+    make_relay(poll_interval=0.02, notify_timeout=0.1)
+    _until(lambda: len(inbox.reads) >= 2)
+    assert all(count == 0 and at == clock.now() for count, at in inbox.reads[:2])
+
+    later = clock.advance(7)
+    run = _new_run(clock)
+    assert inbox.next().run_id == run.id
+    assert any(count == 1 and at == later for count, at in inbox.reads)
 
 
 def test_changes_before_start_are_not_replayed(relay_app, inbox, make_relay, clock):
@@ -155,19 +169,20 @@ def test_the_relay_prunes_old_change_rows(relay_app, make_relay, inbox, clock):
 
 
 def test_a_failing_handler_is_logged_and_the_relay_keeps_going(relay_app, clock, caplog):
-    calls = []
+    delivered = []
 
-    def handler(changes):
-        calls.append(changes)
-        if len(calls) == 1:
+    def handler(changes, read_at):
+        if changes and not delivered:
+            delivered.append(None)
             raise RuntimeError("boom")
+        delivered.extend(change.run_id for change in changes)
 
     relay = Relay(relay_app, handler, poll_interval=0.05, notify_timeout=0.5).start()
     try:
         _new_run(clock)
-        _until(lambda: len(calls) == 1)
-        _new_run(clock)
-        _until(lambda: len(calls) == 2)
+        _until(lambda: relay.errors == 1)
+        second = _new_run(clock)
+        _until(lambda: second.id in delivered)
     finally:
         relay.stop()
     assert relay.errors == 1

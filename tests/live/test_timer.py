@@ -1,9 +1,12 @@
-"""The transition schedule and its thread."""
+"""The transition schedule and the live worker's loop."""
 
 import threading
+import time
 from datetime import timedelta
 
-from app.live.timer import Due, Schedule, TransitionThread
+from app.live.dispatch import Dispatcher
+from app.live.registry import LiveRegistry
+from app.live.timer import Due, LiveWorker, Schedule
 from tests.conftest import T0
 
 
@@ -18,50 +21,94 @@ def test_pop_due_returns_only_what_has_come():
 
     assert schedule.pop_due(T0 - timedelta(microseconds=1)) == []
     assert [key for key, _ in schedule.pop_due(T0)] == ["early"]
+    assert not schedule.has("early") and schedule.has("late")
     assert schedule.next_at() == T0 + timedelta(seconds=5)
     schedule.set("late", None)
     assert len(schedule) == 0 and schedule.next_at() is None
 
 
-def test_a_new_entry_wakes_the_sleeper():
+def test_a_new_plan_replaces_the_group_s_old_one():
     schedule = Schedule()
-    woke = threading.Event()
-
-    def sleeper():
-        schedule.wait_for_next(lambda: T0, 0.0, 30)
-        woke.set()
-
-    thread = threading.Thread(target=sleeper)
-    thread.start()
-    while not woke.is_set():
-        schedule.set("k", due(T0 + timedelta(hours=1)))
-        woke.wait(0.05)
-    thread.join()
-    assert woke.is_set()
+    schedule.set("k", due(T0 + timedelta(hours=1)))
+    schedule.set("k", due(T0 + timedelta(seconds=1)))
+    assert len(schedule) == 1 and schedule.next_at() == T0 + timedelta(seconds=1)
 
 
 class StubDispatcher:
-    def __init__(self, clock):
+    """What the worker drives: process, keep, wait and the schedule."""
+
+    def __init__(self, fail_first=False):
         self.schedule = Schedule()
-        self.clock = clock
-        self.fired = []
-        self.done = threading.Event()
+        self.processed = 0
+        self.kept = []
+        self.fail_first = fail_first
+        self.woke = threading.Event()
+        self._wake = threading.Event()
 
-    def fire_due(self):
-        entries = self.schedule.pop_due(self.clock.now())
-        self.fired.extend(entries)
-        if entries:
-            self.done.set()
-        return len(entries)
+    def process(self):
+        self.processed += 1
+        if self.fail_first and self.processed == 1:
+            raise RuntimeError("boom")
+        if self._wake.is_set():
+            self._wake.clear()
+            self.woke.set()
+
+    def keep(self, send_timeout):
+        self.kept.append(send_timeout)
+
+    def submit(self, changes, as_of):
+        self._wake.set()
+
+    def wait(self, timeout):
+        self._wake.wait(timeout)
 
 
-def test_the_thread_fires_a_due_group(app, clock):
-    dispatcher = StubDispatcher(clock)
-    thread = TransitionThread(app, dispatcher, margin_seconds=0).start()
+def test_the_worker_wakes_for_new_work_and_keeps_the_clients(app):
+    dispatcher = StubDispatcher()
+    worker = LiveWorker(app, dispatcher, send_timeout=0.5, tick=0.05).start()
     try:
-        dispatcher.schedule.set("group", due(clock.now() - timedelta(seconds=1)))
-        assert dispatcher.done.wait(5)
+        dispatcher.submit([], None)
+        assert dispatcher.woke.wait(5)
+        deadline = time.monotonic() + 5
+        while len(dispatcher.kept) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
-        thread.stop()
-    assert [key for key, _ in dispatcher.fired] == ["group"]
-    assert not thread.alive
+        worker.stop()
+    assert dispatcher.kept[:2] == [0.5, 0.5]
+    assert not worker.alive
+
+
+def test_a_failing_sweep_is_logged_and_the_worker_goes_on(app, caplog):
+    dispatcher = StubDispatcher(fail_first=True)
+    worker = LiveWorker(app, dispatcher, tick=0.05).start()
+    try:
+        deadline = time.monotonic() + 5
+        while dispatcher.processed < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.stop()
+    assert dispatcher.processed >= 3
+    assert "the worker's sweep failed" in caplog.text
+
+
+def test_the_worker_sleeps_until_the_next_planned_instant(app, clock):
+    dispatcher = Dispatcher(app, LiveRegistry())
+    worker = LiveWorker(app, dispatcher, margin_seconds=0.02, tick=1.0)
+    assert worker._wait(clock) == 1.0, "nothing planned: one tick"
+    dispatcher.schedule.set("k", due(clock.now() + timedelta(seconds=0.25)))
+    assert abs(worker._wait(clock) - 0.27) < 1e-9
+    clock.advance(10)
+    assert worker._wait(clock) == 0.0, "overdue: at once"
+
+
+def test_the_worker_fires_a_due_group(app, db, clock):
+    dispatcher = Dispatcher(app, LiveRegistry())
+    dispatcher.schedule.set("group", due(clock.now() - timedelta(seconds=1)))
+    worker = LiveWorker(app, dispatcher, margin_seconds=0, tick=0.05).start()
+    try:
+        deadline = time.monotonic() + 5
+        while len(dispatcher.schedule) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.stop()
+    assert len(dispatcher.schedule) == 0, "the due group was taken (nobody watches it now)"
