@@ -190,6 +190,8 @@ CASES = (
         row(*[API] * 7, 404, 200),
         json=lambda w: {"outcome": "failed", "message": "boom"},
     ),
+    # The API's description is public: it names no run, tenant or workspace.
+    Case("api.openapi", "GET", lambda w: "/api/v1/openapi.json", row(*[200] * 9)),
 )
 
 

@@ -10,6 +10,7 @@ from app.operations.tokens import verify_token
 from app.operations.visibility import scope_for_token
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="runwarden"'}
+PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,10 @@ def bearer_secret():
 
 
 def authenticate():
-    """Resolve the caller into ``g.principal``; 401 when the token is missing or not valid."""
+    """Resolve the caller into ``g.principal``; 401 when the token is missing or not valid
+    (the OpenAPI document needs none)."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
     secret = bearer_secret()
     if secret is None:
         raise ApiError(
