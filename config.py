@@ -44,6 +44,11 @@ class Config:
     RATELIMIT_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = "5/minute"
     LOGIN_LIMIT_PER_ADDRESS = "20/minute"
+    # Notifications: events of one channel within this window go out as one message.
+    NOTIFICATIONS_GROUP_SECONDS = 2
+    NOTIFICATIONS_TIMEOUT_SECONDS = 5
+    NOTIFICATIONS_RETRY_BASE_SECONDS = 30
+    NOTIFICATIONS_RETRY_FOR_SECONDS = 3600
 
     def __init__(self):
         env = os.environ
@@ -64,6 +69,8 @@ class Config:
             env.get("RUNWARDEN_SESSION_MAX_SECONDS") or SESSION_MAX_SECONDS
         )
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        # smtp://user:password@host:port?from=runwarden@example.com (smtps:// for TLS).
+        self.SMTP_URL = env.get("SMTP_URL") or None
         # The reconciler looks stale (page warning, /readyz 503) after this long without a
         # finished pass; unset means three intervals.
         stale_after = env.get("RECONCILER_STALE_AFTER_SECONDS")

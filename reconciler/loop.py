@@ -28,6 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from app.extensions import db
+from app.notifications.sender import run_tick as notifications_tick
 from app.operations.clock import get_clock
 from app.operations.reconciler_status import pass_due
 from reconciler.lease import make_lease
@@ -69,6 +70,7 @@ class ReconcilerService:
         self._stop = threading.Event()
         self._stopped = False
         self._busy = threading.Lock()
+        self._notifying = threading.Lock()
         self._last_error = None
         self._analyzed_at = None
 
@@ -100,6 +102,28 @@ class ReconcilerService:
         finally:
             self._busy.release()
 
+    def notify(self):
+        """One notification sender tick, in the lease holder only; its summary or None.
+
+        The reconciler's tick takes and renews the lease; this job only reads the result.
+        """
+        if self._stop.is_set() or not self.leading:
+            return None
+        if not self._notifying.acquire(blocking=False):
+            return None
+        try:
+            with self.app.app_context():
+                summary = notifications_tick(self._now())
+                if summary.grouped or summary.sent or summary.failed or summary.errors:
+                    record = {"event": "notifications_tick", "holder": self.holder}
+                    logger.info(json.dumps({**record, **vars(summary)}, default=str))
+                return summary
+        except Exception as exc:
+            logger.exception("notification tick failed: %s", error_text(exc))
+            return None
+        finally:
+            self._notifying.release()
+
     def _upkeep(self):
         at = self._now()
         if self._analyzed_at and (at - self._analyzed_at).total_seconds() < STATISTICS_EVERY:
@@ -127,6 +151,15 @@ class ReconcilerService:
             max_instances=2,
             coalesce=True,
             # APScheduler fires on wall-clock time; "now" starts the first tick at once.
+            next_run_time=datetime.now(UTC),
+        )
+        scheduler.add_job(
+            self.notify,
+            "interval",
+            seconds=self.tick_seconds,
+            id="notifications-tick",
+            max_instances=1,
+            coalesce=True,
             next_run_time=datetime.now(UTC),
         )
         self.scheduler = scheduler

@@ -1,6 +1,14 @@
 """Tables and relationships."""
 
 from app.models.accounts import ApiToken, Membership, TenantGrant, User
+from app.models.notifications import (
+    NotificationAttempt,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationEvent,
+    NotificationItem,
+    NotificationMute,
+)
 from app.models.reconciler import ReconcilerLease, ReconcilerPass
 from app.models.runs import OperationRun, RunChange, RunEvent
 from app.models.sessions import UserSession
@@ -9,6 +17,12 @@ from app.models.workspace import Tenant, Workspace
 __all__ = [
     "ApiToken",
     "Membership",
+    "NotificationAttempt",
+    "NotificationChannel",
+    "NotificationDelivery",
+    "NotificationEvent",
+    "NotificationItem",
+    "NotificationMute",
     "OperationRun",
     "ReconcilerLease",
     "ReconcilerPass",
