@@ -7,7 +7,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import OperationRun, RunEvent
+from app.models import OperationRun
 from app.models.runs import run_records
 from app.operations import freshness as fr
 from app.operations.queries import fixed
@@ -207,9 +207,3 @@ def _type_summary_query(policy, scope_shape):
         .group_by(OperationRun.type)
         .order_by(OperationRun.type)
     )
-
-
-def run_events(run_id):
-    """The run's timeline, oldest first, in one query."""
-    query = sa.select(RunEvent).where(RunEvent.run_id == run_id).order_by(RunEvent.at, RunEvent.id)
-    return list(db.session.scalars(query))

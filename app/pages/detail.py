@@ -3,8 +3,8 @@
 from flask import abort
 
 from app.operations import get_policy
-from app.operations.dashboards import run_events
 from app.operations.queries import MAX_ROW_ID
+from app.operations.timeline import InvalidCursor, timeline_page
 from app.pages import Page
 from app.presenter.detail import run_detail
 
@@ -20,9 +20,12 @@ def run_or_404(scope, run_id):
 
 
 def build(scope, args, now):
-    """The detail of run ``args.view_args["run_id"]``; 404 when it is not visible."""
+    """The detail of run ``args.view_args["run_id"]`` with one page of its timeline (older
+    than ``events_before`` when given); 404 when it is not visible, 400 for a bad cursor."""
     run = run_or_404(scope, int(args.view_args["run_id"]))
-    detail = run_detail(
-        run, run_events(run.id), policy=get_policy(), now=now, back=args.args.get("back")
-    )
+    try:
+        timeline = timeline_page(run, before=args.args.get("events_before"))
+    except InvalidCursor as exc:
+        abort(400, description=str(exc))
+    detail = run_detail(run, timeline, policy=get_policy(), now=now, back=args.args.get("back"))
     return Page(TEMPLATE, {"detail": detail}, now)

@@ -1,11 +1,13 @@
 """The detail page's view model: facts, decision truth, banner and timeline."""
 
+from urllib.parse import urlencode
+
 from app.operations.freshness import freshness
 from app.presenter.badges import DANGER, INFO, NEUTRAL, SUCCESS, WARNING
 from app.presenter.banners import banner
 from app.presenter.formatting import between, duration, time_view
 from app.presenter.guidance import DETAIL, decision_truth, reconcile_why
-from app.presenter.links import operations_url, safe_back
+from app.presenter.links import operations_url, run_url, safe_back
 from app.presenter.runs import EventView, Fact, RunDetail, context_json, run_view
 
 _EVENTS = {
@@ -16,6 +18,12 @@ _EVENTS = {
     "completed": ("Completed", SUCCESS),
     "reconciled": ("Closed by the reconciler", DANGER),
     "late_report": ("Late report, kept (the run stays closed)", WARNING),
+    "progress_regression": ("Lower progress reported, kept", WARNING),
+}
+# What a run counted instead of keeping: (one, many).
+_OMITTED = {
+    "late_report": ("late report", "late reports"),
+    "progress_regression": ("lower progress report", "lower progress reports"),
 }
 
 
@@ -23,6 +31,11 @@ def _event_summary(event):
     data = event.data or {}
     if event.kind == "late_report":
         return f"A {data.get('report', 'worker')} report arrived after the run was completed."
+    if event.kind == "progress_regression":
+        return (
+            f"{data.get('reported', 0):,} processed reported; {data.get('kept', 0):,} "
+            "kept (progress never goes back)"
+        )
     if event.kind == "reconciled":
         return data.get("message") or data.get("reason")
     if event.kind == "completed":
@@ -47,9 +60,8 @@ def event_view(event, now):
     label, tone = _EVENTS.get(event.kind, (event.kind.replace("_", " ").capitalize(), NEUTRAL))
     if event.kind == "completed" and (event.data or {}).get("outcome") in ("failed",):
         tone = DANGER
-    return EventView(
-        event.kind, label, tone, time_view(event.at, now), event.actor, _event_summary(event)
-    )
+    at = time_view(event.at, now)
+    return EventView(event.kind, label, tone, at, event.actor, _event_summary(event), event.id)
 
 
 def _facts(run, view, now):
@@ -95,17 +107,44 @@ def _facts(run, view, now):
     return tuple(facts)
 
 
-def run_detail(run, events, *, policy, now, back=None):
-    """The RunDetail of ``run`` (tenant loaded) with its ``events`` in order."""
+def run_detail(run, timeline, *, policy, now, back=None):
+    """The RunDetail of ``run`` (tenant loaded) with one page of its timeline
+    (``operations.timeline.TimelinePage``, newest first)."""
     fresh = freshness(run, policy, now)
     view = run_view(run, policy=policy, now=now, density=DETAIL, fresh=fresh)
+    back = safe_back(back)
     return RunDetail(
         run=view,
         decision=decision_truth(run, fresh, now),
         banner=banner(run, fresh, now),
         facts=_facts(run, view, now),
-        events=tuple(event_view(e, now) for e in events),
-        events_text="1 event" if len(events) == 1 else f"{len(events)} events",
+        events=tuple(event_view(e, now) for e in timeline.events),
+        events_text=_events_text(timeline),
         context_json=context_json(run),
-        back_url=safe_back(back) or operations_url(),
+        back_url=back or operations_url(),
+        older_events_url=_timeline_url(run.id, back, timeline.older) if timeline.older else None,
+        newest_events_url=None if timeline.newest else run_url(run.id, back),
+        omitted=tuple(_omitted_text(item, now) for item in timeline.omitted),
     )
+
+
+def _events_text(timeline):
+    total = timeline.total
+    if timeline.newest and timeline.older is None:
+        return "1 event" if total == 1 else f"{total:,} events"
+    if timeline.newest:
+        return f"The {len(timeline.events):,} newest of {total:,} events"
+    return f"{len(timeline.events):,} older events of {total:,}"
+
+
+def _timeline_url(run_id, back, before):
+    url = run_url(run_id, back)
+    return f"{url}{'&' if '?' in url else '?'}{urlencode({'events_before': before})}"
+
+
+def _omitted_text(item, now):
+    one, many = _OMITTED.get(item.kind, (item.kind.replace("_", " "),) * 2)
+    noun = one if item.count == 1 else many
+    last = time_view(item.last_at, now)
+    when = f", the last at {last.clock}" if last else ""
+    return f"{item.count:,} more {noun} arrived{when}: counted, not listed."

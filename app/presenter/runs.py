@@ -146,6 +146,7 @@ class EventView:
     at: TimeView
     actor: str
     summary: str | None
+    id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,9 @@ class RunDetail:
     events_text: str
     context_json: str | None
     back_url: str
+    older_events_url: str | None = None
+    newest_events_url: str | None = None
+    omitted: tuple = ()
 
 
 def context_json(run):

@@ -50,7 +50,7 @@ def test_reconciled_run_keeps_late_reports_on_its_timeline(client, world, clock)
         heartbeat(run, now=clock.now(), actor="worker-1", processed=3)
     root = detail(client, run)
     events = [e.attrs["data-event"] for e in root.find_all("data-event")]
-    assert events == ["created", "late_report"]
+    assert events == ["late_report", "created"]  # newest first
     late = root.find("data-event", "late_report")
     assert "Late report" in late.text and "worker-1" in late.text
     assert "Late reports from the worker are kept" in root.find("id", "run-status").text
