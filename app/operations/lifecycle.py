@@ -79,8 +79,10 @@ def create_run(
     context=None,
     created_at=None,
     started_at=None,
+    commit=True,
 ):
-    """Insert a queued or running run with its ``created`` (and ``started``) events; commit."""
+    """Insert a queued or running run with its ``created`` (and ``started``) events; commit
+    (unless ``commit`` is False: the caller commits it with more, see ``idempotency``)."""
     if status not in ACTIVE_STATUSES:
         raise TransitionNotAllowed(f"a run is created queued or running, not {status}")
     created_at = created_at or now
@@ -111,7 +113,8 @@ def create_run(
     run = OperationRun(**{key: row._mapping[key] for key in RunRecord._fields})
     make_transient_to_detached(run)  # as if loaded: the row is what was written
     db.session.add(run)
-    _commit()
+    if commit:
+        _commit()
     return run
 
 

@@ -102,3 +102,42 @@ def test_backoff_doubles_with_jitter_and_honours_retry_after():
     assert retry_after_seconds("12") == 12
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0
     assert retry_after_seconds("soon") is None
+
+
+def test_busy_answers_are_retried_after_retry_after(monkeypatch):
+    import http.server
+    import threading
+
+    answers = [(429, {"Retry-After": "3"}), (503, {}), (201, {})]
+    keys = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            keys.append(self.headers["Idempotency-Key"])
+            status, headers = answers.pop(0)
+            body = b'{"id": 7, "status": "running"}' if status == 201 else b"{}"
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    slept = []
+    try:
+        client = Runwarden(f"http://127.0.0.1:{httpd.server_port}", "t", heartbeat_interval=3600)
+        client.transport.sleep = slept.append
+        client.transport.backoff = Backoff(0.5, 30, rng=lambda: 0.0)
+        assert client.start("baseline_compare").id == 7
+        client.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert slept == [3, 0.5]  # Retry-After honoured, then the backoff's second step
+    assert len(set(keys)) == 1 and len(keys) == 3

@@ -6,6 +6,7 @@ from flask import current_app, jsonify
 from pydantic.json_schema import models_json_schema
 
 from app.blueprints.api import bp, responses, schemas
+from app.blueprints.api.idempotency import OPENAPI_HEADER
 from app.operations import get_policy
 
 REF = "#/components/schemas/{model}"
@@ -81,6 +82,7 @@ def _paths():
     created = _answers(201, "Run", REPORT_ERRORS, "Created")
     create = _report("Create a run", "CreateRun", required=True, status=201, parameters=())
     create["post"]["responses"] = created
+    create["post"]["parameters"] = [OPENAPI_HEADER]
     paths = {
         "/runs": {
             **create,

@@ -5,6 +5,7 @@ from flask import jsonify, url_for
 from app.blueprints.api import bp
 from app.blueprints.api.auth import authenticate, principal
 from app.blueprints.api.errors import ApiError, invalid
+from app.blueprints.api.idempotency import idempotency_key, keep, replay
 from app.blueprints.api.schemas import (
     CompleteRun,
     CreateRun,
@@ -56,13 +57,16 @@ def _answer(run, policy, at, status=200):
 @throttle_reports
 def create_run():
     policy, at = get_policy(), now()
+    workspace_id, key = principal().scope.workspace_id, idempotency_key()
+    if key is not None and (replayed := replay(workspace_id, key)) is not None:
+        return replayed
     body = parse_body(CreateRun, policy=policy, now=at)
     tenant = _tenant_or_404(body.tenant)
     created_at = body.created_at
     if created_at is None and body.started_at is not None:
         created_at = min(at, body.started_at)
     run = lifecycle.create_run(
-        workspace_id=principal().scope.workspace_id,
+        workspace_id=workspace_id,
         tenant_id=tenant.id if tenant else None,
         type=body.type,
         now=at,
@@ -73,10 +77,14 @@ def create_run():
         context=body.context,
         created_at=created_at,
         started_at=body.started_at,
+        commit=key is None,
     )
     response, status = _answer(run, policy, at, 201)
+    response.status_code = status
     response.headers["Location"] = url_for("api.get_run", run_id=run.id)
-    return response, status
+    if key is not None:
+        return keep(response, workspace_id=workspace_id, key=key, run_id=run.id, now=at)
+    return response
 
 
 @bp.post("/runs/<int:run_id>/start")
