@@ -1,9 +1,13 @@
-"""Several processes on PostgreSQL: two gunicorn workers, a reconciler, a writer.
+"""Several processes on PostgreSQL: gunicorn workers, a live process, a reconciler, a writer.
 
-A change made in any process reaches the stream sockets held by both workers.
+A change made in any process reaches the stream sockets held by every process that holds
+sockets; in the production shape (web workers with RUNWARDEN_LIVE=external, one live
+process) the web workers refuse streams and the live process pushes the API's changes.
 """
 
+import http.client
 import json
+import re
 import subprocess
 import sys
 import time
@@ -25,6 +29,13 @@ from tests.live.conftest import connect_ws
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2
+STATE = re.compile(r"^(current \d+|stale)$")
+UPGRADE = {
+    "Upgrade": "websocket",
+    "Connection": "Upgrade",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version": "13",
+}
 
 
 @pytest.fixture
@@ -97,7 +108,7 @@ def _sockets_on_every_worker(site, ports, probe):
     for port in ports:
         before = _probe_lines(probe)
         socket = connect_ws(f"ws://127.0.0.1:{port}/live/stream?page=/admin", cookie)
-        assert socket.receive(timeout=5) == "ping"
+        assert STATE.match(socket.receive(timeout=5))
         pid = _probe_lines(probe)[len(before) :][-1].split()[0]
         workers.setdefault(pid, []).append(socket)
         sockets.append(socket)
@@ -114,16 +125,32 @@ def _probe_lines(probe):
     return probe.read_text().splitlines() if probe.exists() else []
 
 
-def _every_socket_hears(sockets, run_id, timeout=5):
-    marker = f'data-run-id="{run_id}"'
+def _every_socket_hears(sockets, run_id, timeout=5, heard=None, unlike=None):
+    """Wait until every socket received a page showing run ``run_id`` (with a freshness
+    other than ``unlike``, when given); returns {socket: latest page}.
+
+    A push is the whole page, so one message may show several runs just changed: pass the
+    same ``heard`` to count a page already received.
+    """
+    heard = {} if heard is None else heard
+
+    def shown(page):
+        found = re.search(rf'data-run-id="{run_id}" data-freshness="([^"]*)"', page or "")
+        return found is not None and found.group(1) != unlike
+
     for socket in sockets:
         deadline = time.monotonic() + timeout
-        while True:
+        while not shown(heard.get(socket)):
             remaining = deadline - time.monotonic()
             assert remaining > 0, f"a socket never heard about run {run_id}"
             message = socket.receive(timeout=remaining)
-            if message and marker in message:
-                break
+            if message and not STATE.match(message):
+                heard[socket] = message
+    return heard
+
+
+def _freshness(page, run_id):
+    return re.search(rf'data-run-id="{run_id}" data-freshness="([^"]*)"', page).group(1)
 
 
 def test_a_change_anywhere_reaches_clients_on_both_workers(cluster):
@@ -152,8 +179,9 @@ def test_a_change_anywhere_reaches_clients_on_both_workers(cluster):
         ).id
         secret = create_token(_ws(site), "multi", now=now).secret
         db.session.remove()
-    _every_socket_hears(sockets, written)
-    _every_socket_hears(sockets, stale)
+    heard = _every_socket_hears(sockets, written)
+    _every_socket_hears(sockets, stale, heard=heard)
+    before = {run: _freshness(heard[sockets[0]], run) for run in (written, stale)}
 
     request = urllib.request.Request(
         f"http://127.0.0.1:{ports[0]}/api/v1/runs/{written}/complete",
@@ -163,7 +191,7 @@ def test_a_change_anywhere_reaches_clients_on_both_workers(cluster):
     )
     with urllib.request.urlopen(request, timeout=10):
         pass
-    _every_socket_hears(sockets, written)
+    _every_socket_hears(sockets, written, heard=heard, unlike=before[written])
 
     reconciler = subprocess.Popen(
         [sys.executable, "-m", "reconciler"],
@@ -173,9 +201,128 @@ def test_a_change_anywhere_reaches_clients_on_both_workers(cluster):
         stderr=subprocess.DEVNULL,
     )
     try:
-        _every_socket_hears(sockets, stale, timeout=20)
+        _every_socket_hears(sockets, stale, timeout=20, heard=heard, unlike=before[stale])
     finally:
         reconciler.terminate()
         reconciler.wait(15)
     for socket in sockets:
+        socket.close()
+
+
+def _stop(processes):
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@pytest.fixture
+def production(tmp_path):
+    """The production shape from gunicorn.conf.py: a web gunicorn (RUNWARDEN_LIVE=external)
+    and a live gunicorn (RUNWARDEN_SERVE=live) on the test database."""
+    site = build_site(tmp_path, require_postgres())
+    web_port, live_port = free_port(), free_port()
+    shapes = (
+        dict(
+            RUNWARDEN_SERVE="web",
+            RUNWARDEN_LIVE="external",
+            RUNWARDEN_BIND=f"127.0.0.1:{web_port}",
+            RUNWARDEN_WORKERS="1",
+            RUNWARDEN_THREADS="8",
+        ),
+        dict(
+            RUNWARDEN_SERVE="live",
+            RUNWARDEN_LIVE_BIND=f"127.0.0.1:{live_port}",
+            RUNWARDEN_LIVE_THREADS="96",  # 32 open pages: 64 threads stay spare
+        ),
+    )
+    log = open(tmp_path / "gunicorn.log", "ab")  # noqa: SIM115
+    processes = []
+    try:
+        for port, shape in zip((web_port, live_port), shapes, strict=True):
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+                cwd=ROOT,
+                env=dict(site.env, **shape),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            processes.append(process)
+            LiveServer.wait_healthy(f"http://127.0.0.1:{port}", process, timeout=30)
+        yield site, web_port, live_port
+    finally:
+        _stop(processes)
+        log.close()
+        with site.app.app_context():
+            db.drop_all()
+            db.engine.dispose()
+
+
+def _cookie_of(site, email):
+    from app.models import User
+
+    with site.app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email))
+        cookie = login(site.app.test_client(), user).get_cookie("session").value
+        db.session.remove()
+    return cookie
+
+
+def _api_create(port, token, tenant):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/runs",
+        data=json.dumps({"type": "quick_check", "tenant": tenant, "status": "running"}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+        return json.loads(response.read())["id"]
+
+
+def _hears(socket, run_id, timeout=5):
+    """Messages up to the first that shows run ``run_id`` (fails after ``timeout``)."""
+    marker, heard = f'data-run-id="{run_id}"', []
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"the socket never heard about run {run_id}"
+        message = socket.receive(timeout=remaining)
+        if message:
+            heard.append(message)
+            if marker in message:
+                return heard
+
+
+def test_the_live_process_pushes_what_the_web_process_commits(production):
+    site, web_port, live_port = production
+    owner = _cookie_of(site, "owner@example.test")
+    viewer = _cookie_of(site, "bravo@example.test")
+
+    connection = http.client.HTTPConnection("127.0.0.1", web_port, timeout=5)
+    try:
+        connection.request(
+            "GET", "/live/stream?page=/admin", headers=dict(UPGRADE, Cookie=f"session={owner}")
+        )
+        refused = connection.getresponse()
+        assert refused.status == 503 and refused.getheader("Retry-After")
+    finally:
+        connection.close()
+
+    base = f"ws://127.0.0.1:{live_port}/live/stream?page=/admin"
+    on_overview, on_bravo = connect_ws(base, owner), connect_ws(base, viewer)
+    for socket in (on_overview, on_bravo):
+        assert STATE.match(socket.receive(timeout=5))
+
+    hidden = _api_create(web_port, site.token, "alpha")
+    _hears(on_overview, hidden)
+    visible = _api_create(web_port, site.token, "bravo")
+    _hears(on_overview, visible)
+    heard = _hears(on_bravo, visible)
+    assert not any(f'data-run-id="{hidden}"' in message for message in heard)
+    for socket in (on_overview, on_bravo):
         socket.close()
