@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from app.extensions import db
 from app.models import OperationRun, ReconcilerPass
+from app.notifications.metrics import collect as notification_metrics
 from app.operations import freshness as fr
 from app.operations import get_policy
 from app.operations.clock import now
@@ -62,6 +63,7 @@ class RunCollector:
             reconciled.add_metric([reason or "unknown"], count)
         yield reconciled
         yield from self._passes()
+        yield from notification_metrics(at)
         db.session.remove()
 
     def _passes(self):

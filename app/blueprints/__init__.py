@@ -6,6 +6,7 @@ def register_blueprints(app):
     from app.blueprints.api import bp as api_bp
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.monitoring import bp as monitoring_bp
+    from app.blueprints.notifications import bp as notifications_bp
     from app.blueprints.tenant import bp as tenant_bp
     from app.blueprints.workspace import bp as workspace_bp
 
@@ -13,4 +14,5 @@ def register_blueprints(app):
     app.register_blueprint(workspace_bp)
     app.register_blueprint(tenant_bp)
     app.register_blueprint(monitoring_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(api_bp)

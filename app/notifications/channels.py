@@ -105,7 +105,7 @@ def validate_url(value, field="target"):
     try:
         host, port = parts.hostname, parts.port
     except ValueError as exc:
-        raise ChannelError(field, "The URL's host or port is not valid.") from exc
+        raise ChannelError(field, "The URL has an invalid host or port.") from exc
     if not host or port == 0:
         raise ChannelError(field, "The URL needs a host.")
     return value

@@ -2,6 +2,7 @@
 
 from app.extensions import db
 from app.models import Workspace
+from app.notifications.status import failing_warning
 from app.operations import get_policy
 from app.operations.dashboards import Activity, activity_by_tenant
 from app.operations.queries import list_runs
@@ -30,5 +31,6 @@ def build(scope, args, now):
         "workspace_level": summary_of(workspace_level) if workspace_level else None,
         "recent": run_views(recent, policy=policy, now=now, tenants={t.id: t for t in tenants}),
         "reconciler_warning": reconciler.message if reconciler and reconciler.looks_stale else None,
+        "notifications_warning": failing_warning(scope.workspace_id) if reconciler else None,
     }
     return Page(TEMPLATE, context, now)

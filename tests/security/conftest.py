@@ -7,6 +7,7 @@ while the ``app`` fixture keeps its own context open.
 
 import hashlib
 from collections import Counter
+from datetime import timedelta
 from html.parser import HTMLParser
 from types import SimpleNamespace
 
@@ -14,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.models import OperationRun
+from app.notifications.channels import create_channel, mute_tenant
 from app.operations.tokens import create_token
 from tests.conftest import T0, login
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
@@ -140,11 +142,28 @@ def world(db, clock):
         workspace_level=make_run(ws, None, now=T0, age=60, type="report_export"),
         other=make_run(other, c, now=T0, age=60, type="inventory_sync"),
     )
+    notify = SimpleNamespace(
+        channel=create_channel(
+            workspace_id=ws.id,
+            name="ops",
+            kind="webhook",
+            target="http://127.0.0.1:9/hook",
+            events=["failed"],
+            tenant_ids=[a.id],
+            now=now,
+        ),
+        mute=mute_tenant(
+            workspace_id=ws.id, tenant_id=a.id, until=now + timedelta(hours=1), reason="", now=now
+        ),
+    )
+    db.session.commit()
     tokens = SimpleNamespace(
         own=create_token(ws, "worker", now=now).secret,
         other=create_token(other, "other-worker", now=now).secret,
     )
-    return SimpleNamespace(ws=ws, other=other, a=a, b=b, c=c, users=users, runs=runs, tokens=tokens)
+    return SimpleNamespace(
+        ws=ws, other=other, a=a, b=b, c=c, users=users, runs=runs, tokens=tokens, notify=notify
+    )
 
 
 @pytest.fixture

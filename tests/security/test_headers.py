@@ -73,6 +73,10 @@ def html_pages(world, runs):
         *(f"/admin/operations?activeTab={tab}" for tab in ("active", "active_stale_attention")),
         *(f"/admin/operations/{run.id}" for run in runs),
         "/admin/reconciler",
+        "/admin/notifications",
+        "/admin/notifications/new",
+        f"/admin/notifications/{world.notify.channel.id}/edit",
+        f"/admin/notifications/{world.notify.channel.id}/log",
     ]
 
 
@@ -293,6 +297,13 @@ def test_every_post_outside_the_api_needs_the_csrf_token(app, world):
         "auth.login": "/login",
         "auth.logout": "/logout",
         "workspace.select": f"/admin/workspaces/{world.ws.id}/select",
+        "notifications.new_channel": "/admin/notifications/new",
+        "notifications.edit_channel": f"/admin/notifications/{world.notify.channel.id}/edit",
+        "notifications.disable_channel": f"/admin/notifications/{world.notify.channel.id}/disable",
+        "notifications.enable_channel": f"/admin/notifications/{world.notify.channel.id}/enable",
+        "notifications.test_channel": f"/admin/notifications/{world.notify.channel.id}/test",
+        "notifications.add_mute": "/admin/notifications/mutes",
+        "notifications.end_mute": f"/admin/notifications/mutes/{world.notify.mute.id}/end",
     }
     assert posts == set(paths), "a new form route: add it here"
     data = {"email": world.users.owner.email, "password": "password", "csrf_token": "forged"}

@@ -55,7 +55,18 @@ def _nav():
     reconciler = _path_endpoint(RECONCILER_PATH)
     if reconciler:
         items.append(NavItem("Reconciler", RECONCILER_PATH, endpoint == reconciler))
+    if _is_owner():
+        url = url_for("notifications.channels")
+        items.append(NavItem("Notifications", url, request.blueprint == "notifications"))
     return tuple(items)
+
+
+def _is_owner():
+    """Whether the user owns the current workspace (from what this request loaded)."""
+    workspace = loaded_workspace()
+    if workspace is None:
+        return False
+    return any(ws.id == workspace.id and role == "owner" for ws, role in loaded_memberships())
 
 
 @bp.app_context_processor
