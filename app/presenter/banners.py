@@ -2,9 +2,11 @@
 
 from dataclasses import dataclass
 
+from markupsafe import Markup
+
 from app.operations import freshness as fr
 from app.presenter.badges import DANGER, NEUTRAL, SUCCESS, WARNING
-from app.presenter.formatting import clock_time, duration, relative
+from app.presenter.formatting import aging, ago, clock_time, duration
 from app.presenter.guidance import reconcile_why, stale_closing, within_window
 
 _EXPECTED = {
@@ -47,7 +49,7 @@ def banner(run, fresh, now):
                 ("Expected", _EXPECTED[rule.reason].format(limit=duration(rule.limit))),
                 (
                     "Observed",
-                    _OBSERVED[rule.reason].format(ago=relative(at, now), at=clock_time(at, now)),
+                    Markup(_OBSERVED[rule.reason]).format(ago=ago(at, now), at=clock_time(at, now)),
                 ),
                 ("Reconciliation", stale_closing(fresh, now)),
             ),
@@ -65,7 +67,9 @@ def banner(run, fresh, now):
                 ("Expected", f"{verb} within {duration(fresh.expected_seconds)}"),
                 (
                     "Observed",
-                    f"{'Queued' if starting else 'Running'} for {duration(fresh.age_seconds)}",
+                    Markup("{} for {}").format(
+                        "Queued" if starting else "Running", aging(fresh.age_seconds, now)
+                    ),
                 ),
                 ("Window", f"Still {within_window(fresh, now)}"),
             ),
@@ -84,7 +88,9 @@ def banner(run, fresh, now):
                 ("Why", message),
                 (
                     "Closed",
-                    f"{relative(run.reconciled_at, now)} ({clock_time(run.reconciled_at, now)})",
+                    Markup("{} ({})").format(
+                        ago(run.reconciled_at, now), clock_time(run.reconciled_at, now)
+                    ),
                 ),
             ),
             "Reports that arrive from the worker after this are kept on the timeline below; "

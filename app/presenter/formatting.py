@@ -1,7 +1,9 @@
 """Small text helpers: durations, clock times and relative times, all in UTC."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from markupsafe import Markup, escape
 
 from app.operations.clock import isoformat
 
@@ -94,3 +96,31 @@ def between(start: datetime | None, end: datetime | None):
     if start is None or end is None:
         return None
     return (end - start).total_seconds()
+
+
+def aging(seconds, now, limit=None):
+    """A duration that keeps counting on the page: its text at ``now`` in a span that names
+    the instant it counts from (live.js ages it every second). Just past ``limit`` (a
+    number of seconds) it shows the seconds too, or "5 min (limit 5 min)" reads as within.
+    """
+    text = duration(seconds)
+    extra = ""
+    if limit is not None:
+        extra = f' data-limit="{int(limit)}"'
+        if text == duration(limit):
+            text = f"{text} {int(seconds) % 60} s"
+    since = isoformat(now - timedelta(seconds=seconds))
+    return Markup(f'<span data-since="{since}"{extra}>{escape(text)}</span>')
+
+
+def ago(at, now):
+    """ "47 min ago" that keeps aging on the page, the exact instant in its tooltip."""
+    return Markup(
+        f'<time datetime="{isoformat(at)}" title="{exact(at)}" data-rel>'
+        f"{escape(relative(at, now))}</time>"
+    )
+
+
+def plain(text):
+    """The words of a sentence that may carry aging spans, for JSON and logs."""
+    return text.striptags() if isinstance(text, Markup) else text

@@ -7,9 +7,11 @@ threshold of its own.
 from dataclasses import dataclass
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from app.operations import freshness as fr
 from app.presenter.badges import DANGER, NEUTRAL, SUCCESS, WARNING
-from app.presenter.formatting import between, clock_time, duration, relative
+from app.presenter.formatting import aging, between, clock_time, duration, relative
 
 ROW, CARD, DETAIL = "row", "card", "detail"
 DENSITIES = (ROW, CARD, DETAIL)
@@ -38,15 +40,14 @@ def stale_observation(fresh, now):
     """What was observed, with the limit: "no heartbeat for 47 min (limit 5 min)"."""
     rule = fresh.tripped_rule
     seconds = (now - rule.observed_at).total_seconds()
-    seen, limit = duration(seconds), duration(rule.limit)
-    if seen == limit:  # just past the limit: show the seconds, or it reads as "within"
-        seen = f"{seen} {int(seconds) % 60} s"
-    return {
-        fr.NO_HEARTBEAT: f"no heartbeat for {seen} (limit {limit})",
-        fr.NO_PROGRESS: f"no progress for {seen} (limit {limit})",
-        fr.NEVER_STARTED: f"queued for {seen} without starting (limit {limit})",
-        fr.LIFECYCLE_EXCEEDED: f"running for {seen}, past its {limit} window",
+    seen = aging(seconds, now, limit=rule.limit)
+    words = {
+        fr.NO_HEARTBEAT: "no heartbeat for {seen} (limit {limit})",
+        fr.NO_PROGRESS: "no progress for {seen} (limit {limit})",
+        fr.NEVER_STARTED: "queued for {seen} without starting (limit {limit})",
+        fr.LIFECYCLE_EXCEEDED: "running for {seen}, past its {limit} window",
     }[rule.reason]
+    return Markup(words).format(seen=seen, limit=duration(rule.limit))
 
 
 def stale_closing(fresh, now):
@@ -88,27 +89,32 @@ def _terminal(run, density, now):
     return f"{lead}: {message}." if message else f"{lead}."
 
 
-def _active_fresh(run, fresh, density):
-    age, expected = duration(fresh.age_seconds), duration(fresh.expected_seconds)
+def _active_fresh(run, fresh, density, now):
+    age, expected = aging(fresh.age_seconds, now), duration(fresh.expected_seconds)
     if run.status == "queued":
         if density == ROW:
-            return f"Queued {age} · usually starts within {expected}"
-        return f"Queued {age} ago, usually starts within {expected}."
-    if density == ROW:
-        return f"On track · running {age}, usually done within {expected}"
-    return f"On track: running for {age}, usually done within {expected}."
+            words = "Queued {age} · usually starts within {expected}"
+        else:
+            words = "Queued {age} ago, usually starts within {expected}."
+    elif density == ROW:
+        words = "On track · running {age}, usually done within {expected}"
+    else:
+        words = "On track: running for {age}, usually done within {expected}."
+    return Markup(words).format(age=age, expected=expected)
 
 
 def _active_late(run, fresh, density, now):
-    age, expected = duration(fresh.age_seconds), duration(fresh.expected_seconds)
+    age, expected = aging(fresh.age_seconds, now), duration(fresh.expected_seconds)
     within = within_window(fresh, now)
     if run.status == "queued":
         if density == ROW:
             return f"Waiting longer than expected · {within}"
-        return f"Waiting longer than expected to start ({age}, usually {expected}); still {within}."
-    if density == ROW:
+        words = "Waiting longer than expected to start ({age}, usually {expected}); still {within}."
+    elif density == ROW:
         return f"Running longer than expected · {within}"
-    return f"Running longer than expected ({age}, usually {expected}); still {within}."
+    else:
+        words = "Running longer than expected ({age}, usually {expected}); still {within}."
+    return Markup(words).format(age=age, expected=expected, within=within)
 
 
 def _stale(fresh, density, now):
@@ -119,8 +125,8 @@ def _stale(fresh, density, now):
             if fresh.reconcile_at > now
             else "closing on the next reconciler pass"
         )
-        return f"{sentence(observed)} · {closes}"
-    return f"Likely stale: {observed}. {stale_closing(fresh, now)}"
+        return Markup("{} · {}").format(sentence(observed), closes)
+    return Markup("Likely stale: {}. {}").format(observed, stale_closing(fresh, now))
 
 
 def _reconciled(run, density, now):
@@ -146,7 +152,7 @@ def guidance(run, fresh, now, density=CARD):
         return _stale(fresh, density, now)
     if state == fr.PAST_EXPECTED:
         return _active_late(run, fresh, density, now)
-    return _active_fresh(run, fresh, density)
+    return _active_fresh(run, fresh, density, now)
 
 
 @dataclass(frozen=True)
@@ -187,7 +193,9 @@ def decision_truth(run, fresh, now):
     if state == fr.LIKELY_STALE:
         return DecisionTruth(
             "Likely stale: treat it as not running",
-            f"{sentence(stale_observation(fresh, now))}. {stale_closing(fresh, now)}",
+            Markup("{}. {}").format(
+                sentence(stale_observation(fresh, now)), stale_closing(fresh, now)
+            ),
             DANGER,
         )
     if state == fr.PAST_EXPECTED:
@@ -203,5 +211,5 @@ def decision_truth(run, fresh, now):
             WARNING,
         )
     if run.status == "queued":
-        return DecisionTruth("Waiting to start", _active_fresh(run, fresh, DETAIL), NEUTRAL)
-    return DecisionTruth("Running normally", _active_fresh(run, fresh, DETAIL), SUCCESS)
+        return DecisionTruth("Waiting to start", _active_fresh(run, fresh, DETAIL, now), NEUTRAL)
+    return DecisionTruth("Running normally", _active_fresh(run, fresh, DETAIL, now), SUCCESS)

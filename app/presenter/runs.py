@@ -7,7 +7,7 @@ from app.operations.clock import isoformat
 from app.operations.freshness import LIKELY_STALE, freshness, problem_class
 from app.presenter.badges import DANGER, INFO, NEUTRAL, Badge, badge, emphasis
 from app.presenter.banners import Banner
-from app.presenter.formatting import TimeView, between, duration, time_view
+from app.presenter.formatting import TimeView, between, duration, plain, time_view
 from app.presenter.guidance import CARD, ROW, DecisionTruth, guidance
 from app.presenter.links import run_links, tenant_links
 
@@ -124,7 +124,8 @@ def _view(run, policy, now, density, run_link, tenant_link, tenant, fresh):
 
 def api_fields(run, fresh, now):
     """The presenter's fields for a run's JSON: ``badge`` (label, tone, icon) and ``guidance``."""
-    return {"badge": badge(run, fresh).as_dict(), "guidance": guidance(run, fresh, now, CARD)}
+    words = plain(guidance(run, fresh, now, CARD))
+    return {"badge": badge(run, fresh).as_dict(), "guidance": words}
 
 
 @dataclass(frozen=True)

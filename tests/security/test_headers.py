@@ -6,7 +6,7 @@ import re
 import pytest
 
 import app.blueprints.api.routes as api_routes
-import app.blueprints.monitoring.routes as monitoring_routes
+import app.pages.detail as detail_page
 from app import create_app
 from app.extensions import db as _db
 from app.operations.accounts import create_user
@@ -271,7 +271,7 @@ def test_api_500_before_the_view_is_json_too(errors_answered, world, monkeypatch
 
 def test_page_500_shows_the_error_page_without_the_exception(errors_answered, world, monkeypatch):
     app = errors_answered
-    monkeypatch.setattr(monitoring_routes, "run_detail", _explode)
+    monkeypatch.setattr(detail_page, "run_detail", _explode)
     client = sign_in_as(app.test_client(), world.users.owner)
     response = send(app, client, "GET", f"/admin/operations/{world.runs.running.id}")
     assert response.status_code == 500

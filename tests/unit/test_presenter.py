@@ -10,7 +10,7 @@ from app.operations.freshness import freshness
 from app.operations.policy import DEFAULT_TYPES, Policy
 from app.presenter import api_fields, attention_summary, badge, decision_truth, guidance
 from app.presenter.banners import AttentionCounts, banner
-from app.presenter.formatting import duration, relative
+from app.presenter.formatting import duration, plain, relative
 from app.presenter.links import safe_back
 
 NOW = datetime(2026, 11, 26, 14, 0, 0)
@@ -36,7 +36,8 @@ def run(status="running", started=50, heartbeat=None, created=None, **fields):
 
 
 def words(r, density="card"):
-    return guidance(r, freshness(r, POLICY, NOW), NOW, density)
+    """What a reader reads (aging spans taken off)."""
+    return plain(guidance(r, freshness(r, POLICY, NOW), NOW, density))
 
 
 @pytest.mark.parametrize(
@@ -246,3 +247,30 @@ def test_activities_add_up_field_by_field():
     one = Activity(*range(1, len(fields(Activity)) + 1))
     assert one + one == Activity(*(2 * n for n in range(1, len(fields(Activity)) + 1)))
     assert one + Activity() == one
+
+
+def test_durations_in_sentences_count_on_the_page_from_their_instant():
+    stale = run(heartbeat=47)
+    html = str(guidance(stale, freshness(stale, POLICY, NOW), NOW, "row"))
+    since = (NOW - timedelta(minutes=47)).isoformat(timespec="microseconds") + "Z"
+    assert f'<span data-since="{since}" data-limit="300">47 min</span>' in html
+    fresh = run(started=3)
+    html = str(guidance(fresh, freshness(fresh, POLICY, NOW), NOW, "row"))
+    since = (NOW - timedelta(minutes=3)).isoformat(timespec="microseconds") + "Z"
+    assert f'running <span data-since="{since}">3 min</span>' in html
+
+
+def test_sentences_escape_what_a_worker_wrote():
+    from jinja2 import Environment
+
+    hostile = "<script>alert(1)</script>"
+    failed = run(status="completed", outcome="failed", failure_message=hostile, completed_at=NOW)
+    stale = run(heartbeat=47, initiator=hostile)
+    page = Environment(autoescape=True).from_string("{{ a }} | {{ b }}")
+    html = page.render(
+        a=guidance(failed, freshness(failed, POLICY, NOW), NOW, "row"),
+        b=guidance(stale, freshness(stale, POLICY, NOW), NOW, "row"),
+    )
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>" not in html
+    assert "<span data-since=" in html

@@ -7,7 +7,7 @@
 //   (the server is not reading changes), and "revoked <why>" before it closes a socket
 //   whose user lost access or signed out.
 // - "Live · updated N s ago" counts from the instant the data was last confirmed current.
-//   No message for HUNG_MS means a hung server: the page says "Connection lost", dims the
+//   No message for HUNG_MS (two heartbeats) means a hung server: the page says "Connection lost", dims the
 //   data, prefixes the title and offers "Reconnect now"; it reconnects with a short backoff
 //   (at most MAX_BACKOFF_MS between attempts) and catches up from its data's time.
 // - <time data-rel> and [data-since] texts are derived here from absolute instants every
@@ -18,7 +18,7 @@
   "use strict";
   if (window.RunwardenLive) return;
 
-  const HUNG_MS = 4500;
+  const HUNG_MS = 4000;
   const MAX_BACKOFF_MS = 2000;
   const BACKOFF_MS = [250, 500, 1000, MAX_BACKOFF_MS];
   const MARGIN_MS = 250;
@@ -280,7 +280,13 @@
     document.querySelectorAll("[data-since]").forEach((element) => {
       const at = instant(element.getAttribute("data-since"));
       if (!Number.isFinite(at)) return;
-      const text = duration((now - at) / 1000);
+      const seconds = (now - at) / 1000;
+      let text = duration(seconds);
+      // Just past a limit, show the seconds too: "5 min (limit 5 min)" would read as within.
+      const limit = parseInt(element.getAttribute("data-limit"), 10);
+      if (Number.isFinite(limit) && text === duration(limit)) {
+        text = `${text} ${Math.floor(seconds) % 60} s`;
+      }
       if (element.textContent !== text) element.textContent = text;
     });
   }
