@@ -20,12 +20,19 @@ import sqlalchemy as sa
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
-from app.live.registry import WATCH_LIST, WATCH_RUN, WATCH_TENANT, WATCH_WORKSPACE
+from app.live.registry import (
+    WATCH_LIST,
+    WATCH_RECONCILER,
+    WATCH_RUN,
+    WATCH_TENANT,
+    WATCH_WORKSPACE,
+)
 from app.live.render import plan, render, render_context
 from app.live.timer import Due, Schedule
 from app.live.watch import refresh_scope
 from app.models import RunChange
 from app.operations.clock import get_clock
+from app.operations.reconciler_status import reconciler_status
 from app.operations.sessions import session_is_live, touch_session
 
 log = logging.getLogger(__name__)
@@ -80,6 +87,7 @@ class Dispatcher:
         self.scope_ttl = scope_ttl
         self.schedule = Schedule()
         self.as_of = None  # data of every page is current up to here (the feed's read time)
+        self._reconciler_seen = None
         self.renders = 0
         self.errors = 0
         self._queue = deque()
@@ -137,7 +145,40 @@ class Dispatcher:
                 work.as_of = extra if work.as_of is None else max(work.as_of, extra)
             else:
                 work.catch_ups.append((payload, extra))
+        if items:
+            work.due.extend(self._reconciler_moved())
         return work
+
+    def _reconciler_moved(self):
+        """Due entries for open reconciler pages when the reconciler's state changed since
+        the last look (a pass started or finished, the lease moved, it turned stale): passes
+        are not runs, so the change feed does not carry them. One statement, only while such
+        a page is open."""
+        keys = {
+            group_key(c)
+            for c in self.registry.snapshot()
+            if c.watch.kind == WATCH_RECONCILER and c.scope is not None
+        }
+        if not keys:
+            return []
+        with self.app.app_context():
+            try:
+                status = reconciler_status(get_clock(self.app).now())
+            finally:
+                db.session.remove()
+        seen = (
+            status.state,
+            status.last_pass_started_at,
+            status.last_success_at,
+            status.next_pass_at,
+            status.lease_holder,
+            status.lease_live,
+        )
+        if seen == self._reconciler_seen:
+            return []
+        first = self._reconciler_seen is None
+        self._reconciler_seen = seen
+        return [] if first else [(key, None) for key in keys]
 
     def _dirty(self, clients, work):
         due = {key for key, _ in work.due}

@@ -151,6 +151,20 @@ class LiveRegistry(Turbo):
         with self._lock:
             return tuple(self._clients.values())
 
+    def admit(self, user_id, watch, scope, session_key, *, per_session, total):
+        """Register a socket-to-be if the caps allow, in one step under the lock (so parallel
+        handshakes cannot pass a cap together): (Client, None), or (None, "session" | "full").
+        The caller attaches ``client.ws`` after the handshake."""
+        with self._lock:
+            if len(self._clients) >= total:
+                return None, "full"
+            mine = sum(1 for c in self._clients.values() if c.session_key == session_key)
+            if mine >= per_session:
+                return None, "session"
+            client = Client(None, user_id, watch, scope, session_key)
+            self._clients[client.id] = client
+        return client, None
+
     def count_session(self, session_key):
         """Open sockets of one session."""
         return sum(1 for client in self.snapshot() if client.session_key == session_key)

@@ -35,19 +35,28 @@ def stream_view():
     if refusal is not None:
         return refusal
     live = get_live()
-    key = session.get("sid")
-    if live.registry.count_session(key) >= config["LIVE_MAX_STREAMS_PER_SESSION"]:
-        return _text("too many open live pages in this session; close some", 429)
-    if len(live.registry) >= config["LIVE_MAX_CLIENTS"]:
-        return _text("live updates are at capacity; retry shortly", 503, retry=5)
     user_id = current_user.id
     resolved = resolve_watch(current_user, request.args.get("page", "/"))
     db.session.remove()
     if resolved is None:
         return _text("not found", 404)
-    relay = ensure_relay(current_app._get_current_object())
-    ws = Server(request.environ, max_message_size=config["LIVE_MAX_INBOUND_BYTES"])
-    client = live.registry.connect(ws, user_id, *resolved, session_key=key)
+    client, refused = live.registry.admit(
+        user_id,
+        *resolved,
+        session.get("sid"),
+        per_session=config["LIVE_MAX_STREAMS_PER_SESSION"],
+        total=config["LIVE_MAX_CLIENTS"],
+    )
+    if refused == "session":
+        return _text("too many open live pages in this session; close some", 429)
+    if refused == "full":
+        return _text("live updates are at capacity; retry shortly", 503, retry=5)
+    try:
+        relay = ensure_relay(current_app._get_current_object())
+        ws = client.ws = Server(request.environ, max_message_size=config["LIVE_MAX_INBOUND_BYTES"])
+    except BaseException:
+        live.registry.disconnect(client)
+        raise
     try:
         client.send(_state(live, relay))
         live.dispatcher.catch_up(client, _since(request.args.get("since")))

@@ -351,14 +351,6 @@ def test_a_relative_time_ages_without_any_server_message(browser, site, server):
 # -- 5. the reconciler page ----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the reconciler page is re-rendered only at the reconciler's planned next pass "
-    "+ 1 s, else 30 s later (app/live/render.py plan); no change wakes it "
-    "(app/live/dispatch.py concerns() is False for WATCH_RECONCILER), so a pass made by "
-    "hand appears up to 30 s later",
-)
 def test_the_reconciler_page_shows_a_new_pass(browser, site, server):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
