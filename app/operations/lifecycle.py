@@ -114,7 +114,7 @@ def create_run(
     make_transient_to_detached(run)  # as if loaded: the row is what was written
     db.session.add(run)
     if commit:
-        _commit()
+        commit_kept()
     return run
 
 
@@ -162,7 +162,7 @@ def _write_run(write, params, events, at):
     return row
 
 
-def _commit():
+def commit_kept():
     """Commit without expiring what this request loaded.
 
     Every run a lifecycle function returns was just refreshed from its own INSERT or
@@ -180,19 +180,28 @@ def _commit():
 def _refuse(run, kind, actor, now, data):
     """The CAS failed: keep (or count) a late report if the run is completed, then raise."""
     db.session.rollback()
+    error = refused_report(run, kind, actor, now, data)
+    db.session.commit()
+    raise error
+
+
+def refused_report(run, kind, actor, now, data):
+    """A report ``run`` refused (it is not in a state to take it), in the current
+    transaction: when the run is completed, the report is kept (or counted) as a
+    ``late_report`` with its change-feed row and LateReport is returned; otherwise
+    TransitionNotAllowed, nothing written. The caller commits and raises."""
     params = {"late_run_id": run.id, "late_at": now, "late_kept": late_reports_kept()}
     row = db.session.execute(late_report_statement(), params).first()
     if row is None:
         current = db.session.get(OperationRun, run.id, populate_existing=True)
-        raise TransitionNotAllowed(f"cannot {kind} a {current.status} run", current)
+        return TransitionNotAllowed(f"cannot {kind} a {current.status} run", current)
     current = db.session.get(OperationRun, run.id)
     for key in RunRecord._fields:
         set_committed_value(current, key, row._mapping[key])
     if row.late_reports_omitted == 0:
         event(current.id, "late_report", now, actor, {"report": kind, **(data or {})})
     record_change(current, now)
-    db.session.commit()
-    raise LateReport(
+    return LateReport(
         f"run {current.id} is already completed ({current.outcome}); the {kind} report "
         "was kept on its timeline",
         current,
@@ -205,7 +214,7 @@ def start_run(run, *, now, actor, at=None):
     values = {"status": "running", "started_at": at}
     if not _cas(run, ("queued",), values, [("started", at, actor, None)], now):
         _refuse(run, "start", actor, now, {"at": isoformat(at)})
-    _commit()
+    commit_kept()
     return run
 
 
@@ -219,17 +228,31 @@ def _progress_values(processed, total, at):
 
 
 def heartbeat(run, *, now, actor, processed=None, total=None, at=None):
-    """A sign of life from a running run, optionally with progress.
+    """A sign of life from a running run, optionally with progress; commit.
 
     The database applies it to the run's current row (see ``statements``): ``processed``
     keeps its highest value, ``last_progress_at`` moves, never backwards, only when that
     grows, and a lower report is kept as a ``progress_regression`` event (the first
     ``TIMELINE_REGRESSIONS_KEPT`` of them; later ones are counted on the run).
     """
+    if not apply_heartbeat(run, now=now, actor=actor, processed=processed, total=total, at=at):
+        _refuse(run, "heartbeat", actor, now, heartbeat_data(processed, total, at or now))
+    commit_kept()
+    return run
+
+
+def heartbeat_data(processed, total, at):
+    """What a heartbeat reported, as its timeline events keep it."""
+    return {"processed": processed, "total": total, "at": isoformat(at)}
+
+
+def apply_heartbeat(run, *, now, actor, processed=None, total=None, at=None):
+    """Write the heartbeat in the current transaction, without committing (``heartbeat``,
+    batches): True, or False when the run is not running (then nothing is written)."""
     at = at or now
-    data = {"processed": processed, "total": total, "at": isoformat(at)}
+    data = heartbeat_data(processed, total, at)
     if run.status != "running":
-        _refuse(run, "heartbeat", actor, now, data)
+        return False
     regression = {"reported": processed, "total": total, "at": data["at"]}
     params = {
         "hb_run_id": run.id,
@@ -244,11 +267,10 @@ def heartbeat(run, *, now, actor, processed=None, total=None, at=None):
     }
     row = _heartbeat_write(run, params, now)
     if row is None:
-        _refuse(run, "heartbeat", actor, now, data)
+        return False
     for key in RunRecord._fields:
         set_committed_value(run, key, row._mapping[key])
-    _commit()
-    return run
+    return True
 
 
 def _heartbeat_write(run, params, now):
@@ -279,5 +301,5 @@ def complete_run(run, *, outcome, now, actor, message=None, processed=None, tota
     data = {k: v for k, v in data.items() if v is not None}
     if not _cas(run, ACTIVE_STATUSES, values, [("completed", now, actor, data)], now):
         _refuse(run, "complete", actor, now, data)
-    _commit()
+    commit_kept()
     return run

@@ -3,7 +3,7 @@
 import time
 
 import pytest
-from runwarden_client import ApiError, Runwarden
+from runwarden_client import ApiError, Run, Runwarden
 from runwarden_client.transport import Backoff, retry_after_seconds
 
 from app.models import RunEvent
@@ -141,3 +141,35 @@ def test_busy_answers_are_retried_after_retry_after(monkeypatch):
         httpd.server_close()
     assert slept == [3, 0.5]  # Retry-After honoured, then the backoff's second step
     assert len(set(keys)) == 1 and len(keys) == 3
+
+
+class FakeTransport:
+    """Answers like a server without the batch endpoint."""
+
+    timeout = 1
+
+    def __init__(self):
+        self.calls = []
+
+    def request(self, method, path, body=None, headers=None):
+        self.calls.append(path)
+        if path == "/api/v1/heartbeats":
+            raise ApiError(404, "not_found", "no such API endpoint")
+        return {"id": int(path.split("/")[4]), "status": "running"}
+
+
+def test_without_the_batch_endpoint_runs_are_heartbeaten_one_by_one():
+    transport = FakeTransport()
+    client = Runwarden("http://unused", "t", transport=transport)
+    runs = [Run(client, {"id": n, "status": "running"}) for n in (1, 2)]
+    for run in runs:
+        client.heartbeater._runs[run.id] = run
+    client.heartbeater.beat()
+    client.heartbeater.beat()
+    assert transport.calls == [
+        "/api/v1/heartbeats",
+        "/api/v1/runs/1/heartbeat",
+        "/api/v1/runs/2/heartbeat",
+        "/api/v1/runs/1/heartbeat",
+        "/api/v1/runs/2/heartbeat",
+    ]

@@ -22,7 +22,7 @@ ERROR_TEXT = {
     503: "Database unavailable; retry after ``Retry-After`` seconds",
 }
 REPORT_ERRORS = (400, 401, 404, 409, 413, 422, 429, 503)
-READ_ERRORS = (401, 404, 422, 503)
+READ_ERRORS = (400, 401, 404, 422, 503)
 DOCUMENT = {"application/json": {"schema": {"type": "object"}}}
 RUN_ID = {
     "name": "run_id",
@@ -34,11 +34,16 @@ RUN_ID = {
 
 def _components(policy):
     requests = [schemas.CreateRun, schemas.StartRun, schemas.Heartbeat, schemas.CompleteRun]
+    requests += [schemas.HeartbeatItem, schemas.HeartbeatBatch]
     models = [(model, "validation") for model in requests]
     models += [(model, "serialization") for model in responses.RESPONSE_MODELS]
     _, document = models_json_schema(models, ref_template=REF)
     components = document["$defs"]
     components["CreateRun"]["properties"]["type"]["enum"] = list(policy.names())
+    # Items are validated one by one (an invalid one gets its own 422): documented as valid.
+    components["HeartbeatBatch"]["properties"]["items"]["items"] = {
+        "$ref": REF.format(model="HeartbeatItem")
+    }
     return components
 
 
@@ -102,6 +107,13 @@ def _paths():
         "/runs/{run_id}/start": _report("Start a queued run", "StartRun"),
         "/runs/{run_id}/heartbeat": _report("Report a heartbeat", "Heartbeat"),
         "/runs/{run_id}/complete": _report("Complete a run", "CompleteRun", required=True),
+    }
+    paths["/heartbeats"] = {
+        "post": {
+            "summary": "Heartbeats of many runs in one transaction; one result per item",
+            "requestBody": {"required": True, "content": _json("HeartbeatBatch")},
+            "responses": _answers(200, "HeartbeatResults", (400, 401, 413, 422, 429, 503)),
+        }
     }
     paths["/openapi.json"] = {
         "get": {

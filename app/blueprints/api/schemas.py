@@ -12,7 +12,15 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -51,7 +59,11 @@ def _timestamp(value, info):
     return parsed
 
 
-Timestamp = Annotated[datetime, PlainValidator(_timestamp)]
+Timestamp = Annotated[
+    datetime,
+    PlainValidator(_timestamp, json_schema_input_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 Count = Annotated[int, Field(ge=0, le=MAX_INT64, strict=True)]
 
 
@@ -126,6 +138,21 @@ class Heartbeat(Body):
     at: Timestamp | None = None
 
     _processed = field_validator("processed")(_within_total)
+
+
+class HeartbeatItem(Heartbeat):
+    """One item of POST /heartbeats: a heartbeat of run ``run_id``."""
+
+    run_id: Count
+
+
+BATCH_LIMIT = 500
+
+
+class HeartbeatBatch(Body):
+    """POST /heartbeats: up to BATCH_LIMIT items, each validated on its own."""
+
+    items: Annotated[list[Any], Field(min_length=1, max_length=BATCH_LIMIT)]
 
 
 class CompleteRun(Body):
@@ -227,6 +254,13 @@ def json_body():
     if problems:
         raise invalid(problems)
     return data
+
+
+def parse_item(model, data, *, policy, now):
+    """Validate one item of a batch against ``model``; ApiError 422 (400 if not an object)."""
+    if not isinstance(data, dict):
+        raise invalid({"body": "must be a JSON object"})
+    return _validate(model, data, {"policy": policy, "now": now})
 
 
 def parse_body(model, *, policy, now):

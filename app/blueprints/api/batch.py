@@ -1,0 +1,95 @@
+"""POST /api/v1/heartbeats: many runs' heartbeats in one call and one transaction.
+
+Every item gets the single call's checks (``Heartbeat`` schema, ``check_not_before``,
+``check_progress``) and is written by the single call's code path; the answer lists one
+result per item, in order: 200, 404 (no such run in this workspace), 409 (the run is
+completed: kept as a late report) or 422 (not valid; nothing written for it).
+"""
+
+from flask import jsonify
+
+from app.blueprints.api import bp
+from app.blueprints.api.auth import principal
+from app.blueprints.api.errors import ApiError, invalid
+from app.blueprints.api.routes import MAX_RUN_ID
+from app.blueprints.api.schemas import (
+    HeartbeatBatch,
+    HeartbeatItem,
+    check_not_before,
+    check_progress,
+    parse_body,
+    parse_item,
+)
+from app.blueprints.api.throttle import throttle_reports
+from app.extensions import db
+from app.models import OperationRun
+from app.operations import get_policy
+from app.operations.clock import now
+from app.operations.reports import heartbeat_batch
+
+
+def _result(index, run_id, status=200, error=None):
+    result = {"index": index, "run_id": run_id, "status": status}
+    if error is not None:
+        fields = getattr(error, "fields", {})
+        result["error"] = {"code": error.code, "message": error.message, "fields": fields}
+    return result
+
+
+def _valid_items(items, policy, at):
+    """(index, item) of each valid item; a result for each other one."""
+    results, valid, seen = {}, [], set()
+    for index, raw in enumerate(items):
+        run_id = raw.get("run_id") if isinstance(raw, dict) else None
+        try:
+            item = parse_item(HeartbeatItem, raw, policy=policy, now=at)
+            if item.run_id in seen:
+                raise invalid({"run_id": "appears earlier in this batch"})
+        except ApiError as exc:
+            results[index] = _result(index, run_id, exc.status, exc)
+            continue
+        seen.add(item.run_id)
+        valid.append((index, item))
+    return results, valid
+
+
+def _visible_runs(ids):
+    ids = [run_id for run_id in ids if run_id <= MAX_RUN_ID]
+    query = principal().scope.runs().where(OperationRun.id.in_(ids))
+    return {run.id: run for run in db.session.scalars(query)}
+
+
+def _checked(index, item, run):
+    """The single call's checks against the stored run; None when the item passes."""
+    if run is None:
+        error = ApiError(404, "run_not_found", f"no run {item.run_id} in this workspace")
+        return _result(index, item.run_id, 404, error)
+    try:
+        if run.status == "running":
+            check_not_before(item.at, run.started_at, "at", "the run started")
+            check_progress(run, item)
+    except ApiError as exc:
+        return _result(index, item.run_id, exc.status, exc)
+    return None
+
+
+@bp.post("/heartbeats")
+@throttle_reports
+def heartbeats():
+    policy, at = get_policy(), now()
+    batch = parse_body(HeartbeatBatch, policy=policy, now=at)
+    results, valid = _valid_items(batch.items, policy, at)
+    runs = _visible_runs([item.run_id for _, item in valid])
+    taken = []
+    for index, item in valid:
+        run = runs.get(item.run_id)
+        refused = _checked(index, item, run)
+        if refused is not None:
+            results[index] = refused
+        else:
+            taken.append((index, item, run))
+    reports = [(run, item.processed, item.total, item.at) for _, item, run in taken]
+    outcomes = heartbeat_batch(reports, now=at, actor=principal().actor)
+    for (index, item, _), error in zip(taken, outcomes, strict=True):
+        results[index] = _result(index, item.run_id, 409 if error else 200, error)
+    return jsonify({"results": [results[i] for i in range(len(batch.items))]})
