@@ -52,6 +52,7 @@ class Case:
     expected: dict
     json: object = None  # world -> JSON body (API writes)
     form: dict | None = None
+    writes: tuple = ()  # principals whose request may write (besides the API token)
 
 
 API = 401  # API without a valid token
@@ -146,6 +147,78 @@ CASES = (
     ),
     # a plain GET is not a WebSocket upgrade; the socket's own refusals are in tests/live
     Case("live_stream", "GET", lambda w: "/live/stream?page=/admin", row(*[400] * 9)),
+    # Notifications: owners of the current workspace only; a channel or mute of another
+    # workspace is 404 (the other workspace's owner sees their own workspace's pages).
+    Case(
+        "notifications.channels",
+        "GET",
+        lambda w: "/admin/notifications",
+        row(LOGIN, CHOOSE, 200, 404, 404, 404, 200, LOGIN, LOGIN),
+    ),
+    Case(
+        "notifications.new_channel",
+        "GET",
+        lambda w: "/admin/notifications/new",
+        row(LOGIN, CHOOSE, 200, 404, 404, 404, 200, LOGIN, LOGIN),
+    ),
+    Case(
+        "notifications.new_channel",
+        "POST",
+        lambda w: "/admin/notifications/new",
+        row(LOGIN, CHOOSE, 422, 404, 404, 404, 422, LOGIN, LOGIN),
+        form={"name": "", "kind": "webhook", "target": "ftp://x", "tenant_choice": "all"},
+    ),
+    Case(
+        "notifications.edit_channel",
+        "GET",
+        lambda w: f"/admin/notifications/{w.notify.channel.id}/edit",
+        row(LOGIN, CHOOSE, 404, 404, 404, 404, 200, LOGIN, LOGIN),
+    ),
+    Case(
+        "notifications.edit_channel",
+        "POST",
+        lambda w: f"/admin/notifications/{w.notify.channel.id}/edit",
+        row(LOGIN, CHOOSE, 404, 404, 404, 404, 422, LOGIN, LOGIN),
+        form={"name": "", "target": "", "tenant_choice": "all"},
+    ),
+    Case(
+        "notifications.disable_channel",
+        "POST",
+        lambda w: f"/admin/notifications/{w.notify.channel.id}/disable",
+        row(LOGIN, CHOOSE, 404, 404, 404, 404, 303, LOGIN, LOGIN),
+    ),
+    Case(
+        "notifications.enable_channel",
+        "POST",
+        lambda w: f"/admin/notifications/{w.notify.channel.id}/enable",
+        row(LOGIN, CHOOSE, 404, 404, 404, 404, 303, LOGIN, LOGIN),
+    ),
+    Case(
+        "notifications.test_channel",
+        "POST",
+        lambda w: f"/admin/notifications/{w.notify.channel.id}/test",
+        row(LOGIN, CHOOSE, 404, 404, 404, 404, 303, LOGIN, LOGIN),
+        writes=("owner",),  # the test message and its attempt are recorded
+    ),
+    Case(
+        "notifications.delivery_log",
+        "GET",
+        lambda w: f"/admin/notifications/{w.notify.channel.id}/log",
+        row(LOGIN, CHOOSE, 404, 404, 404, 404, 200, LOGIN, LOGIN),
+    ),
+    Case(
+        "notifications.add_mute",
+        "POST",
+        lambda w: "/admin/notifications/mutes",
+        row(LOGIN, CHOOSE, 422, 404, 404, 404, 422, LOGIN, LOGIN),
+        form={"tenant": "999999", "until": "2000-01-01T00:00"},
+    ),
+    Case(
+        "notifications.end_mute",
+        "POST",
+        lambda w: f"/admin/notifications/mutes/{w.notify.mute.id}/end",
+        row(LOGIN, CHOOSE, 404, 404, 404, 404, 303, LOGIN, LOGIN),
+    ),
     Case("monitoring.healthz", "GET", lambda w: "/healthz", row(*[200] * 9)),
     Case("monitoring.readyz", "GET", lambda w: "/readyz", row(*[200] * 9)),
     Case("monitoring.metrics", "GET", lambda w: "/metrics", row(*[200] * 9)),
@@ -189,6 +262,13 @@ CASES = (
         lambda w: f"/api/v1/runs/{w.runs.running.id}/complete",
         row(*[API] * 7, 404, 200),
         json=lambda w: {"outcome": "failed", "message": "boom"},
+    ),
+    Case(
+        "api.heartbeats",
+        "POST",
+        lambda w: "/api/v1/heartbeats",
+        row(*[API] * 7, 200, 200),  # another workspace's token: 200 with a 404 per item
+        json=lambda w: {"items": [{"run_id": w.runs.running.id, "processed": 11}]},
     ),
     Case(
         "api.heartbeats",
@@ -281,7 +361,7 @@ def test_route_answers_each_principal(app, db, world, backend, case):
             assert error["message"], got
             if expected == API:
                 assert error["code"] == "token_missing" and "WWW-Authenticate" in response.headers
-        if principal == "token" and case.json is not None:
+        if (principal == "token" and case.json is not None) or principal in case.writes:
             assert db_state(db) != before, got  # the one allowed write happened
         else:
             assert db_state(db) == before, got
