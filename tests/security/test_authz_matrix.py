@@ -270,13 +270,6 @@ CASES = (
         row(*[API] * 7, 200, 200),  # another workspace's token: 200 with a 404 per item
         json=lambda w: {"items": [{"run_id": w.runs.running.id, "processed": 11}]},
     ),
-    Case(
-        "api.heartbeats",
-        "POST",
-        lambda w: "/api/v1/heartbeats",
-        row(*[API] * 7, 200, 200),  # another workspace's token: 200 with a 404 per item
-        json=lambda w: {"items": [{"run_id": w.runs.running.id, "processed": 11}]},
-    ),
     # The API's description is public: it names no run, tenant or workspace.
     Case("api.openapi", "GET", lambda w: "/api/v1/openapi.json", row(*[200] * 9)),
 )
