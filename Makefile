@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 export FLASK_APP := wsgi
 export RUNWARDEN_RECONCILER ?= embedded
 
-.PHONY: setup run test lint bench
+.PHONY: setup run test lint bench bench-ingest
 
 setup: $(PIP_STAMP) $(TURBO)
 
@@ -55,3 +55,7 @@ lint: $(PIP_STAMP)
 bench: setup
 	@if [ -f bench/__main__.py ]; then $(BIN)/python -m bench; \
 	else echo "bench: no benchmark yet (bench/__main__.py is absent)"; fi
+
+# Ingestion through gunicorn over HTTP (wrk, PostgreSQL): see bench/README.md.
+bench-ingest: setup
+	$(BIN)/python -m bench.ingest_http

@@ -1,6 +1,8 @@
 """python -m bench.live_latency: commit → browser DOM latency of live updates.
 
-Two deployment shapes, each with headless Chromium (/usr/bin/chromium) on a tenant
+``--shape production`` runs the production-shape measure with simulated browser pages
+instead (``bench.live_load``: web and live gunicorn, a reconciler process, 1,000 pages).
+The other shapes, each with headless Chromium (/usr/bin/chromium) on a tenant
 dashboard while this process commits run changes through the lifecycle service:
 
 - ``sqlite``: one web process (threaded Werkzeug) on a SQLite file, the relay tailing
@@ -217,11 +219,31 @@ def run_shape(shape, args, browser, tmp):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.live_latency", description=__doc__)
-    parser.add_argument("--shape", choices=["sqlite", "postgres", "both"], default="sqlite")
+    parser.add_argument(
+        "--shape", choices=["sqlite", "postgres", "both", "production"], default="sqlite"
+    )
     parser.add_argument("--database-url", help="an empty PostgreSQL database (postgres shape)")
     parser.add_argument("--changes", type=int, default=120, help="measured changes (≥100)")
     parser.add_argument("--flips", type=int, default=3, help="quick_check runs (2 flips each)")
+    production = parser.add_argument_group("production shape (simulated pages)")
+    production.add_argument("--runs", type=int, default=1_000_000, help="data set size")
+    production.add_argument("--clients", type=int, default=1000, help="open pages")
+    production.add_argument("--rate", type=float, default=10.0, help="run changes per second")
+    production.add_argument("--seconds", type=float, default=60.0, help="length of each phase")
+    production.add_argument("--settle", type=float, default=10.0, help="idle with pages open")
+    production.add_argument(
+        "--fill-timeout", type=float, default=240.0, help="wait for the stalled socket to fill"
+    )
+    production.add_argument("--compression", choices=["deflate", "none"], default="deflate")
+    production.add_argument("--profile", action="store_true", help="py-spy the live process")
+    production.add_argument("--out", help="report path (default bench/results/live-production…)")
     args = parser.parse_args(argv)
+    if args.shape == "production":
+        if not args.database_url:
+            parser.error("--database-url is required for the production shape")
+        from bench.live_report import run_production
+
+        return run_production(args)
     shapes = ["sqlite", "postgres"] if args.shape == "both" else [args.shape]
     if "postgres" in shapes and not args.database_url:
         parser.error("--database-url is required for the postgres shape")

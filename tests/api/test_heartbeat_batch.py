@@ -1,9 +1,13 @@
 """POST /api/v1/heartbeats: per-item answers, in order, with the single call's rules."""
 
+import threading
+
+import pytest
 import sqlalchemy as sa
 
+from app.extensions import db as _db
 from app.models import OperationRun, RunChange, RunEvent
-from tests.api.conftest import error_of, writes_nothing
+from tests.api.conftest import ApiClient, error_of, writes_nothing
 from tests.factories import make_run
 
 URL = "/api/v1/heartbeats"
@@ -97,3 +101,34 @@ def test_a_malformed_batch_writes_nothing(api, db, workspace, clock):
 
 def test_a_batch_needs_a_token(client, db):
     error_of(client.post(URL, json={"items": [{"run_id": 1}]}), 401)
+
+
+def test_results_keep_the_order_of_the_items(api, db, clock, workspace):
+    runs = [make_run(workspace, now=clock.now()) for _ in range(3)]
+    items = [{"run_id": run.id, "processed": n} for n, run in enumerate(reversed(runs), 1)]
+    results = api.post(URL, json={"items": items}).get_json()["results"]
+    assert [r["run_id"] for r in results] == [run.id for run in reversed(runs)]
+    db.session.expire_all()
+    assert [db.session.get(OperationRun, run.id).processed for run in runs] == [3, 2, 1]
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_batches_over_the_same_runs_in_opposite_orders_both_land(app, issued, workspace, clock):
+    ids = [make_run(workspace, now=clock.now()).id for _ in range(40)]
+    orders = [ids, list(reversed(ids))] * 3
+    barrier, answers = threading.Barrier(len(orders)), []
+
+    def call(order):
+        with app.app_context():
+            api = ApiClient(app.test_client(), issued.secret)
+            barrier.wait(timeout=30)
+            answer = api.post(URL, json={"items": [{"run_id": i} for i in order]})
+            answers.append(answer.status_code)
+            _db.session.remove()
+
+    threads = [threading.Thread(target=call, args=(order,)) for order in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert answers == [200] * len(orders)

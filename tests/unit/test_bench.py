@@ -63,3 +63,34 @@ def test_bench_refuses_a_database_holding_other_data(bench_env):
 
     with pytest.raises(SystemExit, match="holds other data"):
         main(["--runs", str(RUNS + 1), "--requests", str(REQUESTS)])
+
+
+def test_live_production_shape_measures_simulated_pages_end_to_end(tmp_path):
+    """The production-shape live measure on a small SQLite set: web and live gunicorn, a
+    reconciler process, simulated pages of every kind and a stalled socket."""
+    from bench.live_latency import main as live_main
+
+    out = tmp_path / "live.json"
+    live_main(
+        ["--shape", "production", "--database-url", f"sqlite:///{tmp_path / 'live.db'}"]
+        + ["--runs", "2000", "--clients", "16", "--rate", "6", "--seconds", "2"]
+        + ["--settle", "1", "--fill-timeout", "0", "--out", str(out)]
+    )
+
+    report = json.loads(out.read_text())
+    results = report["results"]
+    assert results["pages_open"] == 16
+    assert set(results["mix"]) == {"overview", "dashboard", "list", "detail"}
+    assert set(results["phases"]) == {"none", "open", "stalled"}
+    for name in ("none", "open", "stalled"):
+        phase = results["phases"][name]
+        assert phase["changes"] > 0 and phase["worker_api_heartbeat"]["failed"] == 0
+        assert phase["page_loads"]["all"]["n"] > 0 and not phase["page_loads"]["errors"]
+    for name in ("open", "stalled"):
+        seen = results["phases"][name]["commit_to_client"]
+        assert seen["all"]["n"] > 0 and seen["misses"] == 0
+        assert {"n", "missing"} <= set(results["phases"][name]["flip_lateness"])
+    live = results["live_process"]
+    assert live["rss_mib_with_pages"] > 0 and live["cpu_s_per_change"] >= 0
+    assert results["stalled_client"]["sockets"], "the stalled socket was never opened"
+    assert report["load_average"]["before"] and report["machine"]

@@ -88,6 +88,7 @@ def heartbeats():
             results[index] = refused
         else:
             taken.append((index, item, run))
+    taken.sort(key=lambda entry: entry[2].id)  # rows locked in id order: no deadlock
     reports = [(run, item.processed, item.total, item.at) for _, item, run in taken]
     outcomes = heartbeat_batch(reports, now=at, actor=principal().actor)
     for (index, item, _), error in zip(taken, outcomes, strict=True):

@@ -1,0 +1,175 @@
+"""End-to-end ingestion through gunicorn over HTTP: heartbeats per second, one per call and
+in batches, with wrk driving BENCH_CONNECTIONS concurrent workers.
+
+    python -m bench.ingest_http            # or: make bench-ingest
+
+DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/bench_api) is emptied and
+rebuilt: it must not be named ``test``. BENCH_RUNS running runs (default 10,000) are
+heartbeaten for BENCH_SECONDS (20) per measure after a 3 s warm-up, by BENCH_CONNECTIONS
+(50) connections spread over BENCH_TOKENS (100) tokens (the per-token report limit stays
+in force); batches carry BENCH_BATCH (100) items. gunicorn runs the production web shape
+(gunicorn.conf.py, RUNWARDEN_WORKERS and RUNWARDEN_THREADS as given). Needs ``wrk``.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_api"
+SCRIPT = ROOT / "bench" / "ingest.lua"
+WRK_THREADS = 2
+
+
+def setting(name, default):
+    """An integer setting from the environment."""
+    return int(os.environ.get(name, default))
+
+
+def prepare(url, runs, tokens):
+    """Rebuild the schema and insert a workspace, a tenant, ``runs`` running runs and
+    ``tokens`` tokens; returns (first run id, token secrets)."""
+    from app import create_app
+    from app.extensions import db
+    from app.models import OperationRun, Tenant, Workspace
+    from app.operations.tokens import create_token
+    from config import TestConfig
+
+    app = create_app(TestConfig(url))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        ws = Workspace(slug="bench", name="Bench")
+        db.session.add(ws)
+        db.session.flush()
+        tenant = Tenant(workspace_id=ws.id, slug="bench-tenant", name="Bench tenant")
+        db.session.add(tenant)
+        db.session.commit()
+        now = datetime.now(UTC).replace(tzinfo=None)
+        row = dict(workspace_id=ws.id, tenant_id=tenant.id, type="inventory_sync")
+        row.update(status="running", outcome="pending", created_at=now, started_at=now)
+        row.update(total=10**9, event_count=1)
+        db.session.execute(sa.insert(OperationRun), [row] * runs)
+        db.session.commit()
+        first = db.session.scalar(sa.select(sa.func.min(OperationRun.id)))
+        secrets = [create_token(ws, f"bench-{n}", now=now).secret for n in range(tokens)]
+        db.engine.dispose()
+    return first, secrets
+
+
+def free_port():
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(url, port):
+    """gunicorn on ``port`` in the production web shape; returns the process when healthy."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "RUNWARDEN_BIND": f"127.0.0.1:{port}",
+        "RUNWARDEN_RECONCILER": "off",
+        "RUNWARDEN_ENV": "production",
+        "SECRET_KEY": "bench-" + "x" * 40,
+        "METRICS_TOKEN": "bench-metrics-" + "x" * 30,
+    }
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise SystemExit("bench: gunicorn did not become healthy within 30 s")
+
+
+def wrk(port, mode, size, seconds, connections, first, runs, secrets):
+    """One wrk measure; its summary (requests, latency percentiles, statuses)."""
+    command = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
+    command += ["-s", str(SCRIPT), f"http://127.0.0.1:{port}", "--", mode, str(size)]
+    command += [str(first), str(runs), str(WRK_THREADS), *secrets]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    sys.stderr.write(done.stderr[:2000])
+    output = done.stdout
+    line = next(line for line in output.splitlines() if line.startswith("WRK "))
+    return json.loads(line[4:])
+
+
+def figures(summary, size):
+    """Heartbeats and calls per second, latency in ms, from a wrk summary."""
+    seconds = summary["duration_us"] / 1e6
+    ok = summary["statuses"].get("200", 0)
+    return {
+        "calls_per_s": round(summary["requests"] / seconds, 1),
+        "heartbeats_per_s": round(ok * size / seconds, 1),
+        "p50_ms": round(summary["p50_us"] / 1000, 1),
+        "p95_ms": round(summary["p95_us"] / 1000, 1),
+        "p99_ms": round(summary["p99_us"] / 1000, 1),
+        "statuses": summary["statuses"],
+        "errors": summary["errors"],
+    }
+
+
+def loadavg():
+    """The 1-minute load average."""
+    with open("/proc/loadavg") as handle:
+        return float(handle.read().split()[0])
+
+
+def main():
+    """Run both measures and write bench/results/ingest-http.json."""
+    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    if sa.engine.make_url(url).database in ("test", None) or not url.startswith("postgres"):
+        raise SystemExit("bench: DATABASE_URL must be a PostgreSQL database other than 'test'")
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench: wrk is required (apt-get install wrk)")
+    runs, seconds = setting("BENCH_RUNS", 10_000), setting("BENCH_SECONDS", 20)
+    connections, size = setting("BENCH_CONNECTIONS", 50), setting("BENCH_BATCH", 100)
+    first, secrets = prepare(url, runs, setting("BENCH_TOKENS", 100))
+    port = free_port()
+    load_before = loadavg()
+    server = start_gunicorn(url, port)
+    results = {}
+    try:
+        for mode, items in (("single", 1), ("batch", size)):
+            wrk(port, mode, items, 3, connections, first, runs, secrets)  # warm-up
+            summary = wrk(port, mode, items, seconds, connections, first, runs, secrets)
+            results[f"heartbeats_{mode}"] = figures(summary, items)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    report = {
+        "db": "postgresql",
+        "runs": runs,
+        "connections": connections,
+        "batch": size,
+        "seconds": seconds,
+        "gunicorn_workers": os.environ.get("RUNWARDEN_WORKERS", "2"),
+        "gunicorn_threads": os.environ.get("RUNWARDEN_THREADS", "(gunicorn.conf.py default)"),
+        "cpus": os.cpu_count(),
+        "load_1min_before": load_before,
+        "load_1min_after": loadavg(),
+        "results": results,
+    }
+    out = ROOT / "bench" / "results" / "ingest-http.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
