@@ -37,7 +37,7 @@ def overlay_for(scope, tenant, *, now, activity=None):
     runs = overlay_runs(scope, tenant.id, policy=policy, now=now)
     if activity is None:
         activity = tenant_activity(scope, tenant.id, policy=policy, now=now)
-    src = url_for("tenant.active_operations", tenant_uuid=tenant.uuid)
+    src = url_for("tenant.active_operations", tenant_uuid=tenant.uuid, _external=False)
     return overlay(tenant, runs, activity, policy=policy, now=now, src=src)
 
 

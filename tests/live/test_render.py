@@ -23,11 +23,6 @@ STREAM = re.compile(
     r"<template>(.*)</template></turbo-stream>$",
     re.S,
 )
-# app/pages/tenant.py builds the overlay's frame src with flask.url_for, which is absolute
-# (http://localhost/...) outside a request: the live fragment then differs from the page.
-OVERLAY_SRC = pytest.mark.xfail(
-    strict=True, reason="overlay frame src is an absolute URL in live renders (app/pages/tenant.py)"
-)
 MIN = 60
 PAGES = {
     "overview": lambda w: "/admin",
@@ -73,10 +68,7 @@ def live_render(app, watch, scope, now, as_of=None):
 @pytest.mark.parametrize("who", ["owner", "viewer"])
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(name, marks=OVERLAY_SRC) if name in ("tenant", "list_filtered") else name
-        for name in PAGES
-    ],
+    [name for name in PAGES],
 )
 def test_every_live_page_renders_what_its_route_shows(app, world, clock, who, name):
     user = getattr(world, who)
