@@ -66,10 +66,7 @@ def live_render(app, watch, scope, now, as_of=None):
 
 
 @pytest.mark.parametrize("who", ["owner", "viewer"])
-@pytest.mark.parametrize(
-    "name",
-    [name for name in PAGES],
-)
+@pytest.mark.parametrize("name", list(PAGES))
 def test_every_live_page_renders_what_its_route_shows(app, world, clock, who, name):
     user = getattr(world, who)
     page = PAGES[name](world)
