@@ -34,7 +34,7 @@ if serve == "live":
     worker_connections = threads + 100
     os.environ["RUNWARDEN_LIVE"] = "embedded"
     os.environ["RUNWARDEN_RECONCILER"] = "off"
-    os.environ.setdefault("RUNWARDEN_LIVE_MAX_CLIENTS", str(max(1, threads - 64)))
+    os.environ.setdefault("RUNWARDEN_LIVE_MAX_CLIENTS", str(max(threads // 2, threads - 64)))
 else:
     bind = os.environ.get("RUNWARDEN_BIND", "127.0.0.1:8000")
     workers = int(os.environ.get("RUNWARDEN_WORKERS", "2"))
