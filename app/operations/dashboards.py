@@ -7,7 +7,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import OperationRun
+from app.models import OperationRun, Tenant
 from app.models.runs import run_records
 from app.operations import freshness as fr
 from app.operations.queries import fixed
@@ -207,3 +207,31 @@ def _type_summary_query(policy, scope_shape):
         .group_by(OperationRun.type)
         .order_by(OperationRun.type)
     )
+
+
+def last_reported(scope, tenant_ids):
+    """{tenant_id: when its newest visible run was reported} for ``tenant_ids``; tenants
+    that never reported a run are absent. One index probe per tenant (newest first)."""
+    ids = list(tenant_ids)
+    if not ids:
+        return {}
+    params = {**scope.params, "tenant_ids": ids}
+    rows = db.session.execute(_last_reported_query(scope.shape), params)
+    return {tenant_id: at for tenant_id, at in rows if at is not None}
+
+
+@lru_cache(maxsize=16)
+def _last_reported_query(scope_shape):
+    newest = (
+        sa.select(OperationRun.created_at)
+        .where(
+            Scope.bound_run_filter(scope_shape),
+            OperationRun.tenant_id == Tenant.id,
+        )
+        .order_by(OperationRun.created_at.desc())
+        .limit(1)
+        .correlate(Tenant)
+        .scalar_subquery()
+    )
+    ids = sa.bindparam("tenant_ids", expanding=True, required=True)
+    return sa.select(Tenant.id, newest).where(Tenant.id.in_(ids))

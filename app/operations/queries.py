@@ -222,3 +222,16 @@ def _counts_query(policy, scope_shape, filter_shape, cap):
     return sa.select(
         *[_capped_count([*base, tab_clause(tab, policy)], cap).label(tab) for tab in TABS]
     )
+
+
+def likely_stale_total(scope, *, policy, now, cap=999):
+    """How many visible runs are likely stale (capped): the count every page's title shows."""
+    params = {**scope.params, **fr.instant(policy, now)}
+    value = db.session.scalar(_stale_total_query(policy, scope.shape, cap), params)
+    return Count(min(value, cap), value > cap)
+
+
+@lru_cache(maxsize=64)
+def _stale_total_query(policy, scope_shape, cap):
+    where = [Scope.bound_run_filter(scope_shape), fr.likely_stale_clause(policy)]
+    return sa.select(_capped_count(where, cap))

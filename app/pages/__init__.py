@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from flask import render_template
 from markupsafe import Markup, escape
 
+from app.operations import get_policy
 from app.operations.clock import isoformat
+from app.operations.queries import likely_stale_total
 
 CONTENT_ID = "page-content"
 
@@ -43,6 +45,13 @@ class Page:
     template: str
     context: dict
     as_of: object
+
+
+def stale_count(scope, now):
+    """The viewer's likely stale runs in the workspace, for the title and favicon of every
+    page (``data-stale-count`` on ``#page-content``; js/live.js shows it)."""
+    count = likely_stale_total(scope, policy=get_policy(), now=now)
+    return f"{count.value}+" if count.capped else str(count.value)
 
 
 def render_page(page, *, fragment=False):

@@ -5,7 +5,7 @@ from flask import abort
 from app.operations import get_policy
 from app.operations.queries import MAX_ROW_ID
 from app.operations.timeline import InvalidCursor, timeline_page
-from app.pages import Page
+from app.pages import Page, stale_count
 from app.presenter.detail import run_detail
 
 TEMPLATE = "monitoring/run_detail.html"
@@ -28,4 +28,4 @@ def build(scope, args, now):
     except InvalidCursor as exc:
         abort(400, description=str(exc))
     detail = run_detail(run, timeline, policy=get_policy(), now=now, back=args.args.get("back"))
-    return Page(TEMPLATE, {"detail": detail}, now)
+    return Page(TEMPLATE, {"detail": detail, "stale_count": stale_count(scope, now)}, now)

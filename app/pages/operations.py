@@ -12,7 +12,7 @@ from app.operations.queries import (
     list_runs,
     tab_counts,
 )
-from app.pages import Page
+from app.pages import Page, stale_count
 from app.pages.tenant import overlay_for
 from app.presenter.lists import list_args, operations_list
 from app.presenter.runs import run_views
@@ -83,5 +83,6 @@ def build(scope, args, now):
         "view": view,
         "rows": run_views(page.runs, policy=policy, now=now, back=args.path, tenants=by_id),
         "overlay": overlay_for(scope, tenant, now=now) if tenant else None,
+        "stale_count": stale_count(scope, now),
     }
     return Page(TEMPLATE, context, now)

@@ -8,7 +8,7 @@ from app.operations.reconciler_status import (
     reconciler_status,
     runs_visible_in,
 )
-from app.pages import Page
+from app.pages import Page, stale_count
 from app.presenter.formatting import duration, time_view
 
 TEMPLATE = "monitoring/reconciler.html"
@@ -61,5 +61,6 @@ def build(scope, args, now, *, user):
         "times": times,
         "rows": rows,
         "interval": duration(status.interval_seconds),
+        "stale_count": stale_count(scope, now),
     }
     return Page(TEMPLATE, context, now)

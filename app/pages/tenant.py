@@ -10,7 +10,7 @@ from app.operations.dashboards import (
     type_summary,
 )
 from app.operations.queries import RunFilters, list_runs
-from app.pages import Page
+from app.pages import Page, stale_count
 from app.presenter.dashboards import needs_attention, overlay, tenant_kpis, type_rows
 from app.presenter.links import operations_url, stale_cta_url
 from app.presenter.runs import run_views
@@ -61,5 +61,6 @@ def build(scope, args, now):
         "overlay": overlay_for(scope, tenant, now=now, activity=activity),
         "list_url": operations_url(tenant_id=tenant.id),
         "stale_url": stale_cta_url(tenant.id),
+        "stale_count": stale_count(scope, now),
     }
     return Page(TEMPLATE, context, now)

@@ -6,7 +6,7 @@ from markupsafe import Markup
 
 from app.operations import freshness as fr
 from app.presenter.badges import DANGER, NEUTRAL, SUCCESS, WARNING
-from app.presenter.formatting import aging, ago, clock_time, duration
+from app.presenter.formatting import aging, ago, clock, duration
 from app.presenter.guidance import reconcile_why, stale_closing, within_window
 
 _EXPECTED = {
@@ -49,7 +49,7 @@ def banner(run, fresh, now):
                 ("Expected", _EXPECTED[rule.reason].format(limit=duration(rule.limit))),
                 (
                     "Observed",
-                    Markup(_OBSERVED[rule.reason]).format(ago=ago(at, now), at=clock_time(at, now)),
+                    Markup(_OBSERVED[rule.reason]).format(ago=ago(at, now), at=clock(at, now)),
                 ),
                 ("Reconciliation", stale_closing(fresh, now)),
             ),
@@ -71,14 +71,14 @@ def banner(run, fresh, now):
                         "Queued" if starting else "Running", aging(fresh.age_seconds, now)
                     ),
                 ),
-                ("Window", f"Still {within_window(fresh, now)}"),
+                ("Window", Markup("Still {}").format(within_window(fresh, now))),
             ),
             "No action needed yet. If it has not "
             + ("started" if starting else "finished or reported")
             + " by then, it becomes likely stale.",
         )
     if fresh.state == fr.RECONCILED_FAILED:
-        message = run.reconciliation_message or f"Closed because {reconcile_why(run)}."
+        message = f"Closed because {reconcile_why(run)}."
         return Banner(
             fr.RECONCILED_FAILED,
             "Closed by the reconciler",
@@ -89,7 +89,7 @@ def banner(run, fresh, now):
                 (
                     "Closed",
                     Markup("{} ({})").format(
-                        ago(run.reconciled_at, now), clock_time(run.reconciled_at, now)
+                        ago(run.reconciled_at, now), clock(run.reconciled_at, now)
                     ),
                 ),
             ),

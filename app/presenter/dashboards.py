@@ -3,12 +3,11 @@
 from dataclasses import dataclass
 
 from app.operations import freshness as fr
-from app.operations.dashboards import Activity
-from app.presenter.badges import DANGER, NEUTRAL, SUCCESS, WARNING, Badge
+from app.presenter.badges import DANGER, NEUTRAL, WARNING
 from app.presenter.banners import AttentionCounts, AttentionSummary, attention_summary
 from app.presenter.formatting import TimeView, time_view, window
 from app.presenter.guidance import CARD
-from app.presenter.links import operations_url, stale_cta_url, tenant_url
+from app.presenter.links import operations_url, stale_cta_url
 from app.presenter.runs import run_views
 
 OVERLAY_POLL_ACTIVE = 5
@@ -43,8 +42,18 @@ class Kpi:
     url: str
 
 
+def stale_hint(activity):
+    """The hint under a Likely stale figure: only claims what the counts show."""
+    if activity.likely_stale:
+        return "will be closed as failed unless they report"
+    if activity.active:
+        return "every active run is reporting"
+    return "no run is queued or running"
+
+
 def tenant_kpis(activity, tenant_id, follow_up_window):
-    """The tenant dashboard's KPIs: active, likely stale, follow-up in 24 h."""
+    """The tenant dashboard's KPIs: active, running long, likely stale, follow-up in 24 h
+    (the same windows and words as the overview's cards and totals)."""
     return (
         Kpi(
             "active",
@@ -55,13 +64,19 @@ def tenant_kpis(activity, tenant_id, follow_up_window):
             operations_url(tenant_id=tenant_id, activeTab="active"),
         ),
         Kpi(
+            "past_expected",
+            "Running long",
+            activity.past_expected,
+            WARNING if activity.past_expected else NEUTRAL,
+            "still within their window" if activity.past_expected else "none",
+            operations_url(tenant_id=tenant_id, activeTab="active"),
+        ),
+        Kpi(
             "likely_stale",
             "Likely stale",
             activity.likely_stale,
             DANGER if activity.likely_stale else NEUTRAL,
-            "will be closed as failed unless they report"
-            if activity.likely_stale
-            else "every active run is reporting",
+            stale_hint(activity),
             stale_cta_url(tenant_id),
         ),
         Kpi(
@@ -69,7 +84,8 @@ def tenant_kpis(activity, tenant_id, follow_up_window):
             "Follow-up, last 24 h",
             activity.follow_up_24h,
             WARNING if activity.follow_up_24h else NEUTRAL,
-            f"failed or partial · {activity.follow_up} in the last {window(follow_up_window)}",
+            f"failed or partial · {activity.follow_up} in the last {window(follow_up_window)}, "
+            "as on the overview",
             operations_url(tenant_id=tenant_id, activeTab=fr.TERMINAL_FOLLOW_UP),
         ),
     )
@@ -91,7 +107,7 @@ def workspace_totals(activity, follow_up_window):
             "Likely stale",
             activity.likely_stale,
             DANGER if activity.likely_stale else NEUTRAL,
-            "need attention" if activity.likely_stale else "none",
+            "need attention" if activity.likely_stale else stale_hint(activity),
             operations_url(activeTab=fr.ACTIVE_STALE_ATTENTION),
         ),
         Kpi(
@@ -99,7 +115,7 @@ def workspace_totals(activity, follow_up_window):
             "Running long",
             activity.past_expected,
             WARNING if activity.past_expected else NEUTRAL,
-            "still within their window",
+            "still within their window" if activity.past_expected else "none",
             operations_url(activeTab="active"),
         ),
         Kpi(
@@ -114,51 +130,6 @@ def workspace_totals(activity, follow_up_window):
 
 
 @dataclass(frozen=True)
-class TenantCard:
-    """One tenant on the overview."""
-
-    uuid: str
-    name: str
-    url: str
-    state: str
-    badge: Badge
-    summary: AttentionSummary
-    activity: Activity
-    list_url: str
-    stale_url: str
-    follow_up_url: str
-
-
-_CARD_STATES = {
-    "likely_stale": Badge("Likely stale runs", DANGER, "alert"),
-    "past_expected": Badge("Running long", WARNING, "hourglass"),
-    "healthy": Badge("Healthy", SUCCESS, "check"),
-}
-
-
-def tenant_card(tenant, activity):
-    """A TenantCard: healthy, has late runs or has likely stale runs."""
-    if activity.likely_stale:
-        state = "likely_stale"
-    elif activity.past_expected:
-        state = "past_expected"
-    else:
-        state = "healthy"
-    return TenantCard(
-        uuid=tenant.uuid,
-        name=tenant.name,
-        url=tenant_url(tenant.uuid),
-        state=state,
-        badge=_CARD_STATES[state],
-        summary=summary_of(activity),
-        activity=activity,
-        list_url=operations_url(tenant_id=tenant.id),
-        stale_url=stale_cta_url(tenant.id),
-        follow_up_url=operations_url(tenant_id=tenant.id, activeTab=fr.TERMINAL_FOLLOW_UP),
-    )
-
-
-@dataclass(frozen=True)
 class NeedsAttention:
     """Likely stale runs first, then follow-ups, with their totals and list links."""
 
@@ -169,6 +140,7 @@ class NeedsAttention:
     follow_up_total: int
     follow_up_url: str
     follow_up_window: str
+    active_total: int = 0
 
 
 def needs_attention(stale, follow_ups, activity, tenant, *, policy, now):
@@ -182,6 +154,7 @@ def needs_attention(stale, follow_ups, activity, tenant, *, policy, now):
         follow_up_total=activity.follow_up,
         follow_up_url=operations_url(tenant_id=tenant.id, activeTab=fr.TERMINAL_FOLLOW_UP),
         follow_up_window=window(policy.follow_up_window),
+        active_total=activity.active,
     )
 
 

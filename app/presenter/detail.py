@@ -2,7 +2,7 @@
 
 from urllib.parse import urlencode
 
-from app.operations.freshness import freshness
+from app.operations.freshness import LIKELY_STALE, freshness
 from app.presenter.badges import DANGER, INFO, NEUTRAL, SUCCESS, WARNING
 from app.presenter.banners import banner
 from app.presenter.formatting import between, duration, time_view
@@ -27,8 +27,14 @@ _OMITTED = {
 }
 
 
-def _event_summary(event):
+SHOWN_ABOVE = "the message is shown above"
+
+
+def _event_summary(event, shown=None):
     data = event.data or {}
+    message = data.get("message")
+    if message and message == shown:
+        message = SHOWN_ABOVE
     if event.kind == "late_report":
         return f"A {data.get('report', 'worker')} report arrived after the run was completed."
     if event.kind == "progress_regression":
@@ -37,11 +43,11 @@ def _event_summary(event):
             "kept (progress never goes back)"
         )
     if event.kind == "reconciled":
-        return data.get("message") or data.get("reason")
+        return sentence_case(message) if message else data.get("reason")
     if event.kind == "completed":
         parts = [str(data.get("outcome", "")).replace("_", " ")]
-        if data.get("message"):
-            parts.append(data["message"])
+        if message:
+            parts.append(message)
         return ": ".join(p for p in parts if p) or None
     if event.kind in ("progress", "heartbeat") and data.get("processed") is not None:
         total = data.get("total")
@@ -55,20 +61,38 @@ def _event_summary(event):
     return None
 
 
-def event_view(event, now):
-    """One timeline entry of ``event``."""
+def sentence_case(text):
+    """``text`` with its first letter in upper case."""
+    return text[:1].upper() + text[1:]
+
+
+def event_view(event, now, shown=None):
+    """One timeline entry of ``event`` (``shown``: the message the page already shows,
+    which the entry then names instead of repeating)."""
     label, tone = _EVENTS.get(event.kind, (event.kind.replace("_", " ").capitalize(), NEUTRAL))
     if event.kind == "completed" and (event.data or {}).get("outcome") in ("failed",):
         tone = DANGER
     at = time_view(event.at, now)
-    return EventView(event.kind, label, tone, at, event.actor, _event_summary(event), event.id)
+    summary = _event_summary(event, shown)
+    return EventView(event.kind, label, tone, at, event.actor, summary, event.id)
 
 
-def _facts(run, view, now):
+def _status_text(run, fresh):
+    if fresh.state == LIKELY_STALE:
+        return f"{run.status.capitalize()} as last reported; not heard from within its limits"
+    return run.status.capitalize()
+
+
+def page_message(run):
+    """The one message the detail page shows: the worker's, else the reconciler's."""
+    return (run.failure_message or "").strip() or (run.reconciliation_message or "").strip() or None
+
+
+def _facts(run, view, now, fresh):
     facts = [
         Fact("Type", view.type_label),
         Fact("Tenant", view.tenant_name or "Workspace-level"),
-        Fact("Status", run.status.capitalize()),
+        Fact("Status", _status_text(run, fresh)),
         Fact("Outcome", run.outcome.replace("_", " ").capitalize()),
         Fact("Initiator", run.initiator or "Not recorded"),
         Fact("Created", time=time_view(run.created_at, now)),
@@ -102,8 +126,6 @@ def _facts(run, view, now):
     if run.reconciled_at is not None:
         facts.append(Fact("Reconciled", time=time_view(run.reconciled_at, now)))
         facts.append(Fact("Reconciliation reason", reconcile_why(run).capitalize()))
-    if run.failure_message and run.failure_message != run.reconciliation_message:
-        facts.append(Fact("Message", run.failure_message))
     return tuple(facts)
 
 
@@ -113,12 +135,15 @@ def run_detail(run, timeline, *, policy, now, back=None):
     fresh = freshness(run, policy, now)
     view = run_view(run, policy=policy, now=now, density=DETAIL, fresh=fresh)
     back = safe_back(back)
+    shown = banner(run, fresh, now)
+    message = page_message(run)
     return RunDetail(
         run=view,
-        decision=decision_truth(run, fresh, now),
-        banner=banner(run, fresh, now),
-        facts=_facts(run, view, now),
-        events=tuple(event_view(e, now) for e in timeline.events),
+        decision=decision_truth(run, fresh, now, banner_shown=shown is not None),
+        banner=shown,
+        facts=_facts(run, view, now, fresh),
+        events=tuple(event_view(e, now, message) for e in timeline.events),
+        message=message,
         events_text=_events_text(timeline),
         context_json=context_json(run),
         back_url=back or operations_url(),

@@ -1,4 +1,10 @@
-"""Small text helpers: durations, clock times and relative times, all in UTC."""
+"""Small text helpers: durations, clock times and relative times.
+
+Absolute times have one format everywhere: "14:32 UTC" today, "Nov 27 14:32 UTC" on
+another day, "Nov 27 2025 14:32 UTC" in another year; the exact instant adds the seconds
+and always the year. Pages render them in UTC inside ``<time data-abs>`` elements, and
+the browser (js/times.js) rewrites them in the zone the reader chose.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,18 +47,33 @@ def window(seconds):
 
 
 def clock_time(at, now):
-    """The clock time, 14:32 UTC, with the date (Nov 27 14:32 UTC) when not today."""
+    """The clock time, 14:32 UTC, with the date (Nov 27 14:32 UTC) when not today and
+    the year (Nov 27 2025 14:32 UTC) when not this year."""
     if at is None:
         return None
     hhmm = at.isoformat(timespec="minutes")[11:]
     if at.date() == now.date():
         return f"{hhmm} UTC"
-    return f"{MONTHS[at.month - 1]} {at.day} {hhmm} UTC"
+    year = f" {at.year}" if at.year != now.year else ""
+    return f"{MONTHS[at.month - 1]} {at.day}{year} {hhmm} UTC"
 
 
 def exact(at):
-    """The exact instant, for a tooltip: "2026-11-26 14:32:05 UTC"."""
-    return None if at is None else f"{at.isoformat(' ', 'seconds')} UTC"
+    """The exact instant, for a tooltip: "Nov 26 2026 14:32:05 UTC"."""
+    if at is None:
+        return None
+    return f"{MONTHS[at.month - 1]} {at.day} {at.year} {at.isoformat(timespec='seconds')[11:]} UTC"
+
+
+def clock(at, now):
+    """``clock_time`` as a ``<time data-abs>`` element the browser shows in the reader's
+    zone (the exact instant in its tooltip); None stays None."""
+    if at is None:
+        return None
+    return Markup(
+        f'<time datetime="{isoformat(at)}" title="{exact(at)}" data-abs>'
+        f"{escape(clock_time(at, now))}</time>"
+    )
 
 
 def coarse(seconds):
@@ -82,6 +103,13 @@ class TimeView:
     exact: str
     relative: str
     clock: str
+
+    @property
+    def absolute(self):
+        """The clock time as a ``<time data-abs>`` element (see ``clock``)."""
+        return Markup(
+            f'<time datetime="{self.iso}" title="{self.exact}" data-abs>{escape(self.clock)}</time>'
+        )
 
 
 def time_view(at, now):

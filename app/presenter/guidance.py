@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from app.operations import freshness as fr
 from app.presenter.badges import DANGER, NEUTRAL, SUCCESS, WARNING
-from app.presenter.formatting import aging, between, clock_time, duration, relative
+from app.presenter.formatting import aging, between, clock, duration, relative
 
 ROW, CARD, DETAIL = "row", "card", "detail"
 DENSITIES = (ROW, CARD, DETAIL)
@@ -54,7 +54,9 @@ def stale_closing(fresh, now):
     """When the reconciler closes it: "Will be closed as failed at 14:32 UTC unless ..."."""
     if fresh.reconcile_at > now:
         unless = _STALE_UNLESS[fresh.stale_reason]
-        return f"Will be closed as failed at {clock_time(fresh.reconcile_at, now)} unless {unless}."
+        return Markup("Will be closed as failed at {} unless {}.").format(
+            clock(fresh.reconcile_at, now), unless
+        )
     return "Due to be closed as failed on the reconciler's next pass."
 
 
@@ -62,7 +64,9 @@ def within_window(fresh, now):
     """Where an active run stands in its lifecycle window: "within its 30 min window until
     12:15 UTC" (silence limits can end it sooner; the guidance of a stale run says which)."""
     ends = now + timedelta(seconds=fresh.stale_seconds - fresh.age_seconds)
-    return f"within its {duration(fresh.stale_seconds)} window until {clock_time(ends, now)}"
+    return Markup("within its {} window until {}").format(
+        duration(fresh.stale_seconds), clock(ends, now)
+    )
 
 
 def reconcile_why(run):
@@ -75,11 +79,15 @@ def _run_seconds(run):
     return between(run.started_at or run.created_at, run.completed_at)
 
 
-def _terminal(run, density, now):
+MESSAGE_CHARS = {ROW: 80, CARD: 160}
+
+
+def _terminal(run, density, now, with_message=True):
     took = duration(_run_seconds(run))
-    message = (run.failure_message or "").strip()
-    if density == ROW and len(message) > 80:
-        message = message[:79] + "…"
+    message = (run.failure_message or "").strip() if with_message else ""
+    cap = MESSAGE_CHARS.get(density)
+    if cap and len(message) > cap:
+        message = message[: cap - 1] + "…"
     if run.outcome == "succeeded":
         return f"Finished in {took}." if density == ROW else f"Succeeded in {took}."
     words = {"failed": "Failed", "partially_succeeded": "Partially succeeded"}
@@ -108,10 +116,10 @@ def _active_late(run, fresh, density, now):
     within = within_window(fresh, now)
     if run.status == "queued":
         if density == ROW:
-            return f"Waiting longer than expected · {within}"
+            return Markup("Waiting longer than expected · {}").format(within)
         words = "Waiting longer than expected to start ({age}, usually {expected}); still {within}."
     elif density == ROW:
-        return f"Running longer than expected · {within}"
+        return Markup("Running longer than expected · {}").format(within)
     else:
         words = "Running longer than expected ({age}, usually {expected}); still {within}."
     return Markup(words).format(age=age, expected=expected, within=within)
@@ -121,7 +129,7 @@ def _stale(fresh, density, now):
     observed = stale_observation(fresh, now)
     if density == ROW:
         closes = (
-            f"closes {clock_time(fresh.reconcile_at, now)}"
+            Markup("closes {}").format(clock(fresh.reconcile_at, now))
             if fresh.reconcile_at > now
             else "closing on the next reconciler pass"
         )
@@ -133,10 +141,9 @@ def _reconciled(run, density, now):
     why = reconcile_why(run)
     if density == ROW:
         return f"Closed by the reconciler: {why}"
-    at = clock_time(run.reconciled_at, now)
-    return (
-        f"Closed as failed by the reconciler at {at}: {why}. Late reports are kept on its timeline."
-    )
+    return Markup(
+        "Closed as failed by the reconciler at {}: {}. Late reports are kept on its timeline."
+    ).format(clock(run.reconciled_at, now), why)
 
 
 def guidance(run, fresh, now, density=CARD):
@@ -174,22 +181,33 @@ _TERMINAL_HEADLINES = {
 }
 
 
-def decision_truth(run, fresh, now):
-    """What is true about ``run`` right now, as a headline and one supporting sentence."""
+def decision_truth(run, fresh, now, banner_shown=False):
+    """What is true about ``run`` right now, as a headline and one supporting sentence
+    (``banner_shown``: a stale run's banner beside it already gives the particulars)."""
     state = fresh.state
     if state == fr.RECONCILED_FAILED:
         return DecisionTruth(
             "Failed: closed by the reconciler",
-            f"It was closed at {clock_time(run.reconciled_at, now)} because {reconcile_why(run)}. "
-            "Late reports from the worker are kept on the timeline and never reopen it.",
+            Markup(
+                "It was closed at {} because {}. "
+                "Late reports from the worker are kept on the timeline and never reopen it."
+            ).format(clock(run.reconciled_at, now), reconcile_why(run)),
             DANGER,
         )
     if state == fr.TERMINAL:
         headline, tone = _TERMINAL_HEADLINES.get(run.outcome, ("Completed", NEUTRAL))
-        finished = (
-            f"Completed {relative(run.completed_at, now)}, at {clock_time(run.completed_at, now)}."
+        finished = Markup("Completed {}, at {}.").format(
+            relative(run.completed_at, now), clock(run.completed_at, now)
         )
-        return DecisionTruth(headline, f"{finished} {_terminal(run, DETAIL, now)}", tone)
+        return DecisionTruth(
+            headline, Markup("{} {}").format(finished, _terminal(run, DETAIL, now, False)), tone
+        )
+    if state == fr.LIKELY_STALE and banner_shown:
+        return DecisionTruth(
+            "Likely stale: treat it as not running",
+            "The banner below says what was expected, what was observed and when it closes.",
+            DANGER,
+        )
     if state == fr.LIKELY_STALE:
         return DecisionTruth(
             "Likely stale: treat it as not running",
@@ -206,8 +224,9 @@ def decision_truth(run, fresh, now):
         )
         return DecisionTruth(
             what,
-            f"Still {within_window(fresh, now)}; "
-            f"it counts as likely stale if it has not {_DEADLINE[run.status]} by then.",
+            Markup("Still {}; it counts as likely stale if it has not {} by then.").format(
+                within_window(fresh, now), _DEADLINE[run.status]
+            ),
             WARNING,
         )
     if run.status == "queued":

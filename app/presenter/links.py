@@ -61,6 +61,13 @@ def operations_url(**params):
     )
 
 
+def overview_url(**params):
+    """The workspace overview with ``params`` (None and empty values dropped)."""
+    return _url(
+        "workspace.overview", query=[(k, v) for k, v in params.items() if v not in (None, "")]
+    )
+
+
 def stale_cta_url(tenant_id):
     """The tenant dashboard's call to action: the tenant's likely stale runs."""
     return operations_url(

@@ -78,11 +78,19 @@ def list_args(args):
     return {k: args[k] for k in LIST_PARAMS if args.get(k)}
 
 
+OPTION_CHARS = 48
+
+
+def _short(label):
+    """A choice's label short enough that its dropdown keeps a sane width."""
+    return label if len(label) <= OPTION_CHARS else label[: OPTION_CHARS - 1] + "…"
+
+
 def _options(choices, current):
-    return [Option(value, label, value == current) for value, label in choices]
+    return [Option(value, _short(label), value == current) for value, label in choices]
 
 
-def _empty(tab, filtered, follow_up_window):
+def _empty(tab, filtered, follow_up_window, active):
     if filtered:
         return "No operations match these filters", "Clear the filters to see every run here."
     return {
@@ -90,7 +98,9 @@ def _empty(tab, filtered, follow_up_window):
         TAB_ACTIVE: ("Nothing is running", "No run is queued or running right now."),
         fr.ACTIVE_STALE_ATTENTION: (
             "No likely stale operations",
-            "Every active run is reporting within its limits.",
+            "Every active run is reporting within its limits."
+            if active
+            else "No run is queued or running right now.",
         ),
         fr.TERMINAL_FOLLOW_UP: (
             "Nothing to follow up",
@@ -121,7 +131,7 @@ def operations_list(args, *, tab, counts, page, tenant, tenants, policy, newer=N
     if args.get("type") and not policy.knows(args["type"]):
         types.append((args["type"], policy.for_type(args["type"]).label))
     filtered = any(args.get(k) for k in ("type", "status", "problemClass"))
-    title, text = _empty(tab, filtered, policy.follow_up_window)
+    title, text = _empty(tab, filtered, policy.follow_up_window, counts[TAB_ACTIVE].value)
     context = None
     if tenant is not None:
         without = {k: v for k, v in base.items() if k != "tenant_id"}

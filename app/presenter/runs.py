@@ -165,6 +165,7 @@ class RunDetail:
     older_events_url: str | None = None
     newest_events_url: str | None = None
     omitted: tuple = ()
+    message: str | None = None
 
 
 def context_json(run):

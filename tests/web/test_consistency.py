@@ -81,6 +81,7 @@ def test_counts_agree_across_every_surface(client, db, policy):
 
         assert kpis(dashboard) == {
             "active": expected["active"],
+            "past_expected": expected["past_expected"],
             "likely_stale": expected["likely_stale"],
             "follow_up_24h": expected["follow_up_24h"],
         }

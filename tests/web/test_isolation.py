@@ -80,7 +80,12 @@ def test_user_of_another_workspace_sees_only_their_own(client, world):
     counts = tab_counts(parse(client.get("/admin/operations").data))
     assert counts["all"] == 1
     dashboard = parse(client.get(f"/admin/t/{world.c.uuid}").data)
-    assert kpis(dashboard) == {"active": 1, "likely_stale": 1, "follow_up_24h": 0}
+    assert kpis(dashboard) == {
+        "active": 1,
+        "past_expected": 0,
+        "likely_stale": 1,
+        "follow_up_24h": 0,
+    }
 
 
 def test_workspace_select_refuses_a_workspace_the_user_is_not_in(client, world):

@@ -26,6 +26,7 @@
   const MIN_DELAY_MS = 100;
   const MAX_TIMER_MS = 2147483647;
   const OFFLINE_PREFIX = "Offline · ";
+  const COUNT_PREFIX = /^\(\d+\+?\) /;
 
   const live = {
     status: "connecting",
@@ -206,12 +207,42 @@
     if (button) button.textContent = live.status === "revoked" ? "Reload the page" : "Reconnect now";
   }
 
+  // The title and favicon carry the viewer's likely stale count (data-stale-count on
+  // #page-content, from the page model), so a background tab tells the truth too.
+  function staleCount() {
+    const content = document.getElementById("page-content");
+    const value = content && content.getAttribute("data-stale-count");
+    return value && value !== "0" ? value : "";
+  }
+
   function renderTitle() {
-    const base = document.title.startsWith(OFFLINE_PREFIX)
+    let base = document.title.startsWith(OFFLINE_PREFIX)
       ? document.title.slice(OFFLINE_PREFIX.length)
       : document.title;
-    const wanted = live.status === "lost" || live.status === "revoked" ? OFFLINE_PREFIX + base : base;
+    base = base.replace(COUNT_PREFIX, "");
+    const count = staleCount();
+    const counted = count ? `(${count}) ${base}` : base;
+    const wanted = live.status === "lost" || live.status === "revoked" ? OFFLINE_PREFIX + counted : counted;
     if (document.title !== wanted) document.title = wanted;
+    renderFavicon(count);
+  }
+
+  function renderFavicon(count) {
+    const link = document.querySelector('link[rel="icon"]');
+    if (!link || link.getAttribute("data-count") === count) return;
+    if (!link.hasAttribute("data-plain")) link.setAttribute("data-plain", link.getAttribute("href"));
+    link.setAttribute("data-count", count);
+    if (!count) {
+      link.setAttribute("href", link.getAttribute("data-plain"));
+      return;
+    }
+    const text = count.length > 2 ? "99+" : count;
+    const size = text.length > 2 ? 9 : text.length > 1 ? 11 : 14;
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">' +
+      '<circle cx="12" cy="12" r="12" fill="#b91c1c"/>' +
+      `<text x="12" y="12" dy=".36em" text-anchor="middle" font-family="Arial,sans-serif" font-weight="700" font-size="${size}" fill="#fff">${text}</text></svg>`;
+    link.setAttribute("href", `data:image/svg+xml,${encodeURIComponent(svg)}`);
   }
 
   function tick() {

@@ -1,0 +1,193 @@
+// Runwarden page helpers: long messages, filters that apply on change, the wall screen.
+//
+// - A [data-message] shows two lines; "Show more" opens it (kept open across live
+//   morphs), "Copy" copies it. Without this file the message simply shows in full.
+// - Forms marked data-auto-submit apply on change (a search box after a short pause):
+//   the URL changes in place, the page re-renders itself and its live stream follows the
+//   new URL, so pushes keep the same filters. Without JavaScript the Apply button submits.
+// - Wall-screen mode (?wall=1, ?wall=0 to leave, or Escape): no chrome, larger type,
+//   absolute times shown. ?cycle=<tenant uuid>,...&every=<seconds> cycles between the
+//   overview and those tenants.
+(function () {
+  "use strict";
+  if (window.RunwardenUx) return;
+
+  const WALL_KEY = "runwarden.wall";
+  const CYCLE_KEY = "runwarden.cycle";
+  const opened = new Set();
+  let typingTimer = null;
+
+  // -- messages ---------------------------------------------------------------------
+
+  function wireMessages() {
+    document.querySelectorAll("[data-message]").forEach((box) => {
+      const key = box.getAttribute("data-message");
+      const text = box.querySelector(".message-text");
+      const more = box.querySelector("[data-message-more]");
+      const copy = box.querySelector("[data-message-copy]");
+      if (!text || !more) return;
+      const open = opened.has(key);
+      box.classList.toggle("is-open", open);
+      const clipped = open || text.scrollHeight > text.clientHeight + 1;
+      more.hidden = !clipped;
+      more.textContent = open ? "Show less" : "Show more";
+      more.setAttribute("aria-expanded", open ? "true" : "false");
+      if (copy) copy.hidden = !(navigator.clipboard && window.isSecureContext);
+    });
+  }
+
+  function onClick(event) {
+    const more = event.target.closest("[data-message-more]");
+    if (more) {
+      const key = more.closest("[data-message]").getAttribute("data-message");
+      if (opened.has(key)) opened.delete(key);
+      else opened.add(key);
+      wireMessages();
+      return;
+    }
+    const copy = event.target.closest("[data-message-copy]");
+    if (copy) {
+      const box = copy.closest("[data-message]");
+      const done = box.querySelector("[data-message-copied]");
+      navigator.clipboard.writeText(box.querySelector(".message-text").textContent).then(
+        () => done && (done.textContent = "Copied"),
+        () => done && (done.textContent = "Could not copy"),
+      );
+    }
+  }
+
+  // -- filters that apply on change -----------------------------------------------------
+
+  function formUrl(form) {
+    const params = new URLSearchParams();
+    new FormData(form).forEach((value, key) => {
+      if (value !== "") params.append(key, value);
+    });
+    const query = params.toString();
+    return form.getAttribute("action") + (query ? `?${query}` : "");
+  }
+
+  function follow(url) {
+    if (url === location.pathname + location.search) return;
+    history.pushState({ runwarden: true }, "", url);
+    rerender();
+  }
+
+  function rerender() {
+    const live = window.RunwardenLive;
+    if (!live) {
+      location.reload();
+      return;
+    }
+    live.refresh();
+    live.reconnect();
+  }
+
+  function onChange(event) {
+    const form = event.target.closest && event.target.closest("form[data-auto-submit]");
+    if (!form || event.target.type === "search") return;
+    follow(formUrl(form));
+  }
+
+  function onInput(event) {
+    const form = event.target.closest && event.target.closest("form[data-auto-submit]");
+    if (!form || event.target.type !== "search") return;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => follow(formUrl(form)), 350);
+  }
+
+  function onSubmit(event) {
+    const form = event.target.closest("form[data-auto-submit]");
+    if (!form || !window.RunwardenLive) return;
+    event.preventDefault();
+    clearTimeout(typingTimer);
+    follow(formUrl(form));
+  }
+
+  // -- the wall screen ------------------------------------------------------------------
+
+  function storage() {
+    try {
+      return window.sessionStorage;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function wall() {
+    const params = new URLSearchParams(location.search);
+    const store = storage();
+    if (params.get("wall") === "1") {
+      if (store) store.setItem(WALL_KEY, "1");
+      if (params.get("cycle") && store) {
+        const every = Math.max(10, parseInt(params.get("every"), 10) || 60);
+        store.setItem(CYCLE_KEY, JSON.stringify({ tenants: params.get("cycle").split(","), every }));
+      }
+    } else if (params.get("wall") === "0" && store) {
+      store.removeItem(WALL_KEY);
+      store.removeItem(CYCLE_KEY);
+    }
+    const on = (store && store.getItem(WALL_KEY) === "1") || params.get("wall") === "1";
+    document.documentElement.toggleAttribute("data-wall", on);
+    if (on) scheduleCycle(store);
+  }
+
+  function scheduleCycle(store) {
+    let plan = null;
+    try {
+      plan = store && JSON.parse(store.getItem(CYCLE_KEY) || "null");
+    } catch (error) {
+      plan = null;
+    }
+    if (!plan || !plan.tenants || !plan.tenants.length) return;
+    const stops = ["/admin"].concat(plan.tenants.map((uuid) => `/admin/t/${encodeURIComponent(uuid)}`));
+    const here = stops.indexOf(location.pathname);
+    const next = stops[(here + 1) % stops.length];
+    setTimeout(() => location.assign(next), plan.every * 1000);
+  }
+
+  function leaveWall(event) {
+    if (event.key !== "Escape" || !document.documentElement.hasAttribute("data-wall")) return;
+    const store = storage();
+    if (store) {
+      store.removeItem(WALL_KEY);
+      store.removeItem(CYCLE_KEY);
+    }
+    document.documentElement.removeAttribute("data-wall");
+  }
+
+  // -- wiring ---------------------------------------------------------------------------
+
+  let queued = false;
+  function queue() {
+    if (queued) return;
+    queued = true;
+    setTimeout(() => {
+      queued = false;
+      wireMessages();
+    }, 30);
+  }
+
+  function start() {
+    document.documentElement.classList.add("js");
+    wall();
+    wireMessages();
+    const content = document.getElementById("page-content") || document.body;
+    new MutationObserver(queue).observe(content, { childList: true, subtree: true });
+    document.addEventListener("click", onClick);
+    document.addEventListener("change", onChange);
+    document.addEventListener("input", onInput);
+    document.addEventListener("submit", onSubmit);
+    document.addEventListener("keydown", leaveWall);
+    window.addEventListener("popstate", rerender);
+    window.addEventListener("resize", queue);
+  }
+
+  window.RunwardenUx = { wireMessages };
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
