@@ -113,7 +113,7 @@ class ReconcilerService:
             return None
         try:
             with self.app.app_context():
-                summary = notifications_tick(self._now())
+                summary = notifications_tick()
                 if summary.grouped or summary.sent or summary.failed or summary.errors:
                     record = {"event": "notifications_tick", "holder": self.holder}
                     logger.info(json.dumps({**record, **vars(summary)}, default=str))
@@ -158,7 +158,7 @@ class ReconcilerService:
             "interval",
             seconds=self.tick_seconds,
             id="notifications-tick",
-            max_instances=1,
+            max_instances=2,  # a tick still running makes the next one return at once
             coalesce=True,
             next_run_time=datetime.now(UTC),
         )

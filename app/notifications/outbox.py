@@ -14,7 +14,7 @@ from datetime import timedelta
 from functools import lru_cache
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from app.extensions import db
 from app.models import (
@@ -29,6 +29,7 @@ from app.models import (
 )
 from app.models.runs import run_records
 from app.notifications.formatting import EventLine, payload_of
+from app.operations.bulk import relation
 from app.operations.freshness import LIKELY_STALE, freshness, instant, likely_stale_clause
 from app.operations.queries import fixed
 
@@ -44,12 +45,24 @@ def is_postgres():
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def insert_ignoring_duplicates(table, rows):
-    """INSERT ``rows`` into ``table``, skipping any that a unique constraint already holds."""
+def stamp(at):
+    """A timestamp as a value of a bound relation (the text both databases store)."""
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def insert_ignoring_duplicates(table, columns, rows, **constants):
+    """INSERT ``rows`` (sequences in ``columns`` order) into ``table`` in one statement,
+    skipping any that a unique constraint already holds; ``constants`` fill more columns."""
     if not rows:
         return
-    insert = (postgresql if is_postgres() else sqlite).insert(table)
-    db.session.execute(insert.on_conflict_do_nothing(), rows)
+    source = relation(f"new_{table.name}", [(c, table.c[c].type) for c in columns], rows)
+    selected = [source.c[c] for c in columns]
+    selected += [sa.literal(v, table.c[k].type) for k, v in constants.items()]
+    if is_postgres():
+        insert = postgresql.insert(table).on_conflict_do_nothing()
+    else:
+        insert = sa.insert(table).prefix_with("OR IGNORE")
+    db.session.execute(insert.from_select([*columns, *constants], sa.select(*selected)))
 
 
 def _locked(query):
@@ -90,22 +103,25 @@ def detect_stale(policy, now, batch=BATCH):
         rows = []
         for run in runs:
             state = freshness(run, policy, now)
-            if state.state != LIKELY_STALE:
-                continue
-            rows.append(
-                dict(
-                    workspace_id=run.workspace_id,
-                    tenant_id=run.tenant_id,
-                    run_id=run.id,
-                    kind="stale",
-                    transition_at=state.stale_since,
-                    created_at=now,
-                    data={"reason": state.stale_reason},
-                    routed=False,
-                    open=True,
+            if state.state == LIKELY_STALE:
+                rows.append(
+                    (
+                        run.workspace_id,
+                        run.tenant_id,
+                        run.id,
+                        stamp(state.stale_since),
+                        {"reason": state.stale_reason},
+                    )
                 )
-            )
-        insert_ignoring_duplicates(EVENTS, rows)
+        insert_ignoring_duplicates(
+            EVENTS,
+            ("workspace_id", "tenant_id", "run_id", "transition_at", "data"),
+            rows,
+            kind="stale",
+            created_at=now,
+            routed=False,
+            open=True,
+        )
         db.session.commit()
         found += len(rows)
         if len(runs) < batch:
@@ -144,21 +160,24 @@ def detect_recovered(policy, now, batch=BATCH):
     ).all()
     closed = set(closed)
     recovered = [
-        dict(
-            workspace_id=r.workspace_id,
-            tenant_id=r.tenant_id,
-            run_id=r.run_id,
-            kind="recovered",
-            transition_at=max(r.completed_at or r.last_heartbeat_at or now, r.transition_at),
-            created_at=now,
-            data=None,
-            routed=False,
-            open=False,
+        (
+            r.workspace_id,
+            r.tenant_id,
+            r.run_id,
+            stamp(max(r.completed_at or r.last_heartbeat_at or now, r.transition_at)),
         )
         for r in rows
         if r.id in closed and r.outcome != "failed"
     ]
-    insert_ignoring_duplicates(EVENTS, recovered)
+    insert_ignoring_duplicates(
+        EVENTS,
+        ("workspace_id", "tenant_id", "run_id", "transition_at"),
+        recovered,
+        kind="recovered",
+        created_at=now,
+        routed=False,
+        open=False,
+    )
     db.session.commit()
     return len(recovered)
 
@@ -177,113 +196,138 @@ def _wants(channel, event):
     return channel.tenant_ids is None or event.tenant_id in channel.tenant_ids
 
 
+def _claim_unrouted(batch):
+    """Mark up to ``batch`` unrouted events routed and return them (one statement: two
+    senders never route the same event)."""
+    pick = sa.select(EVENTS.c.id).where(EVENTS.c.routed == FALSE).order_by(EVENTS.c.id)
+    pick = _locked(pick.limit(batch))
+    return db.session.execute(
+        sa.update(EVENTS)
+        .where(EVENTS.c.id.in_(pick.scalar_subquery()))
+        .values(routed=True)
+        .returning(
+            EVENTS.c.id,
+            EVENTS.c.workspace_id,
+            EVENTS.c.tenant_id,
+            EVENTS.c.kind,
+            EVENTS.c.transition_at,
+        )
+    ).all()
+
+
+def _listeners(spaces, since):
+    """(enabled channels, mutes ending after ``since``) of the workspaces, by workspace."""
+    channels, mutes = defaultdict(list), defaultdict(list)
+    for channel in db.session.scalars(
+        sa.select(NotificationChannel).where(
+            NotificationChannel.workspace_id.in_(spaces), NotificationChannel.enabled == TRUE
+        )
+    ):
+        channels[channel.workspace_id].append(channel)
+    for mute in db.session.scalars(
+        sa.select(NotificationMute).where(
+            NotificationMute.workspace_id.in_(spaces), NotificationMute.until > since
+        )
+    ):
+        mutes[mute.workspace_id].append(mute)
+    return channels, mutes
+
+
 def route(now, batch=BATCH):
     """Give each new event to the enabled channels that want it (mutes respected); how many
-    events were routed. Each event is routed once: claimed, then marked routed."""
+    events were routed. Each event is claimed once, with its items in the same commit."""
     routed = 0
     while True:
-        query = _locked(
-            sa.select(EVENTS).where(EVENTS.c.routed == FALSE).order_by(EVENTS.c.id).limit(batch)
-        )
-        events = db.session.execute(query).all()
+        events = _claim_unrouted(batch)
         if not events:
+            db.session.rollback()
             return routed
         spaces = {e.workspace_id for e in events}
-        channels = defaultdict(list)
-        for channel in db.session.scalars(
-            sa.select(NotificationChannel).where(
-                NotificationChannel.workspace_id.in_(spaces), NotificationChannel.enabled.is_(True)
-            )
-        ):
-            channels[channel.workspace_id].append(channel)
-        mutes = defaultdict(list)
-        for mute in db.session.scalars(
-            sa.select(NotificationMute).where(
-                NotificationMute.workspace_id.in_(spaces),
-                NotificationMute.until > min(e.transition_at for e in events),
-            )
-        ):
-            mutes[mute.workspace_id].append(mute)
+        channels, mutes = _listeners(spaces, min(e.transition_at for e in events))
         items = [
-            dict(channel_id=c.id, event_id=e.id, created_at=now)
+            (c.id, e.id)
             for e in events
             if not _muted(mutes, e, now)
             for c in channels[e.workspace_id]
             if _wants(c, e)
         ]
-        insert_ignoring_duplicates(ITEMS, items)
-        db.session.execute(
-            sa.update(EVENTS).where(EVENTS.c.id.in_([e.id for e in events])).values(routed=True)
-        )
+        insert_ignoring_duplicates(ITEMS, ("channel_id", "event_id"), items, created_at=now)
         db.session.commit()
         routed += len(events)
 
 
-def group(now, window_seconds, policy):
-    """Turn each channel's waiting events into one delivery once the oldest has waited
-    ``window_seconds``; returns the deliveries created."""
+def group(now, window_seconds, policy, after_each=None):
+    """Turn each channel's waiting events into one delivery once the oldest transition
+    is ``window_seconds`` old (a catch-up's old events at once, in one digest); returns
+    the deliveries created. ``after_each`` runs after each one (to send it at once)."""
     cutoff = now - timedelta(seconds=window_seconds)
     due = db.session.scalars(
         sa.select(ITEMS.c.channel_id)
+        .join(EVENTS, EVENTS.c.id == ITEMS.c.event_id)
         .where(ITEMS.c.delivery_id.is_(None))
         .group_by(ITEMS.c.channel_id)
-        .having(sa.func.min(ITEMS.c.created_at) <= cutoff)
+        .having(sa.func.min(EVENTS.c.transition_at) <= cutoff)
     ).all()
     created = 0
     for channel_id in due:
-        created += _group_channel(channel_id, now, policy)
+        made = _group_channel(channel_id, now, policy)
+        created += made
+        if made and after_each is not None:
+            after_each()
     return created
 
 
 def _group_channel(channel_id, now, policy):
-    runs, tenants = OperationRun.__table__, Tenant.__table__
-    claim = _locked(
-        sa.select(ITEMS.c.id)
-        .where(ITEMS.c.channel_id == channel_id, ITEMS.c.delivery_id.is_(None))
-        .order_by(ITEMS.c.id)
-        .limit(MAX_GROUP)
+    """One delivery holding the channel's waiting events (at most MAX_GROUP), claimed in
+    one UPDATE; 0 when another sender took them first."""
+    delivery = NotificationDelivery(
+        uuid=str(uuid.uuid4()),
+        channel_id=channel_id,
+        status="pending",
+        created_at=now,
+        next_attempt_at=now,
+        attempts=0,
+        event_count=0,
+        title="",
+        payload={},
     )
-    ids = db.session.scalars(claim).all()
-    if not ids:
+    db.session.add(delivery)
+    db.session.flush()
+    pick = sa.select(ITEMS.c.id).where(
+        ITEMS.c.channel_id == channel_id, ITEMS.c.delivery_id.is_(None)
+    )
+    pick = _locked(pick.order_by(ITEMS.c.id).limit(MAX_GROUP))
+    taken = db.session.execute(
+        sa.update(ITEMS)
+        .where(ITEMS.c.id.in_(pick.scalar_subquery()))
+        .values(delivery_id=delivery.id)
+    ).rowcount
+    if not taken:
         db.session.rollback()
         return 0
-    rows = db.session.execute(
+    lines = [_line(row, policy) for row in db.session.execute(_lines_query(), {"d": delivery.id})]
+    channel = db.session.get(NotificationChannel, channel_id)
+    workspace = db.session.get(Workspace, channel.workspace_id)
+    payload = payload_of(lines, workspace.name)
+    delivery.title, delivery.payload = payload["title"], payload
+    delivery.event_count = len(lines)
+    delivery.first_event_at = min(line.at for line in lines)
+    db.session.commit()
+    return 1
+
+
+@lru_cache(maxsize=1)
+def _lines_query():
+    runs, tenants = OperationRun.__table__, Tenant.__table__
+    return (
         sa.select(EVENTS.c.kind, EVENTS.c.run_id, EVENTS.c.transition_at, EVENTS.c.data)
         .add_columns(runs.c.type, runs.c.reconciliation_reason, tenants.c.name)
         .select_from(ITEMS)
         .join(EVENTS, EVENTS.c.id == ITEMS.c.event_id)
         .join(runs, runs.c.id == EVENTS.c.run_id)
         .outerjoin(tenants, tenants.c.id == EVENTS.c.tenant_id)
-        .where(ITEMS.c.id.in_(ids))
-    ).all()
-    lines = [_line(row, policy) for row in rows]
-    channel = db.session.get(NotificationChannel, channel_id)
-    workspace = db.session.get(Workspace, channel.workspace_id)
-    payload = payload_of(lines, workspace.name)
-    delivery = NotificationDelivery(
-        uuid=str(uuid.uuid4()),
-        channel_id=channel_id,
-        status="pending",
-        created_at=now,
-        first_event_at=min(line.at for line in lines),
-        next_attempt_at=now,
-        attempts=0,
-        event_count=len(lines),
-        title=payload["title"],
-        payload=payload,
+        .where(ITEMS.c.delivery_id == sa.bindparam("d", type_=sa.Integer))
     )
-    db.session.add(delivery)
-    db.session.flush()
-    taken = db.session.execute(
-        sa.update(ITEMS)
-        .where(ITEMS.c.id.in_(ids), ITEMS.c.delivery_id.is_(None))
-        .values(delivery_id=delivery.id)
-    ).rowcount
-    if taken != len(ids):  # another sender grouped some of them first (SQLite)
-        db.session.rollback()
-        return 0
-    db.session.commit()
-    return 1
 
 
 def _line(row, policy):

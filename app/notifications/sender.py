@@ -60,17 +60,27 @@ def _settings():
 
 
 def run_tick(now=None, send_due=True):
-    """One tick of the pipeline in the current app context; a TickSummary."""
-    policy, now = get_policy(), now or clock_now()
+    """One tick of the pipeline in the current app context; a TickSummary.
+
+    Without ``now`` each step reads the clock when it starts: a long detection does not
+    hold back the grouping and sending that follow it.
+    """
+    policy = get_policy()
+    at = (lambda: now) if now is not None else clock_now
+    window = current_app.config["NOTIFICATIONS_GROUP_SECONDS"]
     summary = TickSummary()
+
+    def send_some():
+        if send_due:
+            counts = send_due_deliveries(at())
+            for name, n in zip(("sent", "failed", "retrying"), counts, strict=True):
+                setattr(summary, name, getattr(summary, name) + n)
+
     steps = (
-        ("stale", lambda: outbox.detect_stale(policy, now)),
-        ("recovered", lambda: outbox.detect_recovered(policy, now)),
-        ("routed", lambda: outbox.route(now)),
-        (
-            "grouped",
-            lambda: outbox.group(now, current_app.config["NOTIFICATIONS_GROUP_SECONDS"], policy),
-        ),
+        ("stale", lambda: outbox.detect_stale(policy, at())),
+        ("recovered", lambda: outbox.detect_recovered(policy, at())),
+        ("routed", lambda: outbox.route(at())),
+        ("grouped", lambda: outbox.group(at(), window, policy, after_each=send_some)),
     )
     for name, step in steps:
         try:  # one failing step does not stop the others
@@ -79,14 +89,11 @@ def run_tick(now=None, send_due=True):
             db.session.rollback()
             logger.exception("notification step %s failed", name)
             summary.errors.append(f"{name}: {type(exc).__name__}")
-    if send_due:
-        while True:
-            sent, failed, retrying = send_due_deliveries(now)
-            summary.sent += sent
-            summary.failed += failed
-            summary.retrying += retrying
-            if sent + failed + retrying < CLAIM_BATCH:
-                break
+    while send_due:
+        before = summary.sent + summary.failed + summary.retrying
+        send_some()
+        if summary.sent + summary.failed + summary.retrying - before < CLAIM_BATCH:
+            break
     return summary
 
 
