@@ -51,6 +51,7 @@ def prepare(runs):
                 f"{db.engine.url.render_as_string(hide_password=True)} holds other data "
                 f"({count} runs); point DATABASE_URL at an empty database"
             )
+        db.session.rollback()  # the count's transaction would block DROP on PostgreSQL
         db.drop_all()
     db.create_all()
     started = time.perf_counter()
@@ -85,6 +86,11 @@ def _analyze():
         db.session.commit()
 
 
+def default_url(runs):
+    """The bench's SQLite file for ``runs`` runs, in the system temp dir."""
+    return f"sqlite:///{Path(tempfile.gettempdir()) / f'runwarden-bench-{runs}.db'}"
+
+
 def machine():
     """A short description of this machine."""
     mem = ""
@@ -102,9 +108,7 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=int(os.environ.get("RUNS", 1_000_000)))
     parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS", 60)))
     args = parser.parse_args(argv)
-    url = os.environ.get("DATABASE_URL") or (
-        f"sqlite:///{Path(tempfile.gettempdir()) / f'runwarden-bench-{args.runs}.db'}"
-    )
+    url = os.environ.get("DATABASE_URL") or default_url(args.runs)
     # The data set is generated relative to one instant (the workspace's created_at) and
     # the app's clock stays there: a data set reused hours later still has its 2,000
     # active runs fresh, late and stale as generated, instead of all being due.

@@ -174,6 +174,9 @@ def add_events(run_ids, now):
     A reused data set keeps exactly five: the previous run's are replaced.
     """
     db.session.execute(sa.delete(RunEvent).where(RunEvent.run_id.in_(run_ids)))
+    db.session.execute(
+        sa.update(OperationRun).where(OperationRun.id.in_(run_ids)).values(event_count=5)
+    )
     for run_id in run_ids:
         for n, kind in enumerate(("created", "started", "progress", "progress", "completed")):
             db.session.add(

@@ -12,6 +12,7 @@ from app.operations.clock import now
 from app.operations.freshness import instant
 from app.operations.queries import encode_cursor, tab_clause
 from bench import generate
+from bench.timeline import measure_long_timeline, token_headers
 
 WARM_UP = 3
 
@@ -91,6 +92,7 @@ def measure_all(app, ws, n):
         print(f"  {name:<32} p95 {results[name]['p95_ms']:.2f} ms")
     high_water = db.session.scalar(sa.select(sa.func.max(OperationRun.id)))
     try:
+        results.update(measure_long_timeline(app, ws, n, client, token_headers(ws)))
         results.update(measure_api(app, ws, n))
         results.update(measure_reconciler(app, n))
     finally:

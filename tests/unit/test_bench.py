@@ -20,6 +20,10 @@ PAGES = {
     "list_tenant_filtered",
     "detail",
     "api_list",
+    "detail_100k_events",
+    "detail_100k_events_oldest",
+    "api_get_100k_events",
+    "api_get_100k_events_oldest",
 }
 RUNS = 3000
 REQUESTS = 2
@@ -30,6 +34,7 @@ def bench_env(tmp_path, monkeypatch):
     out = tmp_path / "report.json"
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bench.db'}")
     monkeypatch.setenv("BENCH_OUT", str(out))
+    monkeypatch.setenv("BENCH_TIMELINE_EVENTS", "200")  # the long timeline, made short
     return out
 
 
