@@ -22,6 +22,14 @@ SESSION_IDLE_SECONDS = 12 * 3600
 SESSION_MAX_SECONDS = 7 * 24 * 3600
 
 
+NOTIFICATION_SETTINGS = (
+    "NOTIFICATIONS_GROUP_SECONDS",
+    "NOTIFICATIONS_TIMEOUT_SECONDS",
+    "NOTIFICATIONS_RETRY_BASE_SECONDS",
+    "NOTIFICATIONS_RETRY_FOR_SECONDS",
+)
+
+
 class ConfigError(RuntimeError):
     """Raised when the environment describes a configuration that cannot run."""
 
@@ -71,6 +79,9 @@ class Config:
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
         # smtp://user:password@host:port?from=runwarden@example.com (smtps:// for TLS).
         self.SMTP_URL = env.get("SMTP_URL") or None
+        for name in NOTIFICATION_SETTINGS:
+            if env.get(name):
+                setattr(self, name, float(env[name]))
         # The reconciler looks stale (page warning, /readyz 503) after this long without a
         # finished pass; unset means three intervals.
         stale_after = env.get("RECONCILER_STALE_AFTER_SECONDS")
