@@ -32,8 +32,7 @@ WATCH_PAGE = "page"
 class Watch:
     """The page a socket is open on: what decides which changes concern it and how to build it.
 
-    ``view_args`` and ``args`` are tuples of (name, value) pairs; ``user_id`` is set only for
-    pages whose content depends on the user beyond their Scope (the reconciler page).
+    ``view_args`` and ``args`` are tuples of (name, value) pairs.
     """
 
     kind: str
@@ -44,7 +43,6 @@ class Watch:
     endpoint: str | None = None
     view_args: tuple = ()
     args: tuple = ()
-    user_id: int | None = None
 
 
 class Client:

@@ -22,7 +22,7 @@ from app.live.registry import (
     WATCH_TENANT,
     WATCH_WORKSPACE,
 )
-from app.models import OperationRun, User
+from app.models import OperationRun
 from app.models.runs import run_records
 from app.operations import get_policy
 from app.operations.freshness import active_clause, freshness
@@ -46,6 +46,7 @@ BUILDERS = {
     WATCH_TENANT: tenant_page.build,
     WATCH_LIST: operations.build,
     WATCH_RUN: detail.build,
+    WATCH_RECONCILER: reconciler.build,
 }
 
 
@@ -56,10 +57,7 @@ def page_args(watch):
 
 def build(watch, scope, now):
     """The page model of ``watch`` seen with ``scope`` (raises HTTPException like the route)."""
-    args = page_args(watch)
-    if watch.kind == WATCH_RECONCILER:
-        return reconciler.build(scope, args, now, user=db.session.get(User, watch.user_id))
-    return BUILDERS[watch.kind](scope, args, now)
+    return BUILDERS[watch.kind](scope, page_args(watch), now)
 
 
 def render(watch, scope, now, as_of=None):

@@ -67,7 +67,6 @@ def resolve_watch(user, page):
         endpoint=endpoint,
         view_args=tuple(sorted(view_args.items())),
         args=args,
-        user_id=user.id if kind == WATCH_RECONCILER else None,
     )
     watch = _narrow(watch, scope, view_args, dict(args))
     return (watch, scope) if watch is not None else None

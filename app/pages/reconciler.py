@@ -33,10 +33,10 @@ class PassRow:
     reconciled_visible: int
 
 
-def build(scope, args, now, *, user):
-    """The reconciler's status as ``user`` (in ``scope``) may see it at ``now``.
+def build(scope, args, now):
+    """The reconciler's status as ``scope`` may see it at ``now``.
 
-    Run counts are the user's own: runs of other workspaces and hidden tenants never count.
+    Run counts are the viewer's own: runs of other workspaces and hidden tenants never count.
     """
     status = reconciler_status(now)
     records = recent_passes(RECENT_PASSES, now=now, can_see_run=runs_visible_in(scope))

@@ -1,6 +1,6 @@
 """Reconciler status page: recent passes, next pass, lease holder, its own freshness."""
 
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from app.blueprints.context import current_scope
 from app.blueprints.monitoring import bp
@@ -13,4 +13,4 @@ from app.pages import reconciler, render_page
 @login_required
 def reconciler_page():
     """The reconciler's recent passes and whether it looks stale (counts: the user's own)."""
-    return render_page(reconciler.build(current_scope(), page_args(), now(), user=current_user))
+    return render_page(reconciler.build(current_scope(), page_args(), now()))
