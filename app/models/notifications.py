@@ -86,7 +86,8 @@ class NotificationEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(sa.Integer)
     tenant_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
-    run_id: Mapped[int] = mapped_column(sa.ForeignKey("operation_runs.id"))
+    # A run removed (retention, a benchmark's clean-up) takes its news with it.
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("operation_runs.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(sa.String(16))
     transition_at: Mapped[datetime] = mapped_column(sa.DateTime)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime)
@@ -113,7 +114,9 @@ class NotificationItem(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(sa.ForeignKey("notification_channels.id"))
-    event_id: Mapped[int] = mapped_column(sa.ForeignKey("notification_events.id"))
+    event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("notification_events.id", ondelete="CASCADE")
+    )
     created_at: Mapped[datetime] = mapped_column(sa.DateTime)
     delivery_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("notification_deliveries.id"), nullable=True, index=True
