@@ -1,11 +1,10 @@
-"""The outbox: run transitions found, routed to channels, and grouped into deliveries.
+"""The outbox: run transitions routed to channels and grouped into deliveries.
 
 Failures and closures by the reconciler are written by the database with the run's
-timeline event (see app/models/notifications.py). Transitions by time alone are found here
-with the one freshness truth: ``likely_stale_clause`` picks runs that are likely stale and
-have no open "stale" event, ``freshness`` gives each its ``stale_since``, and the unique
-(run_id, kind, transition_at) keeps exactly one event per run and transition however many
-schedulers look at once. Every step commits per batch; a crash loses nothing.
+timeline event (see app/models/notifications.py); transitions by time alone by
+``detect``. Each event and each item is claimed by one UPDATE, so senders running at once
+never route or group the same row twice. Every step commits per batch; a crash loses
+nothing.
 """
 
 import uuid
@@ -27,11 +26,8 @@ from app.models import (
     Tenant,
     Workspace,
 )
-from app.models.runs import run_records
 from app.notifications.formatting import EventLine, payload_of
 from app.operations.bulk import relation
-from app.operations.freshness import LIKELY_STALE, freshness, instant, likely_stale_clause
-from app.operations.queries import fixed
 
 BATCH = 2000
 MAX_GROUP = 10_000
@@ -67,119 +63,6 @@ def insert_ignoring_duplicates(table, columns, rows, **constants):
 
 def _locked(query):
     return query.with_for_update(skip_locked=True) if is_postgres() else query
-
-
-@lru_cache(maxsize=16)
-def _stale_query(policy, batch):
-    runs = OperationRun.__table__
-    open_event = sa.exists().where(
-        EVENTS.c.run_id == runs.c.id, EVENTS.c.kind == "stale", EVENTS.c.open == TRUE
-    )
-    watched = sa.select(NotificationChannel.workspace_id).where(
-        NotificationChannel.enabled.is_(True)
-    )
-    return (
-        sa.select(runs)
-        .where(
-            likely_stale_clause(policy),
-            runs.c.workspace_id.in_(watched),
-            ~open_event,
-            runs.c.id > sa.bindparam("last_id", type_=sa.Integer, required=True),
-        )
-        .order_by(runs.c.id)
-        .limit(fixed(batch))
-    )
-
-
-def detect_stale(policy, now, batch=BATCH):
-    """Write one open "stale" event per run that became likely stale; how many were new."""
-    found, last_id = 0, 0
-    while True:
-        params = {**instant(policy, now), "last_id": last_id}
-        runs = run_records(db.session.execute(_stale_query(policy, batch), params))
-        if not runs:
-            return found
-        last_id = runs[-1].id
-        rows = []
-        for run in runs:
-            state = freshness(run, policy, now)
-            if state.state == LIKELY_STALE:
-                rows.append(
-                    (
-                        run.workspace_id,
-                        run.tenant_id,
-                        run.id,
-                        stamp(state.stale_since),
-                        {"reason": state.stale_reason},
-                    )
-                )
-        insert_ignoring_duplicates(
-            EVENTS,
-            ("workspace_id", "tenant_id", "run_id", "transition_at", "data"),
-            rows,
-            kind="stale",
-            created_at=now,
-            routed=False,
-            open=True,
-        )
-        db.session.commit()
-        found += len(rows)
-        if len(runs) < batch:
-            return found
-
-
-def detect_recovered(policy, now, batch=BATCH):
-    """Close open "stale" events whose run is no longer likely stale; a run that reported
-    again or completed (not failed) gets one "recovered" event. How many recovered."""
-    runs = OperationRun.__table__
-    query = (
-        sa.select(
-            EVENTS.c.id,
-            EVENTS.c.workspace_id,
-            EVENTS.c.tenant_id,
-            EVENTS.c.run_id,
-            runs.c.outcome,
-            runs.c.completed_at,
-            runs.c.last_heartbeat_at,
-            EVENTS.c.transition_at,
-        )
-        .join(runs, runs.c.id == EVENTS.c.run_id)
-        .where(EVENTS.c.kind == "stale", EVENTS.c.open == TRUE)
-        .where(sa.not_(likely_stale_clause(policy)))
-        .order_by(EVENTS.c.id)
-        .limit(fixed(batch))
-    )
-    rows = db.session.execute(query, instant(policy, now)).all()
-    if not rows:
-        return 0
-    closed = db.session.scalars(
-        sa.update(EVENTS)
-        .where(EVENTS.c.id.in_([r.id for r in rows]), EVENTS.c.open == TRUE)
-        .values(open=False)
-        .returning(EVENTS.c.id)
-    ).all()
-    closed = set(closed)
-    recovered = [
-        (
-            r.workspace_id,
-            r.tenant_id,
-            r.run_id,
-            stamp(max(r.completed_at or r.last_heartbeat_at or now, r.transition_at)),
-        )
-        for r in rows
-        if r.id in closed and r.outcome != "failed"
-    ]
-    insert_ignoring_duplicates(
-        EVENTS,
-        ("workspace_id", "tenant_id", "run_id", "transition_at"),
-        recovered,
-        kind="recovered",
-        created_at=now,
-        routed=False,
-        open=False,
-    )
-    db.session.commit()
-    return len(recovered)
 
 
 def _muted(mutes, event, now):

@@ -22,7 +22,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.models import NotificationAttempt, NotificationChannel, NotificationDelivery, Workspace
-from app.notifications import outbox
+from app.notifications import detect, outbox
 from app.notifications.formatting import payload_for_test
 from app.notifications.transports import Message, send
 from app.operations import get_policy
@@ -77,8 +77,8 @@ def run_tick(now=None, send_due=True):
                 setattr(summary, name, getattr(summary, name) + n)
 
     steps = (
-        ("stale", lambda: outbox.detect_stale(policy, at())),
-        ("recovered", lambda: outbox.detect_recovered(policy, at())),
+        ("stale", lambda: detect.detect_stale(policy, at())),
+        ("recovered", lambda: detect.detect_recovered(policy, at())),
         ("routed", lambda: outbox.route(at())),
         ("grouped", lambda: outbox.group(at(), window, policy, after_each=send_some)),
     )

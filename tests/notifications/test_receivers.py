@@ -180,3 +180,15 @@ def test_email_without_smtp_url_fails_for_good(app, db, space, clock):
     ticks(clock, 4)
     (delivery,) = deliveries(db)
     assert (delivery.status, delivery.last_error) == ("failed", "SMTP_URL is not set")
+
+
+def test_attempts_are_logged_without_secrets(app, db, space, clock, httpserver, caplog):
+    caplog.set_level("INFO", logger="runwarden.notifications")
+    httpserver.expect_request("/services/T0/B0/TOPSECRET").respond_with_data("no", status=500)
+    channel = add_channel(space, clock, httpserver.url_for("/services/T0/B0/TOPSECRET"))
+    fail_one(space, clock)
+    ticks(clock, 4)
+    lines = [r.getMessage() for r in caplog.records if r.name == "runwarden.notifications"]
+    assert len(lines) == 1 and '"status": 500' in lines[0] and '"ms": ' in lines[0]
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name != "werkzeug")
+    assert "TOPSECRET" not in ours and channel.signing_secret not in ours
