@@ -13,6 +13,12 @@ TERMINAL_OUTCOMES = ("succeeded", "partially_succeeded", "failed", "cancelled")
 # Partial indexes only match a literal predicate: keep these strings literal.
 ACTIVE_PREDICATE = "status IN ('queued', 'running')"
 FOLLOW_UP_PREDICATE = "outcome IN ('failed', 'partially_succeeded')"
+# What a list search looks in (app.operations.search.search_document as PostgreSQL
+# renders it), indexed by trigrams on PostgreSQL (migration 0009).
+SEARCH_DOCUMENT = (
+    "lower((((((coalesce(initiator, '') || ' ') || coalesce(failure_message, '')) || ' ') "
+    "|| coalesce(reconciliation_message, '')) || ' ') || coalesce(CAST(context AS TEXT), ''))"
+)
 
 
 class OperationRun(db.Model):
@@ -96,6 +102,12 @@ class OperationRun(db.Model):
             sqlite_where=sa.text(FOLLOW_UP_PREDICATE),
             postgresql_where=sa.text(FOLLOW_UP_PREDICATE),
         ),
+        sa.Index(
+            "ix_runs_search",
+            sa.literal_column(SEARCH_DOCUMENT).label("search"),
+            postgresql_using="gin",
+            postgresql_ops={"search": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -178,3 +190,11 @@ class RunChange(db.Model):
     workspace_id: Mapped[int] = mapped_column(sa.Integer)
     tenant_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     at: Mapped[datetime] = mapped_column(sa.DateTime, index=True)
+
+
+# The search index needs pg_trgm; create_all (tests, first runs) enables it as 0009 does.
+sa.event.listen(
+    OperationRun.__table__,
+    "before_create",
+    sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import OperationRun
-from app.models.runs import run_records
+from app.models.runs import RunRecord
 from app.operations import freshness as fr
+from app.operations import search as sr
 from app.operations.visibility import Scope
 
 TAB_ALL = "all"
@@ -44,11 +45,16 @@ class RunFilters:
     type: str | None = None
     status: str | None = None
     problem_class: str | None = None
+    text: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
 
     def validate(self):
         """Raise InvalidQuery for values outside the domain."""
         if self.status is not None and self.status not in STATUSES:
             raise InvalidQuery("status", f"unknown status {self.status!r}")
+        if self.text is not None and not 0 < len(self.text) <= sr.MAX_SEARCH:
+            raise InvalidQuery("q", f"search text must be 1 to {sr.MAX_SEARCH} characters")
         if self.problem_class is not None and self.problem_class not in fr.PROBLEM_CLASSES:
             raise InvalidQuery("problemClass", f"unknown problem class {self.problem_class!r}")
         return self
@@ -56,12 +62,28 @@ class RunFilters:
     @property
     def shape(self):
         """What the SQL of these filters depends on (their values are ``params``)."""
-        return (self.tenant_id is not None, self.type is not None, self.status, self.problem_class)
+        return (
+            self.tenant_id is not None,
+            self.type is not None,
+            self.status,
+            self.problem_class,
+            None if self.text is None else sr.run_id_in(self.text) is not None,
+            self.created_from is not None,
+            self.created_to is not None,
+        )
 
     @property
     def params(self):
         """The bound values of ``filter_clauses(self.shape, policy)``."""
-        values = {"filter_tenant_id": self.tenant_id, "filter_type": self.type}
+        values = {
+            "filter_tenant_id": self.tenant_id,
+            "filter_type": self.type,
+            "created_from": self.created_from,
+            "created_to": self.created_to,
+        }
+        if self.text is not None:
+            values["search_pattern"] = sr.like_pattern(self.text)
+            values["search_id"] = sr.run_id_in(self.text)
         return {key: value for key, value in values.items() if value is not None}
 
 
@@ -77,10 +99,11 @@ def fixed(number):
 
 @dataclass(frozen=True)
 class Page:
-    """One keyset page, newest first."""
+    """One keyset page in the list order; ``prev_cursor`` leads to the page before it."""
 
     runs: list
     next_cursor: str | None
+    prev_cursor: str | None = None
 
 
 def tab_clause(tab, policy):
@@ -97,8 +120,10 @@ def tab_clause(tab, policy):
 def filter_clauses(shape, policy):
     """SQL filters for RunFilters of ``shape`` (see ``RunFilters.shape``); bind
     ``filters.params`` and ``fr.instant(policy, now)`` when executing."""
-    has_tenant, has_type, status, problem_class = shape
-    clauses = []
+    has_tenant, has_type, status, problem_class, search_by_id, has_from, has_to = shape
+    clauses = sr.range_clauses(has_from, has_to)
+    if search_by_id is not None:
+        clauses.append(sr.search_clause(search_by_id))
     if has_tenant:
         tenant = sa.bindparam("filter_tenant_id", type_=sa.Integer, required=True)
         clauses.append(OperationRun.tenant_id == tenant)
@@ -132,43 +157,85 @@ def decode_cursor(cursor):
     return created_at, run_id
 
 
-def list_runs(scope, *, policy, now, tab=TAB_ALL, filters=RunFilters(), cursor=None, limit=50):
-    """A keyset page of visible runs, newest first, as RunRecords (loading ORM objects with
-    their tenants cost three times the query); a page names their tenants from the
-    visible tenants (``Scope.tenant_rows``)."""
+def list_runs(
+    scope,
+    *,
+    policy,
+    now,
+    tab=TAB_ALL,
+    filters=RunFilters(),
+    cursor=None,
+    limit=50,
+    sort=sr.SORT_CREATED,
+    before=None,
+):
+    """A keyset page of visible runs as RunRecords (loading ORM objects with their tenants
+    cost three times the query), newest first or (``sort="duration"``) longest first; the
+    page after ``cursor``, or the one before ``before``. A page names its runs' tenants
+    from the visible tenants (``Scope.tenant_rows``)."""
     limit = max(1, min(int(limit), MAX_PAGE))
     filters = filters.validate()
     tab_clause(tab, policy)  # an unknown tab fails before anything runs
-    params = {**scope.params, **filters.params, **fr.instant(policy, now)}
-    if cursor:
-        params["cursor_created_at"], params["cursor_id"] = decode_cursor(cursor)
-    query = _page_query(policy, scope.shape, tab, filters.shape, bool(cursor), limit + 1)
-    runs = run_records(db.session.execute(query, params))
-    next_cursor = encode_cursor(runs[limit - 1]) if len(runs) > limit else None
-    return Page(runs[:limit], next_cursor)
+    if sort not in sr.SORTS:
+        raise InvalidQuery("sort", f"unknown sort {sort!r}")
+    params = {**scope.params, **filters.params, **fr.instant(policy, now), "sort_now": now}
+    at = before or cursor
+    if at:
+        params["cursor_key"], params["cursor_id"] = _decode(sort, at)
+    newer = bool(before)
+    query = _page_query(policy, scope.shape, tab, filters.shape, sort, bool(at), newer, limit + 1)
+    rows = db.session.execute(query, params).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if newer:
+        rows.reverse()
+    runs = [RunRecord._make(row[:-1]) for row in rows]
+    if not rows:
+        return Page([], None, None)
+    first, last = _encode(sort, rows[0]), _encode(sort, rows[-1])
+    if newer:
+        return Page(runs, last, first if more else None)
+    return Page(runs, last if more else None, first if cursor else None)
+
+
+def _decode(sort, cursor):
+    if sort == sr.SORT_CREATED:
+        return decode_cursor(cursor)
+    try:
+        return sr.decode_duration_cursor(cursor)
+    except ValueError as exc:
+        raise InvalidQuery("cursor", "cursor is not valid") from exc
+
+
+def _encode(sort, row):
+    if sort == sr.SORT_CREATED:
+        return encode_cursor(RunRecord._make(row[:-1]))
+    return sr.encode_duration_cursor(row[-1], row.id)
 
 
 @lru_cache(maxsize=256)
-def _page_query(policy, scope_shape, tab, filter_shape, after_cursor, rows):
+def _page_query(policy, scope_shape, tab, filter_shape, sort, at_cursor, newer, rows):
     """The keyset page query, built once per shape (building it costs more than running it)."""
+    key = OperationRun.created_at if sort == sr.SORT_CREATED else sr.duration_key()
+    order = (key.asc(), OperationRun.id.asc()) if newer else (key.desc(), OperationRun.id.desc())
     query = (
-        sa.select(OperationRun.__table__)
+        sa.select(OperationRun.__table__, key.label("sort_key"))
         .where(
             Scope.bound_run_filter(scope_shape),
             tab_clause(tab, policy),
             *filter_clauses(filter_shape, policy),
         )
-        .order_by(OperationRun.created_at.desc(), OperationRun.id.desc())
+        .order_by(*order)
         .limit(fixed(rows))
     )
-    if after_cursor:
-        cursor = (
-            sa.bindparam("cursor_created_at", type_=sa.DateTime, required=True),
+    if at_cursor:
+        key_type = sa.DateTime if sort == sr.SORT_CREATED else sa.Float
+        cursor = sa.tuple_(
+            sa.bindparam("cursor_key", type_=key_type, required=True),
             sa.bindparam("cursor_id", type_=sa.BigInteger, required=True),
         )
-        query = query.where(
-            sa.tuple_(OperationRun.created_at, OperationRun.id) < sa.tuple_(*cursor)
-        )
+        here = sa.tuple_(key, OperationRun.id)
+        query = query.where(here > cursor if newer else here < cursor)
     return query
 
 

@@ -1,5 +1,7 @@
 """The canonical operations list: tabs with counts, filters, a keyset page, tenant context."""
 
+from datetime import timedelta
+
 from flask import abort
 
 from app.operations import get_policy
@@ -12,6 +14,7 @@ from app.operations.queries import (
     list_runs,
     tab_counts,
 )
+from app.operations.search import SORT_CREATED, SORT_DURATION, SORTS, parse_instant
 from app.pages import Page, stale_count
 from app.pages.tenant import overlay_for
 from app.presenter.lists import list_args, operations_list
@@ -32,13 +35,40 @@ def _tenant(scope, raw):
     return tenant
 
 
-def _filters(args, scope):
+RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
+DURATION_RANGE = "24h"  # ranking by duration reads one window, never the whole history
+
+
+def _instant(args, name):
+    try:
+        return parse_instant(args.get(name))
+    except ValueError as exc:
+        raise InvalidQuery(name, f"{name} must be a date and time") from exc
+
+
+def _range(args, now):
+    """(created_from, created_to) from ``range`` (a preset) or ``from`` / ``to`` (UTC)."""
+    preset = args.get("range") or (DURATION_RANGE if args.get("sort") == SORT_DURATION else None)
+    if preset is not None and preset not in RANGES:
+        raise InvalidQuery("range", f"unknown range {preset!r}")
+    if preset:
+        return now - timedelta(seconds=RANGES[preset]), None
+    return _instant(args, "from"), _instant(args, "to")
+
+
+def _filters(args, scope, now):
     tenant = _tenant(scope, args.get("tenant_id"))
+    created_from, created_to = _range(args, now)
+    if args.get("sort", SORT_CREATED) not in SORTS:
+        raise InvalidQuery("sort", "sort must be created or duration")
     filters = RunFilters(
         tenant_id=tenant.id if tenant else None,
         type=args.get("type"),
         status=args.get("status"),
         problem_class=args.get("problemClass"),
+        text=(args.get("q") or "").strip() or None,
+        created_from=created_from,
+        created_to=created_to,
     )
     return tenant, filters.validate()
 
@@ -46,7 +76,7 @@ def _filters(args, scope):
 def _newer(scope, policy, now, tab, filters, query):
     """On a deeper page: the runs that arrived above it since its first page was read."""
     raw = query.get("since_id")
-    if not query.get("cursor") or raw is None:
+    if not (query.get("cursor") or query.get("before")) or raw is None:
         return None
     if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ROW_ID:
         raise InvalidQuery("since_id", "since_id must be a run id")
@@ -59,10 +89,17 @@ def build(scope, args, now):
     query = list_args(args.args)
     tab = query.get("activeTab", TAB_ALL)
     try:
-        tenant, filters = _filters(query, scope)
+        tenant, filters = _filters(query, scope, now)
         counts = tab_counts(scope, policy=policy, now=now, filters=filters)
         page = list_runs(
-            scope, policy=policy, now=now, tab=tab, filters=filters, cursor=query.get("cursor")
+            scope,
+            policy=policy,
+            now=now,
+            tab=tab,
+            filters=filters,
+            cursor=query.get("cursor"),
+            before=query.get("before"),
+            sort=query.get("sort", SORT_CREATED),
         )
         newer = _newer(scope, policy, now, tab, filters, query)
     except InvalidQuery as exc:

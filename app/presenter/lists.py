@@ -19,7 +19,30 @@ PROBLEM_LABELS = {
     fr.TERMINAL_FOLLOW_UP: "Needs follow-up",
     fr.NO_PROBLEM: "No problem",
 }
-LIST_PARAMS = ("activeTab", "tenant_id", "type", "status", "problemClass", "cursor", "since_id")
+LIST_PARAMS = (
+    "activeTab",
+    "tenant_id",
+    "type",
+    "status",
+    "problemClass",
+    "q",
+    "range",
+    "from",
+    "to",
+    "sort",
+    "cursor",
+    "before",
+    "pos",
+    "since_id",
+)
+PAGING = ("cursor", "before", "pos", "since_id")
+RANGE_LABELS = {
+    "1h": "Last hour",
+    "24h": "Last 24 hours",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+}
+SORT_LABELS = {"created": "Newest first", "duration": "Longest first"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,14 @@ class OperationsList:
     first_url: str | None
     newer: int = 0
     newer_text: str | None = None
+    search: str = ""
+    range_options: tuple = ()
+    sort_options: tuple = ()
+    created_from: str = ""
+    created_to: str = ""
+    previous_url: str | None = None
+    position_text: str | None = None
+    order_text: str = "newest first"
 
 
 def list_args(args):
@@ -109,13 +140,44 @@ def _empty(tab, filtered, follow_up_window, active):
     }[tab]
 
 
+def _position(args, page, count):
+    """(start of this page, "Runs 51–100 of 1,234") from the ``pos`` the links carry."""
+    raw = args.get("pos", "0")
+    start = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
+    if not page.runs:
+        return start, None
+    total = f"{count.value:,}" + ("+" if count.capped else "")
+    return start, f"Runs {start + 1:,}–{start + len(page.runs):,} of {total}"
+
+
+def _paging(args, base, page, start):
+    """(older, newer) page URLs, each carrying its position and the first page's newest id."""
+    since = _since(args, page)
+    older = newer = None
+    if page.next_cursor:
+        older = operations_url(
+            **{**base, "cursor": page.next_cursor, "pos": str(start + len(page.runs))},
+            since_id=since,
+        )
+    if page.prev_cursor and start > 0:
+        back = max(0, start - MAX_ROWS)
+        newer = operations_url(
+            **{**base, "before": page.prev_cursor, "pos": str(back) if back else None},
+            since_id=since if back else None,
+        )
+    return older, newer
+
+
+MAX_ROWS = 50
+
+
 def operations_list(args, *, tab, counts, page, tenant, tenants, policy, newer=None):
     """The OperationsList for the validated ``args`` (see ``list_args``).
 
     ``newer`` (a Count) is how many runs arrived above a deeper page since its first page
-    was read; the first page's newest id travels in ``since_id`` with the "Older" links.
+    was read; the first page's newest id travels in ``since_id`` with the paging links.
     """
-    base = {k: v for k, v in args.items() if k not in ("cursor", "since_id")}
+    base = {k: v for k, v in args.items() if k not in PAGING}
     tabs = [
         Tab(
             key,
@@ -130,8 +192,12 @@ def operations_list(args, *, tab, counts, page, tenant, tenants, policy, newer=N
     types = [(name, policy.for_type(name).label) for name in policy.names()]
     if args.get("type") and not policy.knows(args["type"]):
         types.append((args["type"], policy.for_type(args["type"]).label))
-    filtered = any(args.get(k) for k in ("type", "status", "problemClass"))
+    filtered = any(
+        args.get(k) for k in ("type", "status", "problemClass", "q", "range", "from", "to")
+    )
     title, text = _empty(tab, filtered, policy.follow_up_window, counts[TAB_ACTIVE].value)
+    start, position = _position(args, page, counts[tab])
+    older, newer_url = _paging(args, base, page, start)
     context = None
     if tenant is not None:
         without = {k: v for k, v in base.items() if k != "tenant_id"}
@@ -148,20 +214,34 @@ def operations_list(args, *, tab, counts, page, tenant, tenants, policy, newer=N
         clear_url=operations_url(activeTab=tab if tab != TAB_ALL else None),
         empty_title=title,
         empty_text=text,
-        next_url=operations_url(
-            **{**base, "cursor": page.next_cursor, "since_id": _since(args, page)}
-        )
-        if page.next_cursor
-        else None,
-        first_url=operations_url(**base) if args.get("cursor") else None,
+        next_url=older,
+        first_url=operations_url(**base) if start > 0 else None,
         newer=newer.value if newer else 0,
         newer_text=_newer_text(newer),
+        search=args.get("q", ""),
+        range_options=tuple(_options(RANGE_LABELS.items(), args.get("range"))),
+        sort_options=tuple(_options(SORT_LABELS.items(), args.get("sort", "created"))),
+        created_from=args.get("from", ""),
+        created_to=args.get("to", ""),
+        previous_url=newer_url,
+        position_text=position,
+        order_text=_order_text(args),
     )
+
+
+def _order_text(args):
+    if args.get("sort") != "duration":
+        return "newest first"
+    label = RANGE_LABELS.get(args.get("range") or ("" if args.get("from") else "24h"))
+    within = f"in the {label.lower()}" if label else "in the chosen range"
+    return f"longest first, among runs created {within}"
 
 
 def _since(args, page):
     if args.get("since_id"):
         return args["since_id"]
+    if args.get("sort") == "duration":
+        return None  # "newer runs" speaks of the newest-first order only
     return str(max(run.id for run in page.runs)) if page.runs else None
 
 

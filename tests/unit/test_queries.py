@@ -111,7 +111,9 @@ def test_a_reused_statement_without_the_scopes_values_fails_loudly(world, policy
     from app.extensions import db
     from app.operations.queries import _page_query
 
-    query = _page_query(policy, "all tenants", "all", RunFilters().shape, False, 51)
+    query = _page_query(
+        policy, "all tenants", "all", RunFilters().shape, "created", False, False, 51
+    )
     with pytest.raises(sa.exc.StatementError, match="scope_workspace_id"):
         db.session.scalars(query, fr.instant(policy, T0)).all()
 
@@ -120,7 +122,7 @@ def test_a_status_outside_the_domain_never_reaches_the_sql(policy):
     from app.operations.queries import filter_clauses
 
     with pytest.raises(InvalidQuery):
-        filter_clauses((False, False, "x' OR '1'='1", None), policy)
+        filter_clauses((False, False, "x' OR '1'='1", None, None, False, False), policy)
 
 
 def test_run_records_refuse_rows_that_are_not_whole_runs(db):

@@ -1,0 +1,138 @@
+"""Finding runs: text search, a created-at range and the order of a list page.
+
+Text search looks in what people remember about a run: its initiator, its context values
+and its messages (the worker's and the reconciler's), case-insensitively, as a substring.
+On PostgreSQL a trigram index over the same expression (migration 0009) serves it.
+"""
+
+import base64
+import binascii
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from app.models import OperationRun
+
+SORT_CREATED, SORT_DURATION = "created", "duration"
+SORTS = (SORT_CREATED, SORT_DURATION)
+MAX_SEARCH = 200
+
+
+def search_document(model=OperationRun):
+    """The lower-cased text a search looks in (the trigram index is on this expression)."""
+    empty, space = sa.literal_column("''"), sa.literal_column("' '")
+    parts = [
+        sa.func.coalesce(model.initiator, empty),
+        sa.func.coalesce(model.failure_message, empty),
+        sa.func.coalesce(model.reconciliation_message, empty),
+        sa.func.coalesce(sa.cast(model.context, sa.Text), empty),
+    ]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.op("||")(space).op("||")(part)
+    return sa.func.lower(joined)
+
+
+def search_document_sql():
+    """``search_document`` as SQL text, for the index of migration 0009."""
+    from sqlalchemy.dialects import postgresql
+
+    table = OperationRun.__table__
+    expr = search_document(table.c)
+    return str(expr.compile(dialect=postgresql.dialect())).replace("operation_runs.", "")
+
+
+def like_pattern(text):
+    """A LIKE pattern finding ``text`` anywhere (its own % and _ taken literally)."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def run_id_in(text):
+    """The run id that ``text`` names ("1234" or "#1234"), or None."""
+    raw = text.strip().removeprefix("#")
+    if raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= 2**31 - 1:
+        return int(raw)
+    return None
+
+
+def search_clause(by_id, model=OperationRun):
+    """Runs whose text contains ``:search_pattern`` (or whose id is ``:search_id``)."""
+    pattern = sa.bindparam("search_pattern", type_=sa.String, required=True)
+    text = search_document(model).like(pattern, escape="\\")
+    if not by_id:
+        return text
+    return sa.or_(model.id == sa.bindparam("search_id", type_=sa.Integer, required=True), text)
+
+
+def range_clauses(has_from, has_to, model=OperationRun):
+    """Runs created at or after ``:created_from`` and before ``:created_to``."""
+    clauses = []
+    if has_from:
+        clauses.append(
+            model.created_at >= sa.bindparam("created_from", type_=sa.DateTime, required=True)
+        )
+    if has_to:
+        clauses.append(
+            model.created_at < sa.bindparam("created_to", type_=sa.DateTime, required=True)
+        )
+    return clauses
+
+
+class seconds_between(FunctionElement):
+    """Seconds from the first to the second instant, on SQLite and PostgreSQL."""
+
+    type = sa.Float()
+    inherit_cache = True
+
+
+@compiles(seconds_between)
+def _seconds_sqlite(element, compiler, **kw):
+    start, end = list(element.clauses)
+    return (
+        f"((julianday({compiler.process(end, **kw)}) - "
+        f"julianday({compiler.process(start, **kw)})) * 86400.0)"
+    )
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_postgresql(element, compiler, **kw):
+    start, end = list(element.clauses)
+    return f"EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)}))"
+
+
+def duration_key(model=OperationRun):
+    """A run's duration in seconds at ``:sort_now`` (-1 while queued): the duration order."""
+    now = sa.bindparam("sort_now", type_=sa.DateTime, required=True)
+    end = sa.func.coalesce(model.completed_at, now)
+    return sa.func.coalesce(seconds_between(model.started_at, end), -1.0)
+
+
+def encode_duration_cursor(seconds, run_id):
+    """Opaque cursor after (duration, id) in the duration order."""
+    raw = f"d|{seconds!r}|{run_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_duration_cursor(cursor):
+    """(seconds, id) from a duration cursor; ValueError when it is not one."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        kind, seconds, run_id = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
+        if kind != "d":
+            raise ValueError("not a duration cursor")
+        return float(seconds), int(run_id)
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError("cursor is not valid") from exc
+
+
+def parse_instant(value):
+    """A naive UTC datetime from "2026-11-30T14:00" (a datetime-local value) or a date."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
