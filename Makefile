@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 export FLASK_APP := wsgi
 export RUNWARDEN_RECONCILER ?= embedded
 
-.PHONY: setup run test lint bench bench-ingest
+.PHONY: setup run test lint bench bench-search screenshots bench-ingest
 
 setup: $(PIP_STAMP) $(TURBO)
 
@@ -59,3 +59,11 @@ bench: setup
 # Ingestion through gunicorn over HTTP (wrk, PostgreSQL): see bench/README.md.
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest_http
+
+# List search and time range at RUNS runs (the bench data set): p95 target 25 ms.
+bench-search: setup
+	$(BIN)/python -m bench.list_search
+
+# PNGs of every page, every role, 1440 and 390 px, light and dark, into screenshots/.
+screenshots: setup
+	$(BIN)/python -m tests.browser.screenshots screenshots

@@ -6,6 +6,7 @@ from flask import abort
 
 from app.operations import get_policy
 from app.operations.queries import (
+    COUNT_CAP,
     MAX_ROW_ID,
     TAB_ALL,
     InvalidQuery,
@@ -35,6 +36,7 @@ def _tenant(scope, raw):
     return tenant
 
 
+SEARCH_COUNT_CAP = 1_000  # a search counts its matches up to here ("1,000+")
 RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 DURATION_RANGE = "24h"  # ranking by duration reads one window, never the whole history
 
@@ -90,7 +92,8 @@ def build(scope, args, now):
     tab = query.get("activeTab", TAB_ALL)
     try:
         tenant, filters = _filters(query, scope, now)
-        counts = tab_counts(scope, policy=policy, now=now, filters=filters)
+        cap = SEARCH_COUNT_CAP if filters.text else COUNT_CAP
+        counts = tab_counts(scope, policy=policy, now=now, filters=filters, cap=cap)
         page = list_runs(
             scope,
             policy=policy,

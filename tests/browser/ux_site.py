@@ -51,8 +51,9 @@ def _run(site, tenant_id, now, *, started_ago, status="running", initiator="sche
 
 def _failed(site, tenant_id, now, message, ago=3600):
     run = _run(site, tenant_id, now - timedelta(seconds=ago), started_ago=120)
-    complete_run(run, outcome="failed", now=now - timedelta(seconds=ago), actor="fixture",
-                 message=message)
+    complete_run(
+        run, outcome="failed", now=now - timedelta(seconds=ago), actor="fixture", message=message
+    )
     return run
 
 
