@@ -56,6 +56,9 @@ def prepare_site(url, runs, types_path, sessions_per_person):
     # Generation runs without the quick type, so the data set holds the usual types only.
     app = create_app(BenchConfig(url), clock=SystemClock())
     with app.app_context():
+        if db.engine.dialect.name == "postgresql":  # the search index's trigram operators
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
         if sa.inspect(db.engine).has_table("workspaces"):
             db.create_all()  # tables the models gained since the data set was generated
         ws = prepare(runs)
