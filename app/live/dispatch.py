@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -88,6 +89,8 @@ class Dispatcher:
         self.schedule = Schedule()
         self.as_of = None  # data of every page is current up to here (the feed's read time)
         self._reconciler_seen = None
+        self._pool = None
+        self._counting = threading.Lock()
         self.renders = 0
         self.errors = 0
         self._queue = deque()
@@ -215,30 +218,49 @@ class Dispatcher:
         return len(rows) >= CATCH_UP_LIMIT or any(concerns(client, row) for row in rows)
 
     def _render_groups(self, groups, work):
-        queued = 0
-        now = get_clock(self.app).now()
-        for members in groups.values():
-            first = members[0]
-            try:
-                stream = render(first.watch, first.scope, now, as_of=work.as_of or now)
-            except HTTPException:
-                for client in members:
-                    client.end(GONE)
-                continue
-            except Exception:
+        """Render each group once (on ``LIVE_RENDER_THREADS`` threads, each with its own
+        database session: a render waits on the database about half of its time), queue it
+        for the members, plan the group's next time-only change. Returns pages queued."""
+        memo, now = {}, get_clock(self.app).now()
+        ordered = sorted(groups.values(), key=_cheapest_first)
+        threads = self.app.config.get("LIVE_RENDER_THREADS", 1)
+        if threads <= 1 or len(ordered) <= 1:
+            return sum(self._render_group(members, work, now, memo) for members in ordered)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(threads, thread_name_prefix="runwarden-live-render")
+
+        def task(members):
+            with render_context(self.app):
+                try:
+                    return self._render_group(members, work, now, memo)
+                finally:
+                    db.session.remove()
+
+        return sum(self._pool.map(task, ordered))
+
+    def _render_group(self, members, work, now, memo):
+        first = members[0]
+        try:
+            stream = render(first.watch, first.scope, now, as_of=work.as_of or now)
+        except HTTPException:
+            for client in members:
+                client.end(GONE)
+            return 0
+        except Exception:
+            with self._counting:
                 self.errors += 1
-                log.exception("live: rendering %s failed", first.watch.page)
-                db.session.rollback()
-                continue
+            log.exception("live: rendering %s failed", first.watch.page)
+            db.session.rollback()
+            return 0
+        with self._counting:
             self.renders += 1
-            if stream:
-                queued += self.registry.send(members, stream)
-            self._replan(first)
+        queued = self.registry.send(members, stream) if stream else 0
+        self._replan(first, memo)
         return queued
 
-    def _replan(self, client):
+    def _replan(self, client, memo=None):
         try:
-            found = plan(client.watch, client.scope, get_clock(self.app).now())
+            found = plan(client.watch, client.scope, get_clock(self.app).now(), memo)
         except Exception:
             log.exception("live: planning the next transition of %s failed", client.watch.page)
             db.session.rollback()
@@ -287,6 +309,16 @@ class Dispatcher:
                     self.refresh(clients)
                 finally:
                     db.session.remove()
+
+
+# Pages about one run or one tenant go first: they are cheap and their readers wait for
+# that one change; pages over the whole scope (overview, lists) follow.
+_ORDER = {WATCH_RUN: 0, WATCH_TENANT: 1, WATCH_RECONCILER: 2, WATCH_LIST: 3, WATCH_WORKSPACE: 4}
+
+
+def _cheapest_first(members):
+    watch = members[0].watch
+    return _ORDER.get(watch.kind, 5) - (0.5 if watch.tenant_id else 0)
 
 
 def session_alive(client, now):

@@ -77,8 +77,13 @@ def render_context(app):
     return ctx
 
 
-def plan(watch, scope, now):
-    """(instant, run ids) of the page's next change by time alone (never None for live pages)."""
+def plan(watch, scope, now, memo=None):
+    """(instant, run ids) of the page's next change by time alone (never None for live pages).
+
+    ``memo`` (a dict kept for one sweep) shares the upcoming transitions of a whole scope
+    between the pages that show all of its runs (overview, unfiltered lists): one read per
+    visibility per sweep instead of one per page.
+    """
     if scope is None or watch.endpoint is None:
         return None
     latest = now + timedelta(seconds=REFRESH_SECONDS)
@@ -87,22 +92,41 @@ def plan(watch, scope, now):
         if next_pass is not None and now < next_pass + RECONCILER_MARGIN < latest:
             return next_pass + RECONCILER_MARGIN, ()
         return latest, ()
-    upcoming, policy = {}, get_policy()
-    query = _watched_active_runs(watch, scope).limit(PLAN_LIMIT)
-    for run in run_records(db.session.execute(query)):
-        at = freshness(run, policy, now).next_transition_at
-        if at is not None:
-            upcoming.setdefault(at, []).append(run.id)
+    narrow = _narrowed(watch)
+    if narrow is None and memo is not None:
+        key = (scope.workspace_id, scope.role, scope.tenant_ids)
+        if key not in memo:
+            memo[key] = _upcoming(_watched_active_runs(scope, None), now)
+        upcoming = memo[key]
+    else:
+        upcoming = _upcoming(_watched_active_runs(scope, narrow), now)
     first = min(upcoming, default=None)
     if first is None or first > latest:
         return latest, ()
     return first, tuple(upcoming[first])
 
 
-def _watched_active_runs(watch, scope):
-    query = sa.select(OperationRun.__table__).where(scope.run_filter(), active_clause())
+def _upcoming(query, now):
+    upcoming, policy = {}, get_policy()
+    for run in run_records(db.session.execute(query.limit(PLAN_LIMIT))):
+        at = freshness(run, policy, now).next_transition_at
+        if at is not None:
+            upcoming.setdefault(at, []).append(run.id)
+    return upcoming
+
+
+def _narrowed(watch):
+    """The one column and value that narrow the page's runs, or None for all of the scope."""
     if watch.kind == WATCH_TENANT or (watch.kind == WATCH_LIST and watch.tenant_id):
-        return query.where(OperationRun.tenant_id == watch.tenant_id)
+        return OperationRun.tenant_id, watch.tenant_id
     if watch.kind == WATCH_RUN:
-        return query.where(OperationRun.id == watch.run_id)
+        return OperationRun.id, watch.run_id
+    return None
+
+
+def _watched_active_runs(scope, narrow):
+    query = sa.select(OperationRun.__table__).where(scope.run_filter(), active_clause())
+    if narrow is not None:
+        column, value = narrow
+        query = query.where(column == value)
     return query

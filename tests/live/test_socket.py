@@ -97,7 +97,7 @@ def test_pages_resolve_to_watches(app, people):
     assert dict(listed.args) == {"tenant_id": str(a.id), "activeTab": "active"}
     assert _resolve(app, owner, "/admin")[0].kind == "workspace"
     reconciler, _ = _resolve(app, owner, "/admin/reconciler")
-    assert (reconciler.kind, reconciler.user_id) == ("reconciler", owner.id)
+    assert (reconciler.kind, reconciler.workspace_id) == ("reconciler", ws.id)
     assert _resolve(app, owner, f"/admin/t/{a.uuid}/active-operations")[0].kind == "page"
     assert _resolve(app, owner, "/no/such/page") is None
     stranger = make_user()
