@@ -21,11 +21,9 @@ def _sender(app, errors, barrier):
             errors.append(exc)
 
 
-def test_two_senders_deliver_each_event_once_per_channel(
-    app, db, space, clock, httpserver, backend
-):
-    if backend != "postgres":
-        pytest.skip("row locks (SKIP LOCKED) are what is under test")
+# Row locks (SKIP LOCKED) are what is under test: PostgreSQL only.
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_two_senders_deliver_each_event_once_per_channel(app, db, space, clock, httpserver):
     paths = ["/a", "/b", "/c"]
     for path in paths:
         httpserver.expect_request(path).respond_with_data("ok")
