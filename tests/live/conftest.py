@@ -71,17 +71,28 @@ class BlockingSocket(FakeSocket):
         super().send(text)
 
 
-def connect_ws(url, cookie=None, timeout=10):
-    """A WebSocket client whose handshake gives up after ``timeout`` seconds."""
+def connect_ws(url, cookie=None, timeout=10, attempts=3):
+    """A WebSocket client whose handshake gives up after ``timeout`` seconds.
+
+    simple_websocket's client reads on a thread of its own that may already have closed
+    the socket (seen as 1005 at the server, right after the first message) before the
+    test gets it; such a client is opened again, at most ``attempts`` times in all.
+    """
     headers = {"Cookie": f"session={cookie}"} if cookie else {}
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
-    try:
-        client = Client.connect(url, headers=headers)
-    finally:
-        socket.setdefaulttimeout(previous)
-    client.sock.settimeout(None)
-    return client
+    for attempt in range(attempts):
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(timeout)
+        try:
+            client = Client.connect(url, headers=headers)
+        finally:
+            socket.setdefaulttimeout(previous)
+        try:
+            client.sock.settimeout(None)
+        except OSError:
+            if attempt == attempts - 1:
+                raise
+            continue
+        return client
 
 
 def run_ids(markup):
