@@ -39,7 +39,6 @@ def live_assets():
         "stream": config["LIVE_STREAM_ROUTE"],
         "rendered-at": isoformat(clock_now()),
         "poll-ms": int(config["LIVE_FALLBACK_POLL_SECONDS"] * 1000),
-        "heartbeat-ms": int(config["LIVE_HEARTBEAT_SECONDS"] * 1000),
     }
     attributes = " ".join(f'data-{key}="{escape(value)}"' for key, value in settings.items())
     tags.append(f'<meta name="runwarden-live" {attributes}>')

@@ -101,8 +101,3 @@ def refresh_scope(client):
     if user is None or not user.is_active:
         return None
     return scope_for_user(user, client.scope.workspace_id)
-
-
-def base_url_adapter(script_root=""):
-    """A URL adapter for building the app's links outside a request (paths only)."""
-    return current_app.url_map.bind("localhost", script_name=script_root or "/")

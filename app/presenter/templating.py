@@ -31,7 +31,8 @@ class RememberedMacro:
 
 
 def init_templating(app):
-    """Register the remembered macros (``badge_markup``: ``macros/ui.html``'s badge)."""
+    """Register the remembered macros (``badge_markup``: ``macros/ui.html``'s badge) and
+    ``url_for`` as ``path_for`` (paths, also when a live update renders outside a request)."""
     app.jinja_env.globals["badge_markup"] = RememberedMacro(
         app.jinja_env, "macros/ui.html", "badge"
     )
