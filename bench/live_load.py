@@ -243,7 +243,9 @@ def _measure(args, site, processes, tmp):
     flips = Flips(api, dashboard.id, dashboard.slug, writer)
     stall = phase("stalled", writer, processes.web_port, cookie, paths, args.seconds, rate, flips)
     sampler.mark("stalled")
-    time.sleep(min(10, 2 * args.settle))  # pushes for the last changes are on their way
+    # Pushes for the last changes are on their way: a pair counts as missed only when its
+    # push is later than the figures' grace, so the clients stay open at least that long.
+    time.sleep(max(figures.GRACE, min(10, 2 * args.settle)))
     # The profile has a phase of its own: sampling 1,000 threads slows the process down.
     profile = sampler.profile(args.profile, min(args.seconds, 30), tmp)
     if profile:

@@ -27,8 +27,11 @@ def _read_request(conn):
         if name.strip().lower() == b"content-length":
             length = int(value.strip())
     while len(body) < length:
-        body += conn.recv(65536)
-    return data
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
 
 
 class LosingProxy(socketserver.ThreadingTCPServer):
