@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from app.models import OperationRun, RunChange, RunEvent
+from app.operations.durations import seconds_between
 
 NOTIFY_CHANNEL = "runwarden_runs"
 RUNS = OperationRun.__table__
@@ -39,6 +40,36 @@ def _progress_set(processed, at):
     }
 
 
+def _longer(column, gap, counts):
+    """``gap`` when ``counts`` and it is longer than ``column``; ``column`` otherwise. A
+    NULL maximum (a run older than these columns) stays NULL: its earlier gaps are unknown."""
+    return sa.case((sa.and_(column.is_not(None), counts, gap > column), gap), else_=column)
+
+
+def _gap_set(old, heartbeat_at, progress_at, progress_moved):
+    """SET values of the longest heartbeat and progress gaps, from the row before the
+    report: a heartbeat (or the completion) at ``heartbeat_at`` closes the silence since
+    the last heartbeat; progress that moved at ``progress_at`` closes the silence since the
+    last step (or the start, as the ``no_progress`` rule counts it)."""
+    heartbeat_gap = seconds_between(heartbeat_at, old.last_heartbeat_at)
+    since = sa.func.coalesce(old.last_progress_at, old.started_at)
+    progress_gap = seconds_between(progress_at, since)
+    return {
+        "heartbeat_gap_max": _longer(
+            RUNS.c.heartbeat_gap_max, heartbeat_gap, old.last_heartbeat_at.is_not(None)
+        ),
+        "progress_gap_max": _longer(
+            RUNS.c.progress_gap_max, progress_gap, sa.and_(since.is_not(None), progress_moved)
+        ),
+    }
+
+
+def _completion_gaps(at):
+    """A completion at ``at`` ends the last silences of a running run."""
+    running = RUNS.c.status == sa.literal_column("'running'")
+    return _gap_set(RUNS.c, sa.case((running, at)), sa.case((running, at)), running)
+
+
 @lru_cache(maxsize=4)
 def insert_statement(keys):
     """The INSERT ... RETURNING of a new run for these columns, built once."""
@@ -56,6 +87,8 @@ def cas_statement(expected_statuses, keys, n_events):
     values = {key: _param(f"new_{key}", key) for key in keys}
     if "processed" in keys:
         values.update(_progress_set(values["processed"], values["last_progress_at"]))
+    if "completed_at" in keys:
+        values.update(_completion_gaps(values["completed_at"]))
     if n_events:
         values["event_count"] = RUNS.c.event_count + n_events
     return (
@@ -70,6 +103,7 @@ class _Report:
     """The parameters of one heartbeat and the decisions taken from the run's current row."""
 
     def __init__(self, old, dialect):
+        self.old = old
         self.processed = _param("hb_processed", "processed")
         self.total = _param("hb_total", "total")
         self.at = _param("hb_at", "last_heartbeat_at")
@@ -104,6 +138,7 @@ class _Report:
         """SET of the heartbeat UPDATE, from the row's values before it."""
         counted = sa.and_(self.regressed, sa.not_(self.keep_regression))
         return {
+            **self.gap_values(),
             **_progress_set(self.processed, self.at),
             "last_heartbeat_at": _later(RUNS.c.last_heartbeat_at, self.at),
             "total": sa.func.coalesce(self.total, RUNS.c.total),
@@ -117,6 +152,15 @@ class _Report:
             ),
             "event_count": RUNS.c.event_count + sa.case((self.emit, 1), else_=0),
         }
+
+    def gap_values(self):
+        """The longest gaps, as this report closes them (the same rules as ``_progress_set``:
+        only progress that grows, at a later time, is a step)."""
+        old = self.old
+        moved = sa.and_(
+            self.grew, sa.or_(old.last_progress_at.is_(None), self.at > old.last_progress_at)
+        )
+        return _gap_set(old, self.at, self.at, moved)
 
 
 def _json_with(document, key, value, dialect):
@@ -149,6 +193,8 @@ def heartbeat_statement_postgresql():
             RUNS.c.last_heartbeat_at,
             RUNS.c.progress_regressions,
             RUNS.c.progress_regressions_omitted,
+            RUNS.c.last_progress_at,
+            RUNS.c.started_at,
         )
         .where(RUNS.c.id == _heartbeat_run_id())
         .with_for_update()
