@@ -150,6 +150,36 @@ def test_the_overview_puts_the_most_severe_tenants_first(browser, ux, server):
         context.close()
 
 
+@pytest.mark.parametrize(
+    "width,height,path",
+    [(1440, 900, "/admin?view=table"), (1920, 1080, "/admin?view=table&wall=1")],
+)
+def test_the_compact_table_fits_66_tenants_on_one_screen(browser, ux, server, width, height, path):
+    context, page = signed_in(
+        browser, server, "owner@example.test", viewport={"width": width, "height": height}
+    )
+    try:
+        open_live(page, f"{server.base}{path}")
+        if "wall=1" in path:
+            page.wait_for_function("document.documentElement.hasAttribute('data-wall')")
+        rows = page.locator("tr[data-tenant-card]")
+        assert rows.count() == 66
+        assert rows.first.get_attribute("data-state") == "likely_stale"
+        box = rows.last.bounding_box()
+        assert box["height"] >= 16  # still a readable row, not squeezed to nothing
+        assert box["y"] + box["height"] <= height
+        assert page.evaluate("scrollX") == 0
+        assert page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+        # Severity first: the state comes before the name in every row, as a badge with text.
+        first = rows.first.locator("td, th").first
+        assert "Likely stale" in first.inner_text()
+        assert first.locator(".badge svg").count() == 1
+    finally:
+        context.close()
+
+
 def test_search_and_time_range_apply_on_change(browser, ux, server):
     context, page = signed_in(browser, server, "owner@example.test")
     try:
