@@ -395,3 +395,30 @@ def reconcile_due_clause(policy, model=OperationRun):
         return _sql_rules(model, op_type, extra=grace, inclusive=grace > 0)
 
     return sa.and_(active_clause(model), _per_type(policy, build, model))
+
+
+# ------------------------------------------------------------- history of completed runs
+
+# A completed run was shown likely stale while it was active when one of its measures
+# (seconds) passed the window: its queue wait (``never_started``, from creation), its run
+# time (``lifecycle_exceeded``, from the start), its longest silence between heartbeats
+# (``no_heartbeat``: only once it had one) or between progress steps (``no_progress``,
+# from the start). The runs keep the two silences at report time (migration 0010).
+HISTORY_MEASURES = {
+    "queued_stale": "queue_wait",
+    "running_stale": "run_time",
+    "heartbeat_stale": "heartbeat_gap",
+    "progress_stale": "progress_gap",
+}
+
+
+def exceeded(seconds, limit):
+    """Whether a measure of ``seconds`` trips a window of ``limit`` (None: the check is
+    off, or the measure is unknown): strictly past it, as every rule above."""
+    return limit is not None and seconds is not None and seconds > limit
+
+
+def exceeded_clause(seconds, limit):
+    """SQL form of ``exceeded``: ``seconds`` and ``limit`` are SQL expressions (NULL: off
+    or unknown, never counted)."""
+    return sa.and_(seconds.is_not(None), limit.is_not(None), seconds > limit)
