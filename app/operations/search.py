@@ -7,7 +7,9 @@ On PostgreSQL a trigram index over the same expression (migration 0009) serves i
 
 import base64
 import binascii
+import re
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -130,11 +132,32 @@ def decode_duration_cursor(cursor):
         raise ValueError("cursor is not valid") from exc
 
 
-def parse_instant(value):
-    """A naive UTC datetime from "2026-11-30T14:00" (a datetime-local value) or a date."""
+# An IANA zone name ("Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+5"):
+# never a path, so nothing but a zone is ever read from the time-zone database.
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+-]{0,29}(/[A-Za-z0-9_+-]{1,30}){0,2}")
+
+
+def time_zone(name):
+    """The zone named ``name`` (UTC when empty); ValueError when it names no zone."""
+    if not name or name == "UTC":
+        return UTC
+    if not _ZONE_NAME.fullmatch(name):
+        raise ValueError("not a time zone name")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValueError("unknown time zone") from exc
+
+
+def parse_instant(value, zone=UTC):
+    """A naive UTC datetime from "2026-11-30T14:00" (a datetime-local value) or a date, read
+    as a wall-clock time in ``zone`` unless it carries its own offset ("…Z", "…+01:00").
+
+    A wall time that a zone skips or repeats (a daylight-saving change) is read with the
+    offset in force before the change."""
     if not value:
         return None
     parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.astimezone(UTC).replace(tzinfo=None)

@@ -15,7 +15,7 @@ from app.operations.queries import (
     list_runs,
     tab_counts,
 )
-from app.operations.search import SORT_CREATED, SORT_DURATION, SORTS, parse_instant
+from app.operations.search import SORT_CREATED, SORT_DURATION, SORTS, parse_instant, time_zone
 from app.pages import Page, stale_count
 from app.pages.tenant import overlay_for
 from app.presenter.lists import list_args, operations_list
@@ -41,21 +41,32 @@ RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 DURATION_RANGE = "24h"  # ranking by duration reads one window, never the whole history
 
 
-def _instant(args, name):
+def _instant(args, name, zone):
     try:
-        return parse_instant(args.get(name))
+        return parse_instant(args.get(name), zone)
     except ValueError as exc:
         raise InvalidQuery(name, f"{name} must be a date and time") from exc
 
 
+def _zone(args):
+    try:
+        return time_zone(args.get("tz"))
+    except ValueError as exc:
+        raise InvalidQuery(
+            "tz", "tz must be a time zone name such as UTC or Europe/Berlin"
+        ) from exc
+
+
 def _range(args, now):
-    """(created_from, created_to) from ``range`` (a preset) or ``from`` / ``to`` (UTC)."""
+    """(created_from, created_to) from ``range`` (a preset) or ``from`` / ``to`` (wall times
+    in the zone ``tz`` names, UTC without it)."""
+    zone = _zone(args)
     preset = args.get("range") or (DURATION_RANGE if args.get("sort") == SORT_DURATION else None)
     if preset is not None and preset not in RANGES:
         raise InvalidQuery("range", f"unknown range {preset!r}")
     if preset:
         return now - timedelta(seconds=RANGES[preset]), None
-    return _instant(args, "from"), _instant(args, "to")
+    return _instant(args, "from", zone), _instant(args, "to", zone)
 
 
 def _filters(args, scope, now):

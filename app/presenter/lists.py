@@ -29,6 +29,7 @@ LIST_PARAMS = (
     "range",
     "from",
     "to",
+    "tz",
     "sort",
     "cursor",
     "before",
@@ -99,6 +100,7 @@ class OperationsList:
     sort_options: tuple = ()
     created_from: str = ""
     created_to: str = ""
+    time_zone: str = "UTC"
     previous_url: str | None = None
     position_text: str | None = None
     order_text: str = "newest first"
@@ -223,6 +225,7 @@ def operations_list(args, *, tab, counts, page, tenant, tenants, policy, newer=N
         sort_options=tuple(_options(SORT_LABELS.items(), args.get("sort", "created"))),
         created_from=args.get("from", ""),
         created_to=args.get("to", ""),
+        time_zone=args.get("tz") or "UTC",
         previous_url=newer_url,
         position_text=position,
         order_text=_order_text(args),

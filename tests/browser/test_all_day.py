@@ -255,3 +255,43 @@ def test_times_follow_the_chosen_zone(browser, ux, server):
         )
     finally:
         context.close()
+
+
+def test_the_custom_range_is_read_and_shown_in_the_chosen_zone(browser, ux, server):
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    start = (datetime.now(UTC) - timedelta(hours=2)).replace(second=0, microsecond=0)
+    in_utc = start.strftime("%Y-%m-%dT%H:%M")
+    in_new_york = start.astimezone(ZoneInfo("America/New_York")).strftime("%Y-%m-%dT%H:%M")
+    context, page = signed_in(browser, server, "owner@example.test", timezone_id="America/New_York")
+    try:
+        # A link written in UTC (as the server renders without a zone) moves to the
+        # reader's zone: the same instant, named.
+        open_live(page, f"{server.base}/admin/operations?from={in_utc}")
+        page.wait_for_function(
+            "document.querySelector('input[name=tz]').value === 'America/New_York'",
+            timeout=5_000,
+        )
+        assert page.input_value("input[name=from]") == in_new_york
+        labels = page.locator("[data-zone-label]").all_inner_texts()
+        assert labels == ["America/New_York", "America/New_York"]
+        # A change submits the wall time with its zone, and the server reads it so.
+        page.fill("input[name=to]", in_new_york.rsplit(":", 1)[0] + ":59")
+        page.dispatch_event("input[name=to]", "change")
+        page.wait_for_url(re.compile(r"tz=America%2FNew_York"), timeout=5_000)
+        page.wait_for_function(
+            "document.querySelector('input[name=from]').value === "
+            f"'{in_new_york}' && !document.querySelector('#live-status[data-state=loading]')",
+            timeout=10_000,
+        )
+        assert "from=" + in_new_york.replace(":", "%3A") in page.url
+        # Choosing UTC shows the same instants in UTC.
+        page.locator("#time-zone-choice").select_option("UTC")
+        page.wait_for_function(
+            "document.querySelector('input[name=tz]').value === 'UTC'", timeout=5_000
+        )
+        assert page.input_value("input[name=from]") == in_utc
+        assert page.locator("[data-zone-label]").all_inner_texts() == ["UTC", "UTC"]
+    finally:
+        context.close()

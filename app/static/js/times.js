@@ -6,6 +6,10 @@
 // both, in the zone chosen in the top bar: the browser's own (the default, named) or UTC.
 // The choice is kept in localStorage, so a live push (rendered once for many viewers, in
 // UTC) is put back into the reader's zone as soon as it lands.
+//
+// A list's "From" / "To" fields are wall times in the zone its hidden "tz" field names
+// (UTC as the server renders them without one). Here they move to the chosen zone: the
+// same instants, shown and submitted as wall times of that zone, with the zone named.
 (function () {
   "use strict";
   if (window.RunwardenTimes) return;
@@ -90,6 +94,46 @@
     return `${MONTHS[p.month - 1]} ${p.day} ${p.year} ${p.hm}:${p.s} ${p.zone}`;
   }
 
+  // Milliseconds that ``zoneName`` is ahead of UTC at the instant ``at``.
+  function offset(zoneName, at) {
+    const whole = Math.floor(at / 1000) * 1000;
+    const p = parts(new Date(whole), zoneName);
+    const [h, m] = p.hm.split(":").map(Number);
+    return Date.UTC(p.year, p.month - 1, p.day, h, m, +p.s) - whole;
+  }
+
+  // The instant of a datetime-local value read in ``zoneName`` (NaN when it is not one).
+  function fromWall(value, zoneName) {
+    const wall = Date.parse(`${value}Z`);
+    if (!Number.isFinite(wall)) return NaN;
+    const guess = wall - offset(zoneName, wall);
+    return wall - offset(zoneName, guess);
+  }
+
+  function toWall(at, zoneName) {
+    const p = parts(new Date(at), zoneName);
+    const pad = (n) => String(n).padStart(2, "0");
+    const seconds = p.s === "00" ? "" : `:${p.s}`;
+    return `${p.year}-${pad(p.month)}-${pad(p.day)}T${p.hm}${seconds}`;
+  }
+
+  function moveRanges(zoneName) {
+    document.querySelectorAll("input[data-range-zone]").forEach((field) => {
+      const from = field.value || "UTC";
+      if (from !== zoneName) {
+        field.form.querySelectorAll('input[type="datetime-local"]').forEach((input) => {
+          if (!input.value) return;
+          const at = fromWall(input.value, from);
+          if (Number.isFinite(at)) input.value = toWall(at, zoneName);
+        });
+        field.value = zoneName;
+      }
+      field.form.querySelectorAll("[data-zone-label]").forEach((label) => {
+        if (label.textContent !== zoneName) label.textContent = zoneName;
+      });
+    });
+  }
+
   function now() {
     const live = window.RunwardenLive;
     return Date.now() + ((live && live.state && live.state.serverOffset) || 0);
@@ -111,6 +155,8 @@
       }
     });
     document.documentElement.setAttribute("data-time-zone", zoneName);
+    moveRanges(zoneName);
+    wireSetting();
   }
 
   let queued = false;
@@ -133,15 +179,21 @@
     apply();
   }
 
+  // Run again after every morph of the page: a re-render puts the server's hidden
+  // attributes and default option back.
+  const wired = new WeakSet();
   function wireSetting() {
     const select = document.getElementById("time-zone-choice");
     if (!select) return;
     const local = select.querySelector('option[value="local"]');
-    if (local) local.textContent = `Your zone (${browserZone()})`;
-    select.value = choice();
-    select.hidden = false;
+    const text = `Your zone (${browserZone()})`;
+    if (local && local.textContent !== text) local.textContent = text;
+    if (select.value !== choice()) select.value = choice();
+    if (select.hidden) select.hidden = false;
     const label = document.querySelector("[data-time-setting]");
-    if (label) label.hidden = false;
+    if (label && label.hidden) label.hidden = false;
+    if (wired.has(select)) return;
+    wired.add(select);
     select.addEventListener("change", () => setChoice(select.value));
   }
 
@@ -152,7 +204,7 @@
       childList: true,
       subtree: true,
       attributes: true,
-      attributeFilter: ["datetime"],
+      attributeFilter: ["datetime", "hidden"],
     });
     setInterval(apply, 60000);
     window.addEventListener("storage", (event) => {
