@@ -57,6 +57,10 @@ class Config:
     NOTIFICATIONS_TIMEOUT_SECONDS = 5
     NOTIFICATIONS_RETRY_BASE_SECONDS = 30
     NOTIFICATIONS_RETRY_FOR_SECONDS = 3600
+    # Sent or failed deliveries (with their attempts) and settled outbox events are removed
+    # by the reconciler's upkeep once older than this, in batches of NOTIFICATIONS_PRUNE_BATCH.
+    NOTIFICATIONS_KEEP_DAYS = 30
+    NOTIFICATIONS_PRUNE_BATCH = 1000
 
     def __init__(self):
         env = os.environ
@@ -82,6 +86,8 @@ class Config:
         for name in NOTIFICATION_SETTINGS:
             if env.get(name):
                 setattr(self, name, float(env[name]))
+        self.NOTIFICATIONS_KEEP_DAYS = positive_int(env, "NOTIFICATIONS_KEEP_DAYS", 30)
+        self.NOTIFICATIONS_PRUNE_BATCH = positive_int(env, "NOTIFICATIONS_PRUNE_BATCH", 1000)
         # The reconciler looks stale (page warning, /readyz 503) after this long without a
         # finished pass; unset means three intervals.
         stale_after = env.get("RECONCILER_STALE_AFTER_SECONDS")
@@ -128,6 +134,16 @@ class ProductionConfig(Config):
                     f"METRICS_TOKEN must be a random value of at least "
                     f"{MIN_METRICS_TOKEN_LENGTH} characters"
                 )
+
+
+def positive_int(env, name, default):
+    """``env[name]`` as a whole number of at least 1, ``default`` when unset."""
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1 (got {text!r})")
+    return int(text)
 
 
 def is_placeholder(value):

@@ -14,6 +14,7 @@ bench_notify), RUNS (default 1,000,000), STALE (10,000), CHANNELS (10), BENCH_OU
 
 import argparse
 import json
+import logging
 import os
 import threading
 import time
@@ -65,6 +66,30 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+class TickLog(logging.Handler):
+    """Keeps the scheduler's notification tick lines (what each step did and its ms)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.ticks = []
+
+    def emit(self, record):
+        try:
+            line = json.loads(record.getMessage())
+        except ValueError:
+            return
+        if isinstance(line, dict) and line.get("event") == "notifications_tick":
+            self.ticks.append((record.created, line))
+
+    def report(self, since):
+        """Each tick that did something: its end relative to ``since``, counts and ms."""
+        keys = ("stale", "recovered", "routed", "grouped", "sent", "ms")
+        return [
+            {"ended_s": round(at - since, 2), **{k: line.get(k) for k in keys}}
+            for at, line in self.ticks
+        ]
 
 
 def _clear_notifications():
@@ -132,6 +157,10 @@ def measure_delivery(app, stale, channels, timeout=120):
     _clear_notifications()
     ws, tenants = _channels(receiver, channels)
     expected = _expected_events(stale, tenants, channels)
+    ticks = TickLog()
+    logger = logging.getLogger("runwarden.reconciler")
+    logger.addHandler(ticks)
+    logger.setLevel(logging.INFO)
     service = ReconcilerService(app, "bench").start()
     try:
         time.sleep(3)  # the first reconciler pass and sender ticks of a running service
@@ -147,6 +176,7 @@ def measure_delivery(app, stale, channels, timeout=120):
     finally:
         service.stop()
         receiver.shutdown()
+        logger.removeHandler(ticks)
     seen = sorted(receiver.seen)
     events = sum(total for _, _, total, _ in seen)
     result = {
@@ -158,6 +188,7 @@ def measure_delivery(app, stale, channels, timeout=120):
         "first_delivery_s": round(seen[0][0] - stale_at, 2) if seen else None,
         "last_delivery_s": round(seen[-1][0] - stale_at, 2) if seen else None,
         "titles": sorted({title for _, _, _, title in seen})[:5],
+        "ticks": ticks.report(stale_at),
     }
     _clear_notifications()
     reconcile_bench._remove_after(high_water)

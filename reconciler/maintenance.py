@@ -1,5 +1,7 @@
 """Database upkeep the reconciler does between passes."""
 
+from app.notifications import retention
+
 STATISTICS_EVERY_SECONDS = 3600
 
 
@@ -15,3 +17,11 @@ def refresh_statistics(engine):
     with engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE")
     return True
+
+
+def prune_notifications(config, now):
+    """Remove finished notification work older than NOTIFICATIONS_KEEP_DAYS (a bounded
+    number of batches per call: a backlog is worked off over the next passes); a Pruned."""
+    return retention.prune(
+        now, config["NOTIFICATIONS_KEEP_DAYS"], batch=config["NOTIFICATIONS_PRUNE_BATCH"]
+    )

@@ -21,6 +21,9 @@ UNROUTED = "routed = false"
 OPEN_STALE = "kind = 'stale' AND open = true"
 UNBATCHED = "delivery_id IS NULL"
 DUE = "status IN ('pending', 'sending')"
+# What retention may remove once it is old enough: finished deliveries, routed closed events.
+FINISHED = "status IN ('sent', 'failed')"
+SETTLED = "routed = true AND open = false"
 
 
 class NotificationChannel(db.Model):
@@ -81,6 +84,12 @@ class NotificationEvent(db.Model):
             sqlite_where=sa.text(OPEN_STALE),
             postgresql_where=sa.text(OPEN_STALE),
         ),
+        sa.Index(
+            "ix_notification_events_settled",
+            "created_at",
+            sqlite_where=sa.text(SETTLED),
+            postgresql_where=sa.text(SETTLED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,7 +111,8 @@ class NotificationItem(db.Model):
 
     __tablename__ = "notification_items"
     __table_args__ = (
-        sa.UniqueConstraint("channel_id", "event_id", name="uq_notification_items_once"),
+        # Event first: it also finds an event's items (its removal, the cascade).
+        sa.UniqueConstraint("event_id", "channel_id", name="uq_notification_items_once"),
         sa.Index(
             "ix_notification_items_unbatched",
             "channel_id",
@@ -135,6 +145,12 @@ class NotificationDelivery(db.Model):
             postgresql_where=sa.text(DUE),
         ),
         sa.Index("ix_notification_deliveries_channel", "channel_id", "id"),
+        sa.Index(
+            "ix_notification_deliveries_finished",
+            "created_at",
+            sqlite_where=sa.text(FINISHED),
+            postgresql_where=sa.text(FINISHED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,6 +12,7 @@ id, which receivers use to drop the duplicate.
 
 import json
 import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -48,6 +49,13 @@ class TickSummary:
     failed: int = 0
     retrying: int = 0
     errors: list = field(default_factory=list)
+    # Milliseconds per step (sending counted apart from the grouping it follows).
+    ms: dict = field(default_factory=dict)
+
+    def timed(self, name, started):
+        """Add the time since ``started`` (perf_counter) to step ``name``."""
+        spent = (time.perf_counter() - started) * 1000
+        self.ms[name] = round(self.ms.get(name, 0) + spent, 1)
 
 
 def _settings():
@@ -72,9 +80,11 @@ def run_tick(now=None, send_due=True):
 
     def send_some():
         if send_due:
+            started = time.perf_counter()
             counts = send_due_deliveries(at())
             for name, n in zip(("sent", "failed", "retrying"), counts, strict=True):
                 setattr(summary, name, getattr(summary, name) + n)
+            summary.timed("send", started)
 
     steps = (
         ("stale", lambda: detect.detect_stale(policy, at())),
@@ -83,12 +93,15 @@ def run_tick(now=None, send_due=True):
         ("grouped", lambda: outbox.group(at(), window, policy, after_each=send_some)),
     )
     for name, step in steps:
+        started, sending = time.perf_counter(), summary.ms.get("send", 0)
         try:  # one failing step does not stop the others
             setattr(summary, name, step())
         except Exception as exc:
             db.session.rollback()
             logger.exception("notification step %s failed", name)
             summary.errors.append(f"{name}: {type(exc).__name__}")
+        summary.timed(name, started)
+        summary.ms[name] = round(summary.ms[name] - (summary.ms.get("send", 0) - sending), 1)
     while send_due:
         before = summary.sent + summary.failed + summary.retrying
         send_some()
