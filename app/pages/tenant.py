@@ -11,6 +11,7 @@ from app.operations.dashboards import (
 )
 from app.operations.queries import RunFilters, list_runs
 from app.pages import Page, stale_count
+from app.pages.insights import ROLES as INSIGHT_ROLES
 from app.presenter.dashboards import needs_attention, overlay, tenant_kpis, type_rows
 from app.presenter.links import operations_url, stale_cta_url
 from app.presenter.runs import run_views
@@ -41,6 +42,13 @@ def overlay_for(scope, tenant, *, now, activity=None):
     return overlay(tenant, runs, activity, policy=policy, now=now, src=src)
 
 
+def _insights_url(scope, tenant):
+    """The tenant's duration insights over the summary's 7 days, for those who may open them."""
+    if scope.role not in INSIGHT_ROLES:
+        return None
+    return url_for("monitoring.insights", tenant_id=tenant.id, window="7d")
+
+
 def build(scope, args, now):
     """The dashboard of the tenant ``args.view_args["tenant_uuid"]``; 404 if not visible."""
     tenant = tenant_or_404(scope, args.view_args["tenant_uuid"])
@@ -61,6 +69,7 @@ def build(scope, args, now):
         "overlay": overlay_for(scope, tenant, now=now, activity=activity),
         "list_url": operations_url(tenant_id=tenant.id),
         "stale_url": stale_cta_url(tenant.id),
+        "insights_url": _insights_url(scope, tenant),
         "stale_count": stale_count(scope, now),
     }
     return Page(TEMPLATE, context, now)

@@ -145,6 +145,19 @@ CASES = (
         lambda w: "/admin/reconciler",
         row(LOGIN, CHOOSE, 200, 200, 200, 200, 200, LOGIN, LOGIN),
     ),
+    # Insights: owners and operators, each over their own scope; viewers get 404.
+    Case(
+        "monitoring.insights",
+        "GET",
+        lambda w: "/admin/insights",
+        row(LOGIN, CHOOSE, 200, 404, 404, 200, 200, LOGIN, LOGIN),
+    ),
+    Case(
+        "monitoring.insights",
+        "GET",
+        lambda w: f"/admin/insights?tenant_id={w.a.id}&window=7d",
+        row(LOGIN, CHOOSE, 404, 404, 404, 200, 200, LOGIN, LOGIN),
+    ),
     # a plain GET is not a WebSocket upgrade; the socket's own refusals are in tests/live
     Case("live_stream", "GET", lambda w: "/live/stream?page=/admin", row(*[400] * 9)),
     # Notifications: owners of the current workspace only; a channel or mute of another

@@ -73,6 +73,8 @@ def html_pages(world, runs):
         *(f"/admin/operations?activeTab={tab}" for tab in ("active", "active_stale_attention")),
         *(f"/admin/operations/{run.id}" for run in runs),
         "/admin/reconciler",
+        "/admin/insights",
+        f"/admin/insights?tenant_id={a.id}&window=7d",
         "/admin/notifications",
         "/admin/notifications/new",
         f"/admin/notifications/{world.notify.channel.id}/edit",

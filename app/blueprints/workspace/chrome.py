@@ -55,18 +55,21 @@ def _nav():
     reconciler = _path_endpoint(RECONCILER_PATH)
     if reconciler:
         items.append(NavItem("Reconciler", RECONCILER_PATH, endpoint == reconciler))
-    if _is_owner():
+    if _role() in ("owner", "operator"):
+        url = url_for("monitoring.insights")
+        items.append(NavItem("Insights", url, endpoint == "monitoring.insights"))
+    if _role() == "owner":
         url = url_for("notifications.channels")
         items.append(NavItem("Notifications", url, request.blueprint == "notifications"))
     return tuple(items)
 
 
-def _is_owner():
-    """Whether the user owns the current workspace (from what this request loaded)."""
+def _role():
+    """The user's role in the current workspace (from what this request loaded), or None."""
     workspace = loaded_workspace()
     if workspace is None:
-        return False
-    return any(ws.id == workspace.id and role == "owner" for ws, role in loaded_memberships())
+        return None
+    return next((role for ws, role in loaded_memberships() if ws.id == workspace.id), None)
 
 
 @bp.app_context_processor
