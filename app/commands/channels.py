@@ -1,5 +1,6 @@
 """`flask channels ...`: notification channels, tenant mutes and the sender, by hand."""
 
+import time
 from datetime import datetime
 
 import click
@@ -186,10 +187,37 @@ def unmute(workspace_slug, tenant_slug):
     emit({"tenant": tenant_slug, "mutes_ended": ended})
 
 
+COUNTED = ("stale", "recovered", "routed", "grouped", "sent", "failed", "retrying")
+
+
 @channels.command("send")
-def send():
-    """Run one sender tick now (find, route, group, send) and print what it did."""
-    emit(vars(run_tick()))
+@click.option(
+    "--for",
+    "seconds",
+    default=0.0,
+    type=click.FloatRange(0, 3600),
+    help="Keep ticking this many seconds (default: one tick).",
+)
+@click.option("--every", default=1.0, type=click.FloatRange(0.05, 60), help="Seconds a tick.")
+def send(seconds, every):
+    """Run sender ticks now (find, route, group, send) and print what they did, summed.
+
+    Any number of these may run at once with the scheduler's sender: each delivery is
+    claimed by one of them.
+    """
+    ends = time.monotonic() + seconds
+    total, ticks = {**dict.fromkeys(COUNTED, 0), "errors": []}, 0
+    while True:
+        summary = run_tick()
+        ticks += 1
+        for name in COUNTED:
+            total[name] += getattr(summary, name)
+        total["errors"] += summary.errors
+        left = ends - time.monotonic()
+        if left <= 0:
+            break
+        time.sleep(min(every, left))
+    emit({**total, "ticks": ticks})
 
 
 def register(app):
