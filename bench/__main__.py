@@ -82,8 +82,10 @@ def _analyze():
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("VACUUM ANALYZE"))
     else:
-        db.session.execute(sa.text("ANALYZE"))
+        from reconciler.maintenance import refresh_statistics
+
         db.session.commit()
+        refresh_statistics(db.engine)  # as the embedded reconciler does every hour
 
 
 def default_url(runs):

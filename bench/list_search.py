@@ -9,41 +9,17 @@ ranges, both combined, and the duration order. Writes ``bench/results/list-searc
 import json
 import os
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from app import create_app
 from app.extensions import db
-from app.models import OperationRun, User
+from app.models import User
 from app.operations.clock import FrozenClock, SystemClock
 from bench.__main__ import BenchConfig, cpu_reference_ms, default_url, machine, prepare
-from bench.measures import _login, _timed
-
-TARGET_P95_MS = 25
-
-
-def paths(ws):
-    """(measure, path) of the list page's search and range measures."""
-    middle = db.session.scalar(
-        sa.select(OperationRun.id).order_by(OperationRun.id).offset(500_000).limit(1)
-    ) or db.session.scalar(sa.select(sa.func.max(OperationRun.id)))
-    at = ws.created_at
-    start = (at - timedelta(days=30)).isoformat(timespec="minutes")
-    end = (at - timedelta(days=30) + timedelta(hours=1)).isoformat(timespec="minutes")
-    base = "/admin/operations?"
-    return [
-        ("list_search_id", f"{base}q=%23{middle}"),
-        ("list_search_common_text", f"{base}q=alice"),
-        ("list_search_rarer_text", f"{base}q=worker+reported"),
-        ("list_search_absent_text", f"{base}q=no-such-text-anywhere"),
-        ("list_range_1h", f"{base}range=1h"),
-        ("list_range_7d", f"{base}range=7d"),
-        ("list_range_custom_hour_30d_ago", f"{base}from={start}&to={end}"),
-        ("list_search_and_range", f"{base}q=alice&range=7d"),
-        ("list_sort_duration_24h", f"{base}sort=duration"),
-    ]
+from bench.measures import SEARCH_TARGET_P95_MS as TARGET_P95_MS
+from bench.measures import _login, _timed, search_paths
 
 
 def main():
@@ -58,7 +34,7 @@ def main():
         client = app.test_client()
         _login(client, db.session.scalar(sa.select(User).where(User.email == "owner@bench.test")))
         before, results = cpu_reference_ms(), {}
-        for name, path in paths(ws):
+        for name, path in search_paths(ws):
             results[name] = _timed(client, path, n)
             verdict = "ok" if results[name]["p95_ms"] <= TARGET_P95_MS else "OVER"
             print(
