@@ -1,0 +1,93 @@
+"""The insights page at scale: ``python -m bench.insights`` (``make bench-insights``).
+
+Uses the data set of ``make bench`` (same generator, same reuse rules, ``RUNS`` and
+``DATABASE_URL`` as there: 90 days of runs, so the default 30-day window reads about a
+third of them). The generator leaves every run's longest gaps at 0; the first run here
+gives completed runs spread gaps (0-599 s between heartbeats, 0-1799 s between progress
+steps) so their percentiles sort real values. Times the page through the real app,
+signed in as the owner, for the whole workspace, one tenant, one type and a 7-day window.
+Writes ``bench/results/insights-<db>.json``.
+"""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from app import create_app
+from app.extensions import db
+from app.models import OperationRun, Tenant, User
+from app.operations.clock import FrozenClock, SystemClock
+from bench.__main__ import BenchConfig, cpu_reference_ms, default_url, machine, prepare
+from bench.measures import _login, _timed
+
+TARGET_P95_MS = 50
+
+
+def spread_gaps():
+    """Give the generated completed runs gaps to sort (once per data set)."""
+    runs = OperationRun.__table__
+    if db.session.scalar(sa.select(sa.func.count()).where(runs.c.heartbeat_gap_max > 0)):
+        return
+    started = time.perf_counter()
+    db.session.execute(
+        sa.update(runs)
+        .where(runs.c.status == "completed")
+        .values(heartbeat_gap_max=(runs.c.id * 7) % 600, progress_gap_max=(runs.c.id * 13) % 1800)
+    )
+    db.session.commit()
+    print(f"spread gaps over the completed runs in {time.perf_counter() - started:.1f} s")
+
+
+def paths():
+    """(measure, path) of the insights page."""
+    tenant = db.session.scalar(sa.select(Tenant).order_by(Tenant.id).limit(1))
+    return [
+        ("insights_30d", "/admin/insights"),
+        ("insights_7d", "/admin/insights?window=7d"),
+        ("insights_tenant_30d", f"/admin/insights?tenant_id={tenant.id}"),
+        ("insights_type_30d", "/admin/insights?type=inventory_sync"),
+    ]
+
+
+def main():
+    runs = int(os.environ.get("RUNS", 1_000_000))
+    n = int(os.environ.get("BENCH_REQUESTS", 20))
+    url = os.environ.get("DATABASE_URL") or default_url(runs)
+    clock = FrozenClock(SystemClock().now())
+    app = create_app(BenchConfig(url), clock=clock)
+    with app.app_context():
+        ws = prepare(runs)
+        clock.set(ws.created_at)
+        spread_gaps()
+        client = app.test_client()
+        _login(client, db.session.scalar(sa.select(User).where(User.email == "owner@bench.test")))
+        before, results = cpu_reference_ms(), {}
+        for name, path in paths():
+            results[name] = _timed(client, path, n)
+            verdict = "ok" if results[name]["p95_ms"] <= TARGET_P95_MS else "OVER"
+            print(
+                f"  {name:<24} p50 {results[name]['p50_ms']:8.1f}  p95 "
+                f"{results[name]['p95_ms']:8.1f} ms  {verdict}"
+            )
+        dialect = db.engine.dialect.name
+        report = {
+            "db": dialect,
+            "runs": runs,
+            "machine": machine(),
+            "loadavg": Path("/proc/loadavg").read_text().split()[:3],
+            "cpu_reference_ms": [before, cpu_reference_ms()],
+            "target_p95_ms": TARGET_P95_MS,
+            "results": results,
+            "at": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+    out = Path(os.environ.get("BENCH_OUT") or f"bench/results/insights-{dialect}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"report written to {out}")
+
+
+if __name__ == "__main__":
+    main()
