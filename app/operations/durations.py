@@ -1,9 +1,10 @@
 """Seconds between two stored instants, in SQL, exact to the microsecond on both databases.
 
-SQLite's date functions keep milliseconds at best (``julianday`` less), so there the
-whole seconds come from ``strftime('%s')`` and the microseconds from the stored text
-(SQLAlchemy stores ``YYYY-MM-DD HH:MM:SS.ffffff``); a value without them counts 0.
-``julianday`` would lose the microseconds that decide a rule tripping at its limit.
+SQLite's date functions keep milliseconds at best, so there the whole seconds come from
+``julianday`` of the text up to the seconds (rounded: a day's fraction in a double is
+off by far less than half a second) and the microseconds from the stored text
+(SQLAlchemy stores ``YYYY-MM-DD HH:MM:SS.ffffff``); a value without them counts 0. The
+microseconds decide a rule tripping at its limit.
 """
 
 import sqlalchemy as sa
@@ -28,13 +29,10 @@ def _postgresql(element, compiler, **kw):
 @compiles(seconds_between)
 def _sqlite(element, compiler, **kw):
     later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"({_whole(later)} - {_whole(earlier)} + ({_micro(later)} - {_micro(earlier)}) / 1e6)"
-
-
-def _whole(text):
-    # Only the first 19 characters: strftime rounds a fraction to milliseconds first,
-    # so .999999 would count as the next second.
-    return f"CAST(strftime('%s', substr({text}, 1, 19)) AS INTEGER)"
+    whole = (
+        f"round((julianday(substr({later}, 1, 19)) - julianday(substr({earlier}, 1, 19))) * 86400)"
+    )
+    return f"({whole} + ({_micro(later)} - {_micro(earlier)}) / 1e6)"
 
 
 def _micro(text):

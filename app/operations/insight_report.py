@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.runs import RunRecord
-from app.operations.freshness import HISTORY_MEASURES, upcoming_stale_at
+from app.operations.freshness import HISTORY_MEASURES, _lit, upcoming_stale_at
 from app.operations.insights import (
     EMPTY,
     MEASURES,
@@ -18,6 +18,7 @@ from app.operations.insights import (
     Counts,
     counts,
     distributions,
+    every_distribution,
     measure,
 )
 from app.operations.suggestions import suggest
@@ -60,19 +61,24 @@ def type_insights(window, policy):
     names = set(policy.names()) | set(found)
     if window.type is not None:
         names = {window.type}
-    by_measure = {name: distributions(window, name) for name in MEASURES}
+    by_measure = every_distribution(window)
     daily = _daily(window)
+    measures_of = {name: {m: by_measure[m].get((name,), EMPTY) for m in MEASURES} for name in names}
+    widths = {
+        name: bucket_width(policy.for_type(name), measures_of[name]["run_time"]) for name in names
+    }
+    bars = _histograms(window, {n: w for n, w in widths.items() if measures_of[n]["run_time"].n})
     result = []
     for name in sorted(names):
         op_type = policy.for_type(name)
-        measures = {m: by_measure[m].get((name,), EMPTY) for m in MEASURES}
+        measures = measures_of[name]
         result.append(
             TypeInsight(
                 op_type,
                 found.get(name, NO_COUNTS),
                 measures,
                 daily.get(name, []),
-                _histogram(window, op_type, measures["run_time"]),
+                (widths[name], *bars.get(name, ([0] * BUCKETS, 0))),
                 _noticed(window, name, policy),
                 suggest(op_type, measures),
             )
@@ -99,23 +105,27 @@ def bucket_width(op_type, run_time):
     return max(reach / BUCKETS, 1e-6)
 
 
-def _histogram(window, op_type, run_time):
-    width = bucket_width(op_type, run_time)
-    if not run_time.n:
-        return width, [0] * BUCKETS, 0
+def _histograms(window, widths):
+    """{type: ([count per bucket], overflow)} of run times, every type in one query;
+    ``widths`` is {type: seconds per bucket}."""
+    if not widths:
+        return {}
     seconds, known = measure("run_time")
-    ratio = seconds / sa.literal(width, sa.Float)
-    index = sa.func.floor(ratio) if is_postgres() else sa.cast(ratio, sa.Integer)
-    bucket = sa.case((seconds >= width * BUCKETS, BUCKETS), else_=index)
-    query = (
-        sa.select(bucket, sa.func.count())
-        .where(window.where(), known, RUNS.type == op_type.name, seconds >= 0)
-        .group_by(bucket)
+    width = sa.case(
+        *((RUNS.type == _lit(name)[0], sa.literal(w, sa.Float)) for name, w in widths.items()),
     )
-    bars = [0] * (BUCKETS + 1)
-    for index_value, n in db.session.execute(query, window.params()):
-        bars[min(int(index_value), BUCKETS)] += int(n)
-    return width, bars[:BUCKETS], bars[BUCKETS]
+    ratio = seconds / width
+    index = sa.func.floor(ratio) if is_postgres() else sa.cast(ratio, sa.Integer)
+    bucket = sa.case((ratio >= BUCKETS, BUCKETS), else_=index)
+    query = (
+        sa.select(RUNS.type, bucket, sa.func.count())
+        .where(window.where(), known, RUNS.type.in_(_lit(*widths)), seconds >= 0)
+        .group_by(RUNS.type, bucket)
+    )
+    bars = {name: [0] * (BUCKETS + 1) for name in widths}
+    for name, index_value, n in db.session.execute(query, window.params()):
+        bars[name][min(int(index_value), BUCKETS)] += int(n)
+    return {name: (counts[:BUCKETS], counts[BUCKETS]) for name, counts in bars.items()}
 
 
 def _noticed(window, name, policy):

@@ -99,13 +99,43 @@ def distributions(window, name, keys=(RUNS.type,)):
     return _sqlite(seconds, where, keys, window.params())
 
 
-def _postgresql(seconds, where, keys, params):
-    ranks = sa.func.percentile_cont(
+def every_distribution(window, keys=(RUNS.type,)):
+    """{measure: {key values: Distribution}} of every measure: on PostgreSQL one scan of
+    the window (an aggregate per measure, each filtered to its runs)."""
+    if not is_postgres():
+        return {name: distributions(window, name, keys) for name in MEASURES}
+    columns = []
+    for name in MEASURES:
+        seconds, known = measure(name)
+        known = sa.and_(known, seconds.is_not(None))
+        columns += [
+            sa.func.count(seconds).filter(known),
+            _ranks(seconds).filter(known),
+            sa.func.max(seconds).filter(known),
+        ]
+    query = sa.select(*keys, *columns).where(window.where()).group_by(*keys)
+    found = {name: {} for name in MEASURES}
+    for row in db.session.execute(query, window.params()):
+        key, values = tuple(row[: len(keys)]), row[len(keys) :]
+        for i, name in enumerate(MEASURES):
+            n, ranks, top = values[3 * i : 3 * i + 3]
+            if n:
+                found[name][key] = Distribution(int(n), *ranks, top)
+    return found
+
+
+def _ranks(seconds):
+    return sa.func.percentile_cont(
         postgresql.array([sa.literal(p, sa.Float) for p in PERCENTILES]),
         type_=postgresql.ARRAY(sa.Float),
     ).within_group(seconds)
+
+
+def _postgresql(seconds, where, keys, params):
     query = (
-        sa.select(*keys, sa.func.count(), ranks, sa.func.max(seconds)).where(where).group_by(*keys)
+        sa.select(*keys, sa.func.count(), _ranks(seconds), sa.func.max(seconds))
+        .where(where)
+        .group_by(*keys)
     )
     found = {}
     for row in db.session.execute(query, params):

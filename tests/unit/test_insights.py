@@ -212,3 +212,22 @@ def test_histogram_counts_every_run_once(db, policy):
     assert len(bars) == BUCKETS and sum(bars) + overflow == 7
     assert width * BUCKETS >= 99999 * 0.99  # the axis reaches past p99
     assert bars[0] == 5 and bars[1] == 1 and overflow == 1  # 4,125 s a bucket
+
+
+def test_one_scan_of_every_measure_agrees_with_each_measure_alone(db):
+    from app.operations.insights import MEASURES, every_distribution
+
+    workspace = make_workspace()
+    add_runs(
+        workspace,
+        [i * 1.5 for i in range(1, 80)],
+        heartbeat_gap_max=lambda i: float(i % 13),
+        progress_gap_max=lambda i: float(i % 17),
+        processed=lambda i: 1 if i % 3 else None,
+        wait=lambda i: i % 11,
+    )
+    add_runs(workspace, [7] * 5, type="inventory_sync", heartbeat_gap_max=None)
+    window = Window(owner_scope(workspace), NOW)
+    together = every_distribution(window)
+    for name in MEASURES:
+        assert together[name] == pytest.approx(distributions(window, name)), name
