@@ -67,7 +67,7 @@ class RunFilters:
             self.type is not None,
             self.status,
             self.problem_class,
-            None if self.text is None else sr.run_id_in(self.text) is not None,
+            None if self.text is None else sr.search_kind(self.text),
             self.created_from is not None,
             self.created_to is not None,
         )
@@ -120,10 +120,10 @@ def tab_clause(tab, policy):
 def filter_clauses(shape, policy):
     """SQL filters for RunFilters of ``shape`` (see ``RunFilters.shape``); bind
     ``filters.params`` and ``fr.instant(policy, now)`` when executing."""
-    has_tenant, has_type, status, problem_class, search_by_id, has_from, has_to = shape
+    has_tenant, has_type, status, problem_class, search_kind, has_from, has_to = shape
     clauses = sr.range_clauses(has_from, has_to)
-    if search_by_id is not None:
-        clauses.append(sr.search_clause(search_by_id))
+    if search_kind is not None:
+        clauses.append(sr.search_clause(search_kind))
     if has_tenant:
         tenant = sa.bindparam("filter_tenant_id", type_=sa.Integer, required=True)
         clauses.append(OperationRun.tenant_id == tenant)

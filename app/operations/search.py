@@ -60,15 +60,28 @@ def run_id_in(text):
     return None
 
 
-def search_clause(by_id, model=OperationRun):
-    """Runs whose text contains ``:search_pattern`` (or whose id is ``:search_id``)."""
+BY_ID, BY_ID_OR_TEXT, BY_TEXT = "id", "id_or_text", "text"
+
+
+def search_kind(text):
+    """How ``text`` is looked for: "#1234" names one run (by its id alone), "1234" a run
+    or text containing it, anything else text."""
+    if run_id_in(text) is None:
+        return BY_TEXT
+    return BY_ID if text.strip().startswith("#") else BY_ID_OR_TEXT
+
+
+def search_clause(kind, model=OperationRun):
+    """Runs found by a search of ``kind`` (``search_kind``): whose id is ``:search_id``
+    and/or whose text contains ``:search_pattern``."""
+    by_id = model.id == sa.bindparam("search_id", type_=sa.Integer, required=True)
+    if kind == BY_ID:
+        return by_id
     # Written into the SQL text: a generic plan over a bound pattern cannot use the
     # trigram index and reads every run.
     pattern = sa.bindparam("search_pattern", type_=sa.String, required=True, literal_execute=True)
     text = search_document(model).like(pattern, escape="\\")
-    if not by_id:
-        return text
-    return sa.or_(model.id == sa.bindparam("search_id", type_=sa.Integer, required=True), text)
+    return text if kind == BY_TEXT else sa.or_(by_id, text)
 
 
 def range_clauses(has_from, has_to, model=OperationRun):

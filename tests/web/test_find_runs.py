@@ -116,3 +116,18 @@ def test_overview_sorts_by_severity_and_filters(client, db):
     assert "No runs reported yet" in page.find("data-tenant-card", never.uuid).text
     assert "Quiet for 3 d" in page.find("data-tenant-card", quiet.uuid).text
     assert page.find("id", "page-content").attrs["data-stale-count"] == "1"
+
+
+def test_a_hash_and_a_number_name_one_run_a_bare_number_also_finds_text(client, site):
+    _, a, owner, runs, odd = site
+    login(client, owner)
+    target = runs[3]
+    mention = runs[4]
+    mention.failure_message = f"retry of #{target.id} failed"
+    database.session.commit()
+    assert ids(client, f"/admin/operations?q=%23{target.id}") == [target.id]
+    assert ids(client, f"/admin/operations?q=+%23{target.id}+") == [target.id]
+    assert set(ids(client, f"/admin/operations?q={target.id}")) >= {target.id, mention.id}
+    assert ids(client, "/admin/operations?q=%2399999999") == []
+    # Beyond any id: text only, and it is not found.
+    assert ids(client, "/admin/operations?q=%2399999999999") == []
