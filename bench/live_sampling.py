@@ -2,7 +2,6 @@
 and each phase's report (``bench.live_figures`` on what the phase recorded)."""
 
 import collections
-import json
 import os
 import subprocess
 import sys
@@ -163,8 +162,13 @@ def phase_report(phase, specs, pages, sampler, commits):
 
 class CommitListener(threading.Thread):
     """LISTENs on the app's channel: PostgreSQL delivers each NOTIFY at its commit, so the
-    arrival here is the commit instant to within about a millisecond. ``seen`` is a list
-    of (arrival, run id). Nothing on SQLite (no NOTIFY)."""
+    arrival here is the commit instant to within about a millisecond. The NOTIFY carries
+    no payload: on each one the listener reads the change feed's new rows, as the relay
+    does, and notes every run they name. ``seen`` is a list of (arrival, run id). Nothing
+    on SQLite (no NOTIFY)."""
+
+    # Feed ids are taken before commit: a row may become visible after a higher one.
+    LOOK_BACK = 1000
 
     def __init__(self, database_url):
         super().__init__(daemon=True, name="bench-commit-listener")
@@ -179,19 +183,31 @@ class CommitListener(threading.Thread):
             return
         import psycopg
 
-        from app.operations.lifecycle import NOTIFY_CHANNEL
+        from app.operations.store import NOTIFY_CHANNEL
 
         url = self.url.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(url, autocommit=True) as conn:
+        with (
+            psycopg.connect(url, autocommit=True) as conn,
+            psycopg.connect(url, autocommit=True) as reader,
+        ):
             conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            (tail,) = reader.execute("SELECT coalesce(max(id), 0) FROM run_changes").fetchone()
+            noted = set()
             self.ready.set()
             while not self._halt.is_set():
-                for note in conn.notifies(timeout=0.5):
-                    at = time.time()
-                    try:
-                        self.seen.append((at, json.loads(note.payload).get("run")))
-                    except (ValueError, AttributeError):
-                        continue
+                for _note in conn.notifies(timeout=0.5, stop_after=1):
+                    tail = self._note_changes(reader, tail, noted, time.time())
+
+    def _note_changes(self, reader, tail, noted, at):
+        rows = reader.execute(
+            "SELECT id, run_id FROM run_changes WHERE id > %s ORDER BY id",
+            (tail - self.LOOK_BACK,),
+        ).fetchall()
+        for change_id, run_id in rows:
+            if change_id not in noted:
+                noted.add(change_id)
+                self.seen.append((at, run_id))
+        return max([tail, *(change_id for change_id, _run in rows)])
 
     def stop(self):
         self._halt.set()

@@ -24,6 +24,7 @@ from app.models.runs import run_records
 from app.operations import get_policy
 from app.operations.clock import isoformat
 from app.operations.clock import now as clock_now
+from app.operations.closing import reconcile_run, reconcile_runs
 from app.operations.freshness import (
     LIFECYCLE_EXCEEDED,
     LIKELY_STALE,
@@ -34,7 +35,6 @@ from app.operations.freshness import (
     instant,
     reconcile_due_clause,
 )
-from app.operations.lifecycle import reconcile_run, reconcile_runs
 from app.operations.queries import fixed
 from app.presenter.formatting import duration
 

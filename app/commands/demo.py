@@ -18,12 +18,12 @@ from app.models import OperationRun, Workspace
 from app.operations import accounts, get_policy
 from app.operations import freshness as fr
 from app.operations.clock import now as clock_now
+from app.operations.closing import reconcile_run
 from app.operations.lifecycle import (
     LateReport,
     complete_run,
     create_run,
     heartbeat,
-    reconcile_run,
     start_run,
 )
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.live.feed import ChangeFeed
 from app.operations.clock import get_clock
-from app.operations.lifecycle import NOTIFY_CHANNEL
+from app.operations.store import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 WAKE_PAYLOAD = '{"wake": true}'

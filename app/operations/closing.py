@@ -1,15 +1,19 @@
 """Closing runs for the reconciler: one run or a batch, each only if still due."""
 
-import json
-
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-
-from app.extensions import db
-from app.models import OperationRun
-from app.operations.bulk import relation
 from app.operations.freshness import instant, reconcile_due_clause
-from app.operations.trail import event, events_at, is_postgres, record_change, record_changes
+from app.operations.store import run_store
+from app.operations.store.rules import RUNS
+
+
+def _closed(now):
+    """What closing a run writes besides its words (see ``RunStore.close_listed``)."""
+    return {
+        "status": "completed",
+        "outcome": "failed",
+        "completed_at": now,
+        "reconciled_at": now,
+        "event_count": RUNS.c.event_count + 1,
+    }
 
 
 def reconcile_run(run, *, policy, now, reason, message, pass_id):
@@ -18,27 +22,7 @@ def reconcile_run(run, *, policy, now, reason, message, pass_id):
     The UPDATE re-checks the shared SQL truth, so a run that reported in the meantime,
     or that another pass already closed, is left alone. Returns whether it was closed.
     """
-    result = db.session.execute(
-        sa.update(OperationRun)
-        .where(OperationRun.id == run.id, reconcile_due_clause(policy))
-        .values(
-            status="completed",
-            outcome="failed",
-            completed_at=now,
-            reconciled_at=now,
-            reconciliation_reason=reason,
-            reconciliation_message=message,
-            failure_message=message,
-            event_count=OperationRun.event_count + 1,
-        )
-        .execution_options(synchronize_session=False),
-        instant(policy, now),
-    )
-    if result.rowcount != 1:
-        return False
-    event(run.id, "reconciled", now, "reconciler", _words(reason, message, pass_id))
-    record_change(run, now)
-    return True
+    return bool(reconcile_runs([(run, reason, message)], policy=policy, now=now, pass_id=pass_id))
 
 
 def reconcile_runs(closures, *, policy, now, pass_id):
@@ -53,74 +37,17 @@ def reconcile_runs(closures, *, policy, now, pass_id):
     if not closures:
         return []
     by_id = {run.id: (run, reason, message) for run, reason, message in closures}
-    runs = OperationRun.__table__
-    where, reason, message = _listed_with_words(runs, by_id)
-    closed = db.session.scalars(
-        sa.update(runs)
-        .where(*where, reconcile_due_clause(policy))
-        .values(
-            status="completed",
-            outcome="failed",
-            completed_at=now,
-            reconciled_at=now,
-            reconciliation_reason=reason,
-            reconciliation_message=message,
-            failure_message=message,
-            event_count=runs.c.event_count + 1,
-        )
-        .returning(runs.c.id),
-        instant(policy, now),
-    ).all()
+    store = run_store()
+    due = reconcile_due_clause(policy)
+    closed = store.close_listed(by_id, _closed(now), due, instant(policy, now))
     if not closed:
         return []
-    events_at(
-        [
-            (i, "reconciled", "reconciler", _words(by_id[i][1], by_id[i][2], pass_id))
-            for i in closed
-        ],
-        now,
-    )
-    record_changes([by_id[i][0] for i in closed], now)
+    events = [
+        (i, "reconciled", "reconciler", _words(by_id[i][1], by_id[i][2], pass_id)) for i in closed
+    ]
+    store.add_events_at(events, now)
+    store.record_changes([by_id[i][0] for i in closed], now)
     return closed
-
-
-def _listed_with_words(runs, by_id):
-    """(WHERE picking the listed runs, reason and message expressions) for the batch UPDATE.
-
-    SQLite joins the words as a bound relation (see ``bulk``). PostgreSQL picks the runs
-    by id and looks each run's words up in one JSON document: a join there can be planned
-    as a rescan of the whole list per due run when statistics underestimate a fresh
-    backlog (12 s for 10k runs), and the due check must stay on the updated row itself so
-    that a concurrent pass re-checks the row it waited for.
-    """
-    if not is_postgres():
-        closing = relation(
-            "closing",
-            [
-                ("id", sa.Integer),
-                ("reason", runs.c.reconciliation_reason.type),
-                ("message", sa.Text),
-            ],
-            [(i, reason, message) for i, (_run, reason, message) in by_id.items()],
-        )
-        return (runs.c.id == closing.c.id,), closing.c.reason, closing.c.message
-    document = {str(i): [reason, message] for i, (_run, reason, message) in by_id.items()}
-    words = (
-        sa.select(
-            sa.cast(sa.bindparam("words", json.dumps(document)), postgresql.JSONB).label("doc")
-        )
-        .cte("words")
-        .prefix_with("MATERIALIZED")
-    )
-
-    def word(index):
-        entry = words.c.doc.op("->")(sa.cast(runs.c.id, sa.Text))
-        return sa.select(entry.op("->>")(index)).scalar_subquery()
-
-    # The id range as well as the list: an index range scan whatever the statistics say
-    # (with a fresh backlog the planner otherwise reads every active run per batch).
-    listed = (runs.c.id.in_(list(by_id)), runs.c.id.between(min(by_id), max(by_id)))
-    return listed, word(0), word(1)
 
 
 def _words(reason, message, pass_id):

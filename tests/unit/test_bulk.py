@@ -4,8 +4,9 @@ reconciler batch closes each run with its own words, event and feed row."""
 import sqlalchemy as sa
 
 from app.models import OperationRun, RunChange, RunEvent
-from app.operations import lifecycle
 from app.operations.bulk import insert_rows, relation
+from app.operations.closing import reconcile_runs
+from app.operations.store import BULK_ROWS
 from tests.conftest import T0
 from tests.factories import make_run, make_tenant, make_workspace
 
@@ -55,8 +56,7 @@ def test_a_large_batch_closes_each_due_run_with_its_own_words(app, db, policy):
     ws = make_workspace()
     tenant = make_tenant(ws)
     stale = [
-        make_run(ws, tenant if i % 2 else None, now=T0, age=3 * 3600)
-        for i in range(lifecycle.BULK_ROWS + 5)
+        make_run(ws, tenant if i % 2 else None, now=T0, age=3 * 3600) for i in range(BULK_ROWS + 5)
     ]
     fresh = make_run(ws, tenant, now=T0, age=10)
     db.session.commit()
@@ -65,7 +65,7 @@ def test_a_large_batch_closes_each_due_run_with_its_own_words(app, db, policy):
         for i, run in enumerate([*stale, fresh])
     ]
 
-    closed = lifecycle.reconcile_runs(closures, policy=policy, now=T0, pass_id=7)
+    closed = reconcile_runs(closures, policy=policy, now=T0, pass_id=7)
     db.session.commit()
 
     assert sorted(closed) == sorted(run.id for run in stale)

@@ -25,7 +25,8 @@ from app.extensions import db
 from app.models import OperationRun
 from app.operations import get_policy
 from app.operations.clock import now
-from app.operations.reports import heartbeat_batch
+from app.operations.lifecycle import LifecycleError, heartbeat_batch
+from app.operations.store import Report
 
 
 def _result(index, run_id, status=200, error=None):
@@ -88,9 +89,9 @@ def heartbeats():
             results[index] = refused
         else:
             taken.append((index, item, run))
-    taken.sort(key=lambda entry: entry[2].id)  # rows locked in id order: no deadlock
-    reports = [(run, item.processed, item.total, item.at) for _, item, run in taken]
+    reports = [Report(run.id, item.processed, item.total, item.at or at) for _, item, run in taken]
     outcomes = heartbeat_batch(reports, now=at, actor=principal().actor)
-    for (index, item, _), error in zip(taken, outcomes, strict=True):
+    for (index, item, _), outcome in zip(taken, outcomes, strict=True):
+        error = outcome if isinstance(outcome, LifecycleError) else None
         results[index] = _result(index, item.run_id, 409 if error else 200, error)
     return jsonify({"results": [results[i] for i in range(len(batch.items))]})

@@ -18,7 +18,7 @@ from app.blueprints.api.schemas import (
     parse_body,
     parse_query,
 )
-from app.blueprints.api.serialize import run_to_json, timeline_to_json
+from app.blueprints.api.serialize import run_to_json, tenant_ref, timeline_to_json
 from app.blueprints.api.throttle import register_throttle, throttle_reports
 from app.operations import get_policy, lifecycle
 from app.operations.clock import now
@@ -49,8 +49,15 @@ def _tenant_or_404(ref):
     return tenant
 
 
-def _answer(run, policy, at, status=200):
-    return jsonify(run_to_json(run, policy, at)), status
+def _answer(run, policy, at, tenant, status=200):
+    return jsonify(run_to_json(run, policy, at, tenant)), status
+
+
+def _written(change, run, **kwargs):
+    """Apply ``change`` (a lifecycle function) to ``run``: the row as written, and the
+    run's tenant as it was read (the commit expires what the request loaded)."""
+    tenant = tenant_ref(run.tenant) if run.tenant_id is not None else None
+    return change(run, actor=principal().actor, **kwargs), tenant
 
 
 @bp.post("/runs")
@@ -61,7 +68,7 @@ def create_run():
     if key is not None and (replayed := replay(workspace_id, key)) is not None:
         return replayed
     body = parse_body(CreateRun, policy=policy, now=at)
-    tenant = _tenant_or_404(body.tenant)
+    tenant = tenant_ref(_tenant_or_404(body.tenant))
     created_at = body.created_at
     if created_at is None and body.started_at is not None:
         created_at = min(at, body.started_at)
@@ -79,7 +86,7 @@ def create_run():
         started_at=body.started_at,
         commit=key is None,
     )
-    response, status = _answer(run, policy, at, 201)
+    response, status = _answer(run, policy, at, tenant, 201)
     response.status_code = status
     response.headers["Location"] = url_for("api.get_run", run_id=run.id)
     if key is not None:
@@ -95,8 +102,8 @@ def start_run(run_id):
     run = _run_or_404(run_id)
     if run.is_active:
         check_not_before(body.at, run.created_at, "at", "the run was created")
-    run = lifecycle.start_run(run, now=at, actor=principal().actor, at=body.at)
-    return _answer(run, policy, at)
+    run, tenant = _written(lifecycle.start_run, run, now=at, at=body.at)
+    return _answer(run, policy, at, tenant)
 
 
 @bp.post("/runs/<int:run_id>/heartbeat")
@@ -108,15 +115,10 @@ def heartbeat(run_id):
     if run.status == "running":
         check_not_before(body.at, run.started_at, "at", "the run started")
         check_progress(run, body)
-    run = lifecycle.heartbeat(
-        run,
-        now=at,
-        actor=principal().actor,
-        processed=body.processed,
-        total=body.total,
-        at=body.at,
+    run, tenant = _written(
+        lifecycle.heartbeat, run, now=at, processed=body.processed, total=body.total, at=body.at
     )
-    return _answer(run, policy, at)
+    return _answer(run, policy, at, tenant)
 
 
 @bp.post("/runs/<int:run_id>/complete")
@@ -127,16 +129,16 @@ def complete_run(run_id):
     run = _run_or_404(run_id)
     if run.is_active:
         check_progress(run, body)
-    run = lifecycle.complete_run(
+    run, tenant = _written(
+        lifecycle.complete_run,
         run,
         outcome=body.outcome,
         now=at,
-        actor=principal().actor,
         message=body.message,
         processed=body.processed,
         total=body.total,
     )
-    return _answer(run, policy, at)
+    return _answer(run, policy, at, tenant)
 
 
 @bp.get("/runs/<int:run_id>")
