@@ -138,7 +138,7 @@ class OperationRun(db.Model):
     progress_regressions_omitted: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     last_regression_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
     # Longest silence (seconds) between heartbeats and between progress steps, kept by the
-    # report's own UPDATE (see operations.statements); NULL for runs older than 0010.
+    # report's own UPDATE (see operations.store.rules); NULL for runs older than 0010.
     heartbeat_gap_max: Mapped[float | None] = mapped_column(sa.Float, server_default="0")
     progress_gap_max: Mapped[float | None] = mapped_column(sa.Float, server_default="0")
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.runs import RunRecord
+from app.operations.dialect import is_postgres
 from app.operations.freshness import HISTORY_MEASURES, _lit, upcoming_stale_at
 from app.operations.insights import (
     EMPTY,
@@ -22,7 +23,6 @@ from app.operations.insights import (
     measure,
 )
 from app.operations.suggestions import suggest
-from app.operations.trail import is_postgres
 
 BUCKETS = 24
 NOTICED_SAMPLE = 500  # reconciled runs read per type for "noticed after" (the newest)

@@ -16,9 +16,9 @@ from sqlalchemy.dialects import postgresql
 
 from app.extensions import db
 from app.models import OperationRun
+from app.operations.dialect import is_postgres
 from app.operations.durations import seconds_between
 from app.operations.freshness import HISTORY_MEASURES, _lit, exceeded_clause
-from app.operations.trail import is_postgres
 
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 MEASURES = ("queue_wait", "run_time", "heartbeat_gap", "progress_gap")

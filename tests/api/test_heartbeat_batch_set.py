@@ -27,6 +27,8 @@ COLUMNS = (
     "progress_regressions",
     "progress_regressions_omitted",
     "last_regression_at",
+    "heartbeat_gap_max",
+    "progress_gap_max",
 )
 
 
