@@ -30,40 +30,63 @@ class EventLine:
     detail: str | None = None
 
 
+@dataclass(frozen=True)
+class GroupFacts:
+    """What a message says of its whole group, however many of its events it lists."""
+
+    counts: dict  # kind -> number of events
+    places: int  # distinct tenants (workspace-level runs count as one place)
+    place: str | None  # the one place when there is one
+    first_at: datetime
+    last_at: datetime
+
+    @property
+    def total(self):
+        return sum(self.counts.values())
+
+
+def place_of(tenant_name):
+    """Where an event happened, as a title names it."""
+    return tenant_name or "the workspace"
+
+
+def facts_of(lines):
+    """The GroupFacts of ``lines`` (all of a group's events)."""
+    places = {place_of(line.tenant) for line in lines}
+    return GroupFacts(
+        counts=dict(Counter(line.kind for line in lines)),
+        places=len(places),
+        place=next(iter(places)) if len(places) == 1 else None,
+        first_at=min(line.at for line in lines),
+        last_at=max(line.at for line in lines),
+    )
+
+
 def _plural(n, one, many):
     return f"{n:,} {one if n == 1 else many}"
 
 
-def _where(lines):
-    tenants = {line.tenant or "the workspace" for line in lines}
-    if len(tenants) == 1:
-        return next(iter(tenants))
-    return f"{len(tenants)} tenants"
-
-
-def title_of(lines, workspace_name):
+def title_of(facts, workspace_name):
     """ "7 runs went stale in Contoso", or a summary of mixed kinds; "Digest: ..." when the
     group is a catch-up."""
-    counts = Counter(line.kind for line in lines)
-    where = _where(lines)
-    if len(counts) == 1:
-        kind, n = next(iter(counts.items()))
+    where = facts.place if facts.places == 1 else f"{facts.places} tenants"
+    if len(facts.counts) == 1:
+        kind, n = next(iter(facts.counts.items()))
         one, many = VERBS[kind]
         title = f"{_plural(n, 'run', 'runs')} {one if n == 1 else many} in {where}"
     else:
-        parts = [f"{n:,} {VERBS[kind][n != 1]}" for kind, n in sorted(counts.items())]
-        title = f"{_plural(len(lines), 'run update', 'run updates')} in {where}: " + ", ".join(
-            parts
+        parts = [f"{n:,} {VERBS[kind][n != 1]}" for kind, n in sorted(facts.counts.items())]
+        title = f"{_plural(facts.total, 'run update', 'run updates')} in {where}: " + (
+            ", ".join(parts)
         )
-    if is_digest(lines):
+    if is_digest(facts):
         title = f"Digest for {workspace_name}: {title}"
     return title[:300]
 
 
-def is_digest(lines):
+def is_digest(facts):
     """Whether the events span more than DIGEST_SPAN (a catch-up, one message for all)."""
-    times = [line.at for line in lines]
-    return bool(times) and max(times) - min(times) > DIGEST_SPAN
+    return facts.last_at - facts.first_at > DIGEST_SPAN
 
 
 def _line_text(line):
@@ -75,20 +98,25 @@ def _line_text(line):
     )
 
 
-def payload_of(lines, workspace_name):
-    """The message for ``lines`` (oldest first): title, text, counts and listed events."""
+def payload_of(lines, workspace_name, facts=None):
+    """The message of a group: title, text, counts and its first events listed.
+
+    ``lines`` are the group's events oldest first, or only its first LISTED_IN_JSON when
+    ``facts`` describes the whole group (then nothing else needs reading).
+    """
     lines = sorted(lines, key=lambda line: (line.at, line.run_id))
-    title = title_of(lines, workspace_name)
+    facts = facts or facts_of(lines)
+    title = title_of(facts, workspace_name)
     shown = [_line_text(line) for line in lines[:LISTED_IN_TEXT]]
-    if len(lines) > LISTED_IN_TEXT:
-        shown.append(f"…and {len(lines) - LISTED_IN_TEXT:,} more.")
+    if facts.total > LISTED_IN_TEXT:
+        shown.append(f"…and {facts.total - LISTED_IN_TEXT:,} more.")
     return {
         "title": title,
         "text": "\n".join([title, "", *shown]),
         "workspace": workspace_name,
-        "digest": is_digest(lines),
-        "counts": dict(Counter(line.kind for line in lines)),
-        "total": len(lines),
+        "digest": is_digest(facts),
+        "counts": dict(facts.counts),
+        "total": facts.total,
         "events": [
             {
                 "kind": line.kind,
@@ -101,7 +129,7 @@ def payload_of(lines, workspace_name):
             }
             for line in lines[:LISTED_IN_JSON]
         ],
-        "omitted": max(0, len(lines) - LISTED_IN_JSON),
+        "omitted": max(0, facts.total - LISTED_IN_JSON),
     }
 
 

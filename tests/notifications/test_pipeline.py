@@ -4,8 +4,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.models import NotificationDelivery, NotificationEvent
-from app.notifications import channels
+from app.models import NotificationDelivery, NotificationEvent, NotificationItem
+from app.notifications import channels, outbox
+from app.notifications.formatting import LISTED_IN_JSON
 from app.notifications.sender import run_tick
 from app.operations.lifecycle import complete_run, heartbeat
 from reconciler.loop import ReconcilerService
@@ -172,3 +173,79 @@ def test_one_event_per_run_and_transition_however_often_it_is_looked_for(app, db
     count = db.session.scalar(sa.select(sa.func.count()).select_from(NotificationEvent))
     assert count == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(NotificationDelivery)) == 1
+
+
+def test_a_mute_covers_transitions_from_its_start_until_just_before_its_end(
+    app, db, space, clock, httpserver
+):
+    """Routing (done by the database) skips an event whose transition lies in a mute, or
+    that is routed while a mute is on; exactly at the end it is news again."""
+    channel = add_channel(space, clock, "http://127.0.0.1:9/never", events=["failed"])
+    start, until = clock.now() + timedelta(seconds=10), clock.now() + timedelta(seconds=70)
+    channels.mute_tenant(
+        workspace_id=space.ws.id, tenant_id=space.contoso.id, until=until, reason=None, now=start
+    )
+    db.session.commit()
+    at = {
+        "before_start": start - timedelta(seconds=1),
+        "at_start": start,
+        "before_end": until - timedelta(seconds=1),
+        "at_end": until,
+    }
+    failed = {}
+    for name, when in at.items():
+        for tenant in (space.contoso, space.fabrikam):
+            run = make_run(space.ws, tenant, now=when, type="inventory_sync")
+            complete_run(run, outcome="failed", now=when, actor="worker")
+            failed[(name, tenant.slug)] = run.id
+    clock.advance(seconds=80)  # routed after the mute ended: only transitions count
+    outbox.route(clock.now())
+    routed = set(
+        db.session.scalars(
+            sa.select(NotificationEvent.run_id)
+            .join(NotificationItem, NotificationItem.event_id == NotificationEvent.id)
+            .where(NotificationItem.channel_id == channel.id)
+        )
+    )
+    expected = {run for (name, slug), run in failed.items()}
+    expected -= {failed[("at_start", "contoso")], failed[("before_end", "contoso")]}
+    assert routed == expected
+
+
+def test_an_event_routed_while_a_mute_is_on_is_skipped(app, db, space, clock):
+    channel = add_channel(space, clock, "http://127.0.0.1:9/never", events=["failed"])
+    run = make_run(space.ws, space.contoso, now=clock.now(), type="inventory_sync")
+    complete_run(run, outcome="failed", now=clock.now(), actor="worker")
+    clock.advance(seconds=5)  # muted after the failure, before anyone routed it
+    channels.mute_tenant(
+        workspace_id=space.ws.id,
+        tenant_id=space.contoso.id,
+        until=clock.now() + timedelta(minutes=5),
+        reason=None,
+        now=clock.now(),
+    )
+    db.session.commit()
+    assert outbox.route(clock.now()) == 1
+    items = db.session.scalars(
+        sa.select(NotificationItem).where(NotificationItem.channel_id == channel.id)
+    ).all()
+    assert items == []
+
+
+def test_a_large_group_counts_every_event_and_lists_the_oldest(app, db, space, clock, httpserver):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    add_channel(space, clock, httpserver.url_for("/hook"), events=["failed"])
+    runs = []
+    for n in range(LISTED_IN_JSON + 7):
+        tenant = (space.contoso, space.fabrikam, None)[n % 3]
+        run = make_run(space.ws, tenant, now=clock.now(), type="inventory_sync")
+        complete_run(run, outcome="failed", now=clock.now(), actor="worker")
+        runs.append(run.id)
+        clock.advance(seconds=1)
+    for _ in range(4):
+        tick(clock)
+    (body,) = received(httpserver)
+    assert (body["total"], body["omitted"]) == (LISTED_IN_JSON + 7, 7)
+    assert body["title"] == f"{LISTED_IN_JSON + 7} runs failed in 3 tenants"
+    assert event_runs([body]) == runs[:LISTED_IN_JSON]  # oldest first
+    assert body["counts"] == {"failed": LISTED_IN_JSON + 7}
