@@ -14,6 +14,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from app.models import OperationRun
+from app.operations.durations import seconds_between
 
 FRESH = "fresh"
 PAST_EXPECTED = "past_expected"
@@ -156,13 +157,27 @@ def upcoming_stale_at(run, policy):
     return min(rule.deadline for rule in _rules(run, policy.for_type(run.type)))
 
 
+def too_fast(run, op_type):
+    """Whether ``run`` succeeded in less than its type's ``running_min`` (strictly)."""
+    return (
+        op_type.running_min is not None
+        and run.outcome == "succeeded"
+        and run.started_at is not None
+        and run.completed_at is not None
+        and run.completed_at - run.started_at < timedelta(seconds=op_type.running_min)
+    )
+
+
 def problem_class(run, policy, now, fresh=None):
     """``active_stale_attention``, ``terminal_follow_up`` or ``none``.
 
-    ``fresh`` is the run's ``freshness`` at ``now`` when the caller has it already.
+    A run completed in the follow-up window needs a follow-up when it failed, partially
+    succeeded, or succeeded faster than its type's ``running_min``. ``fresh`` is the run's
+    ``freshness`` at ``now`` when the caller has it already.
     """
     if run.status == "completed":
-        if run.outcome in FOLLOW_UP_OUTCOMES and run.completed_at is not None:
+        needs = run.outcome in FOLLOW_UP_OUTCOMES or too_fast(run, policy.for_type(run.type))
+        if needs and run.completed_at is not None:
             window = timedelta(seconds=policy.follow_up_window)
             if run.completed_at >= now - window:
                 return TERMINAL_FOLLOW_UP
@@ -349,12 +364,30 @@ def freshness_case(policy, model=OperationRun):
 
 @_memo
 def follow_up_clause(policy, model=OperationRun):
-    """SQL: completed failed or partially succeeded within the follow-up window."""
+    """SQL: completed within the follow-up window, failed or partially succeeded (or, for
+    a type with ``running_min``, succeeded faster than it)."""
+    needs = model.outcome.in_(_lit(*FOLLOW_UP_OUTCOMES))
+    fast = _too_fast_clause(policy, model)
     return sa.and_(
         model.status == sa.literal_column("'completed'"),
-        model.outcome.in_(_lit(*FOLLOW_UP_OUTCOMES)),
+        needs if fast is None else sa.or_(needs, fast),
         model.completed_at.is_not(None),
         model.completed_at >= _cutoff(policy.follow_up_window),
+    )
+
+
+def _too_fast_clause(policy, model):
+    """SQL form of ``too_fast`` over the types that set ``running_min``; None when none
+    does (the follow-up clause then stays the one its partial indexes serve)."""
+    minimums = {n: t.running_min for n, t in policy.types.items() if t.running_min is not None}
+    if not minimums:
+        return None
+    took = seconds_between(model.completed_at, model.started_at)
+    per_type = [sa.and_(model.type == _lit(n)[0], took < m) for n, m in sorted(minimums.items())]
+    return sa.and_(
+        model.outcome == sa.literal_column("'succeeded'"),
+        model.started_at.is_not(None),
+        sa.or_(*per_type),
     )
 
 

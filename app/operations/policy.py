@@ -11,8 +11,9 @@ DURATION_KEYS = (
     "heartbeat_stale",
     "progress_stale",
     "reconcile_grace",
+    "running_min",
 )
-OPTIONAL_KEYS = ("heartbeat_stale", "progress_stale")
+OPTIONAL_KEYS = ("heartbeat_stale", "progress_stale", "running_min")
 MINUTE = 60
 
 
@@ -33,6 +34,9 @@ class OperationType:
     heartbeat_stale: int | None
     progress_stale: int | None
     reconcile_grace: int
+    # A successful run shorter than this (seconds) needs a follow-up: it likely skipped
+    # its work. None: no minimum.
+    running_min: int | None = None
 
     def validate(self):
         """Raise PolicyError naming the type, the key and the rule broken."""
@@ -55,6 +59,11 @@ class OperationType:
                     f"type {self.name!r}: {phase}_stale must be at least {phase}_expected "
                     f"({stale} < {expected})"
                 )
+        if self.running_min is not None and self.running_min > self.running_expected:
+            raise PolicyError(
+                f"type {self.name!r}: running_min must be at most running_expected "
+                f"({self.running_min} > {self.running_expected})"
+            )
         return self
 
 
@@ -176,7 +185,7 @@ def load_policy(path=None, follow_up_window=7 * 24 * 3600):
             if missing:
                 raise PolicyError(f"type {name!r}: new type needs key {missing[0]!r}")
             base = replace(FALLBACK_TYPE, name=name, heartbeat_stale=None, progress_stale=None)
-        # TOML has no null: 0 switches an optional silence check off.
+        # TOML has no null: 0 switches an optional check off.
         table = {k: (None if k in OPTIONAL_KEYS and v == 0 else v) for k, v in table.items()}
         types[name] = replace(base, **table)
     return Policy(types, follow_up_window)

@@ -29,6 +29,7 @@ def op_types(draw, name):
         heartbeat_stale=draw(st.none() | small),
         progress_stale=draw(st.none() | small),
         reconcile_grace=draw(st.integers(0, 30)),
+        running_min=draw(st.none() | st.integers(1, r_exp)),
     )
 
 
