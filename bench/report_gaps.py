@@ -22,16 +22,20 @@ import sqlalchemy as sa
 from app import create_app
 from app.extensions import db
 from app.models import Tenant
-from app.operations import statements
 from app.operations.clock import FrozenClock, SystemClock, now
+from app.operations.store import postgresql as pg_store
+from app.operations.store import rules
+from app.operations.store import sqlite as sqlite_store
 from bench import generate
 from bench.__main__ import BenchConfig
 from bench.measures import INGEST_TOKENS
 
 BUILT = (
-    statements.cas_statement,
-    statements.heartbeat_statement_postgresql,
-    statements.heartbeat_statements_sqlite,
+    rules.cas_statement,
+    pg_store.events_write_statement,
+    pg_store.heartbeat_statement,
+    pg_store.heartbeats_statement,
+    sqlite_store.heartbeat_statements,
 )
 
 
@@ -41,12 +45,18 @@ def without_gaps():
     for built in BUILT:
         built.cache_clear()
     with (
-        mock.patch.object(statements._Report, "gap_values", lambda self: {}),
-        mock.patch.object(statements, "_completion_gaps", lambda at: {}),
+        mock.patch.object(rules.ReportRules, "gap_values", lambda self: {}),
+        mock.patch.object(rules, "_completion_gaps", lambda at: {}),
     ):
         yield
     for built in BUILT:
         built.cache_clear()
+
+
+def _computes_gaps():
+    """Whether the completion statement built now computes the gaps (checks the patch)."""
+    statement = rules.cas_statement(("queued", "running"), ("completed_at", "status"), 1)
+    return "julianday" in str(statement.compile())
 
 
 def cycles(client, tokens, tenant, n):
@@ -83,6 +93,9 @@ def main():
         tokens = [{"Authorization": f"Bearer {s}"} for s in secrets]
         client = app.test_client()
         cycles(client, tokens, tenant, 20)  # warm up
+        with without_gaps():
+            assert not _computes_gaps(), "the gaps were not left out"
+        assert _computes_gaps()
         kept, left_out = [], []
         for _ in range(rounds):
             kept.append(cycles(client, tokens, tenant, n))
