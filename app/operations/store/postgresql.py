@@ -42,6 +42,7 @@ OLD_COLUMNS = (
     "last_heartbeat_at",
     "progress_regressions",
     "progress_regressions_omitted",
+    "status",
     "last_progress_at",
     "started_at",
 )
@@ -113,19 +114,26 @@ def _decided_events(run):
     return sa.insert(EVENTS).from_select(EVENT_COLUMNS, ordered)
 
 
-def _locked(where):
-    """The runs' rows before the report, locked in id order (two batches over the same
-    runs never deadlock; a report that waited sees the row the other one wrote)."""
+def _locked(where, items=None):
+    """The runs' rows before the report (with the batch's ``items`` joined, their columns
+    as ``item_<name>``), locked in id order: two batches over the same runs never
+    deadlock, and a report that waited for another sees the row that one wrote."""
     columns = [RUNS.c[name] for name in OLD_COLUMNS]
-    query = sa.select(*columns).where(where).order_by(RUNS.c.id).with_for_update()
+    query = sa.select(*columns).where(where)
+    if items is not None:
+        query = query.add_columns(*(c.label(f"item_{c.key}") for c in items.c))
+        query = query.where(RUNS.c.id == items.c.run_id)
+    query = query.order_by(RUNS.c.id).with_for_update(of=RUNS)
     return query.cte("old").prefix_with("MATERIALIZED")
 
 
-def _heartbeat_update(old, report, where):
+def _heartbeat_update(old, report, listed):
+    """The UPDATE of the runs ``listed`` (SQL on the runs table, so the planner reads them
+    by primary key) that ``old`` locked and found running."""
     rules = ReportRules(old.c, report, with_kept)
     return (
         sa.update(RUNS)
-        .where(RUNS.c.id == old.c.id, RUNS.c.status == RUNNING, *where)
+        .where(listed, RUNS.c.id == old.c.id, old.c.status == RUNNING)
         .values(rules.set_values())
         .returning(
             *RUNS.c,
@@ -140,8 +148,10 @@ def _heartbeat_update(old, report, where):
 @lru_cache(maxsize=1)
 def heartbeat_statement():
     """One heartbeat: the run locked, the high-water UPDATE, its event and feed row."""
-    old = _locked(RUNS.c.id == heartbeat_run_id())
-    return write_with_trail(_heartbeat_update(old, single_report(), ()), _decided_events)
+    listed = RUNS.c.id == heartbeat_run_id()
+    return write_with_trail(
+        _heartbeat_update(_locked(listed), single_report(), listed), _decided_events
+    )
 
 
 ITEM_TYPES = (
@@ -157,8 +167,8 @@ ITEM_TYPES = (
 @lru_cache(maxsize=1)
 def heartbeats_statement():
     """Many heartbeats: the items as one ``unnest`` of typed arrays (one parameter per
-    column, whatever the batch's size), the runs locked in id order, one UPDATE ... FROM
-    the items, the decided events and the feed rows, one wake-up."""
+    column, whatever the batch's size) joined to their runs, locked in id order; one
+    UPDATE ... FROM that, the decided events and the feed rows, one wake-up."""
     arrays = [
         sa.bindparam(f"items_{name}", type_=postgresql.ARRAY(type_)) for name, type_ in ITEM_TYPES
     ]
@@ -167,17 +177,18 @@ def heartbeats_statement():
         .table_valued(*(sa.column(name, type_) for name, type_ in ITEM_TYPES))
         .render_derived(name="items")
     )
+    listed = RUNS.c.id == sa.func.any(arrays[0])
+    old = _locked(listed, items)
     report = {
-        "processed": items.c.processed,
-        "total": items.c.total,
-        "at": items.c.at,
+        "processed": old.c.item_processed,
+        "total": old.c.item_total,
+        "at": old.c.item_at,
         "now": sa.bindparam("hb_now", type_=RUNS.c.last_heartbeat_at.type),
         "kept": sa.bindparam("hb_regressions_kept", type_=sa.Integer),
-        "data": sa.cast(items.c.data, sa.JSON),
-        "regression": sa.cast(items.c.regression, sa.JSON),
+        "data": sa.cast(old.c.item_data, sa.JSON),
+        "regression": sa.cast(old.c.item_regression, sa.JSON),
     }
-    old = _locked(RUNS.c.id == sa.func.any(arrays[0]))
-    update = _heartbeat_update(old, report, (old.c.id == items.c.run_id,))
+    update = _heartbeat_update(old, report, listed)
     return write_with_trail(update, _decided_events)
 
 
