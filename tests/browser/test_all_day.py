@@ -295,3 +295,25 @@ def test_the_custom_range_is_read_and_shown_in_the_chosen_zone(browser, ux, serv
         assert page.locator("[data-zone-label]").all_inner_texts() == ["UTC", "UTC"]
     finally:
         context.close()
+
+
+def test_the_wall_cycles_between_the_overview_and_chosen_tenants(browser, ux, server):
+    uuid = ux.ux.long_uuid
+    context, page = signed_in(
+        browser, server, "owner@example.test", viewport={"width": 1920, "height": 1080}
+    )
+    try:
+        open_live(page, f"{server.base}/admin?view=table&wall=1&cycle={uuid}&every=10")
+        page.wait_for_url(re.compile(rf"/admin/t/{uuid}$"), timeout=25_000)
+        page.wait_for_function("document.documentElement.hasAttribute('data-wall')")
+        # Back to the overview as it was opened: the compact table, still on the wall.
+        page.wait_for_url(re.compile(r"/admin\?view=table$"), timeout=25_000)
+        page.wait_for_selector("table.tenant-table", timeout=10_000)
+        page.wait_for_function("document.documentElement.hasAttribute('data-wall')")
+        # Escape leaves the wall and stops the cycle.
+        page.keyboard.press("Escape")
+        assert not page.evaluate("document.documentElement.hasAttribute('data-wall')")
+        page.wait_for_timeout(11_000)
+        assert page.url.endswith("/admin?view=table")
+    finally:
+        context.close()

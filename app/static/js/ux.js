@@ -6,8 +6,9 @@
 //   the URL changes in place, the page re-renders itself and its live stream follows the
 //   new URL, so pushes keep the same filters. Without JavaScript the Apply button submits.
 // - Wall-screen mode (?wall=1, ?wall=0 to leave, or Escape): no chrome, larger type,
-//   absolute times shown. ?cycle=<tenant uuid>,...&every=<seconds> cycles between the
-//   overview and those tenants.
+//   absolute times shown. ?cycle=<tenant uuid>,...&every=<seconds> (10 s at least, 60 by
+//   default) cycles between the overview, as it was opened (?view=table kept), and those
+//   tenants' dashboards; Escape or ?wall=0 stops it.
 (function () {
   "use strict";
   if (window.RunwardenUx) return;
@@ -114,6 +115,15 @@
     }
   }
 
+  // The overview as the wall was opened on it (its view and filters), without the wall's
+  // own parameters: the stop the cycle comes back to.
+  function overviewStop() {
+    const params = new URLSearchParams(location.search);
+    ["wall", "cycle", "every"].forEach((key) => params.delete(key));
+    const query = params.toString();
+    return location.pathname === "/admin" && query ? `/admin?${query}` : "/admin";
+  }
+
   function wall() {
     const params = new URLSearchParams(location.search);
     const store = storage();
@@ -121,7 +131,11 @@
       if (store) store.setItem(WALL_KEY, "1");
       if (params.get("cycle") && store) {
         const every = Math.max(10, parseInt(params.get("every"), 10) || 60);
-        store.setItem(CYCLE_KEY, JSON.stringify({ tenants: params.get("cycle").split(","), every }));
+        const tenants = params
+          .get("cycle")
+          .split(",")
+          .filter((uuid) => /^[0-9A-Za-z-]{1,64}$/.test(uuid));
+        store.setItem(CYCLE_KEY, JSON.stringify({ tenants, every, overview: overviewStop() }));
       }
     } else if (params.get("wall") === "0" && store) {
       store.removeItem(WALL_KEY);
@@ -132,6 +146,7 @@
     if (on) scheduleCycle(store);
   }
 
+  let cycleTimer = null;
   function scheduleCycle(store) {
     let plan = null;
     try {
@@ -140,10 +155,12 @@
       plan = null;
     }
     if (!plan || !plan.tenants || !plan.tenants.length) return;
-    const stops = ["/admin"].concat(plan.tenants.map((uuid) => `/admin/t/${encodeURIComponent(uuid)}`));
-    const here = stops.indexOf(location.pathname);
+    const overview = typeof plan.overview === "string" && plan.overview.startsWith("/admin") ? plan.overview : "/admin";
+    const stops = [overview].concat(plan.tenants.map((uuid) => `/admin/t/${encodeURIComponent(uuid)}`));
+    const here = stops.findIndex((stop) => stop.split("?")[0] === location.pathname);
     const next = stops[(here + 1) % stops.length];
-    setTimeout(() => location.assign(next), plan.every * 1000);
+    clearTimeout(cycleTimer);
+    cycleTimer = setTimeout(() => location.assign(next), plan.every * 1000);
   }
 
   function leaveWall(event) {
@@ -153,6 +170,8 @@
       store.removeItem(WALL_KEY);
       store.removeItem(CYCLE_KEY);
     }
+    clearTimeout(cycleTimer);
+    cycleTimer = null;
     document.documentElement.removeAttribute("data-wall");
   }
 
