@@ -38,7 +38,7 @@ def _axes(x_label_left, x_label_right, y_label_top):
         f'<line class="chart-axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}"/>'
         f'<text x="{LEFT}" y="{H - 8}">{escape(x_label_left)}</text>'
         f'<text x="{W - RIGHT}" y="{H - 8}" text-anchor="end">{escape(x_label_right)}</text>'
-        f'<text x="{LEFT - 4}" y="{TOP + 8}" text-anchor="end">{escape(y_label_top)}</text>'
+        f'<text x="{LEFT + 4}" y="{TOP + 8}">{escape(y_label_top)}</text>'
     )
 
 

@@ -31,6 +31,8 @@ def pages(site, role):
         ("reconciler", "/admin/reconciler"),
         ("wall", "/admin?view=table&wall=1"),
     ]
+    if role != "viewer":
+        found.append(("insights", "/admin/insights"))
     if tenant:
         found += [
             ("tenant", f"/admin/t/{tenant}"),
