@@ -159,7 +159,6 @@ class ReportRules:
             "event_count": RUNS.c.event_count + sa.case((self.emit, 1), else_=0),
         }
 
-
     def gap_values(self):
         """The longest gaps, as this report closes them (the same rules as ``progress_set``:
         only progress that grows, at a later time, is a step)."""
