@@ -46,7 +46,7 @@ def _insights_url(scope, tenant):
     """The tenant's duration insights over the summary's 7 days, for those who may open them."""
     if scope.role not in INSIGHT_ROLES:
         return None
-    return url_for("monitoring.insights", tenant_id=tenant.id, window="7d")
+    return url_for("monitoring.insights", tenant_id=tenant.id, window="7d", _external=False)
 
 
 def build(scope, args, now):
