@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
+from app.live import deflate
 from app.live.assets import live_assets, live_status, transition_in_ms
 from app.live.dispatch import Dispatcher
 from app.live.registry import LiveRegistry
@@ -37,6 +38,8 @@ DEFAULTS = {
     "LIVE_MAX_STREAMS_PER_SESSION": 20,
     "LIVE_MAX_INBOUND_BYTES": 1024,
     "LIVE_RENDER_THREADS": 2,
+    "LIVE_WIDE_INTERVAL": 0.5,
+    "LIVE_SHARED_DEFLATE": True,
 }
 
 
@@ -59,6 +62,8 @@ def init_live(app):
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
+    if app.config["LIVE_SHARED_DEFLATE"]:
+        deflate.install()
     registry = LiveRegistry()
     state = LiveState(registry, Dispatcher(app, registry))
     app.extensions[EXTENSION] = state

@@ -14,13 +14,15 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
+from app.live.pacing import Pacing
+from app.live.reconciler_pages import ReconcilerPages
 from app.live.registry import (
     WATCH_LIST,
     WATCH_RECONCILER,
@@ -33,8 +35,8 @@ from app.live.timer import Due, Schedule
 from app.live.watch import refresh_scope
 from app.models import RunChange
 from app.operations.clock import get_clock
-from app.operations.reconciler_status import reconciler_status
 from app.operations.sessions import session_is_live, touch_session
+from app.pages import SweepMemo, use_memo
 
 log = logging.getLogger(__name__)
 CATCH_UP_LIMIT = 500
@@ -77,6 +79,8 @@ class _Work:
     catch_ups: list
     due: list
     as_of: object
+    now: object = None
+    partial: set = field(default_factory=set)
 
 
 class Dispatcher:
@@ -88,11 +92,14 @@ class Dispatcher:
         self.scope_ttl = scope_ttl
         self.schedule = Schedule()
         self.as_of = None  # data of every page is current up to here (the feed's read time)
-        self._reconciler_seen = None
+        self._reconciler = ReconcilerPages()
         self._pool = None
         self._counting = threading.Lock()
         self.renders = 0
         self.errors = 0
+        self.last_memo = None
+        self.kept_apart = False  # a keeper thread re-checks entitlements (LiveWorker)
+        self.pacing = Pacing(self.schedule)
         self._queue = deque()
         self._wake = threading.Condition()
 
@@ -130,7 +137,7 @@ class Dispatcher:
             return 0
         with render_context(self.app):
             try:
-                clients = self.refresh(self.registry.snapshot())
+                clients = self._clients()
                 queued = self._render_groups(self._dirty(clients, work), work)
             finally:
                 db.session.remove()
@@ -138,10 +145,24 @@ class Dispatcher:
             self.as_of = work.as_of
         return queued
 
+    def _clients(self):
+        """The clients a sweep serves: re-checked here unless a keeper thread does it."""
+        if self.kept_apart:
+            return [c for c in self.registry.snapshot() if not c.closing]
+        return self.refresh(self.registry.snapshot())
+
+    def as_of_for(self, client):
+        """Up to when every change is on ``client``'s page: the dispatcher's ``as_of``, or
+        the data of its last push while its group waits (``Pacing``)."""
+        if client.scope is None:
+            return self.as_of
+        return self.pacing.as_of_for(group_key(client), self.as_of)
+
     def _take(self):
         with self._wake:
             items, self._queue = list(self._queue), deque()
-        work = _Work([], [], self.schedule.pop_due(get_clock(self.app).now()), None)
+        now = get_clock(self.app).now()
+        work = _Work([], [], self.schedule.pop_due(now), None, now)
         for kind, payload, extra in items:
             if kind == "changes":
                 work.changes.extend(payload)
@@ -153,35 +174,12 @@ class Dispatcher:
         return work
 
     def _reconciler_moved(self):
-        """Due entries for open reconciler pages when the reconciler's state changed since
-        the last look (a pass started or finished, the lease moved, it turned stale): passes
-        are not runs, so the change feed does not carry them. One statement, only while such
-        a page is open."""
         keys = {
             group_key(c)
             for c in self.registry.snapshot()
             if c.watch.kind == WATCH_RECONCILER and c.scope is not None
         }
-        if not keys:
-            return []
-        with self.app.app_context():
-            try:
-                status = reconciler_status(get_clock(self.app).now())
-            finally:
-                db.session.remove()
-        seen = (
-            status.state,
-            status.last_pass_started_at,
-            status.last_success_at,
-            status.next_pass_at,
-            status.lease_holder,
-            status.lease_live,
-        )
-        if seen == self._reconciler_seen:
-            return []
-        first = self._reconciler_seen is None
-        self._reconciler_seen = seen
-        return [] if first else [(key, None) for key in keys]
+        return self._reconciler.moved(self.app, keys)
 
     def _dirty(self, clients, work):
         due = {key for key, _ in work.due}
@@ -192,13 +190,18 @@ class Dispatcher:
                 continue
             key = group_key(client)
             if key not in touched:
-                touched[key] = key in due or any(concerns(client, c) for c in work.changes)
+                touched[key] = key in due or (
+                    any(concerns(client, c) for c in work.changes)
+                    and not self.pacing.defer(key, work.now, self.app.config["LIVE_WIDE_INTERVAL"])
+                )
             if touched[key] or (
                 client.id in catching and self._changed_since(client, catching[client.id])
             ):
                 groups.setdefault(key, []).append(client)
             elif client.id in catching and not self.schedule.has(key):
                 self._replan(client)
+        work.partial = {key for key in groups if not touched[key]}  # catch-ups only
+        self.pacing.forget(touched)
         return groups
 
     def _changed_since(self, client, since, margin_seconds=2.0):
@@ -220,17 +223,27 @@ class Dispatcher:
     def _render_groups(self, groups, work):
         """Render each group once (on ``LIVE_RENDER_THREADS`` threads, each with its own
         database session: a render waits on the database about half of its time), queue it
-        for the members, plan the group's next time-only change. Returns pages queued."""
-        memo, now = {}, get_clock(self.app).now()
+        for the members, plan the group's next time-only change. Returns pages queued.
+
+        The sweep's renders share one ``SweepMemo``: facts every page of a visibility shows
+        (the stale count, tab counts, tenants, a tenant's activity and overlay, upcoming
+        transitions) are read once per visibility per sweep."""
+        memo, now = SweepMemo(), get_clock(self.app).now()
+        self.last_memo = memo
         ordered = sorted(groups.values(), key=_cheapest_first)
         threads = self.app.config.get("LIVE_RENDER_THREADS", 1)
         if threads <= 1 or len(ordered) <= 1:
-            return sum(self._render_group(members, work, now, memo) for members in ordered)
+            use_memo(memo)
+            try:
+                return sum(self._render_group(members, work, now, memo) for members in ordered)
+            finally:
+                use_memo(None)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(threads, thread_name_prefix="runwarden-live-render")
 
         def task(members):
             with render_context(self.app):
+                use_memo(memo)
                 try:
                     return self._render_group(members, work, now, memo)
                 finally:
@@ -254,11 +267,14 @@ class Dispatcher:
             return 0
         with self._counting:
             self.renders += 1
+            key = group_key(first)
+            if key not in work.partial:  # every member has this render now
+                self.pacing.rendered(key, now, work.as_of or now)
         queued = self.registry.send(members, stream) if stream else 0
-        self._replan(first, memo)
+        self._replan(first, memo, keep_earlier=key in work.partial)
         return queued
 
-    def _replan(self, client, memo=None):
+    def _replan(self, client, memo=None, keep_earlier=False):
         try:
             found = plan(client.watch, client.scope, get_clock(self.app).now(), memo)
         except Exception:
@@ -266,7 +282,9 @@ class Dispatcher:
             db.session.rollback()
             return
         due = Due(found[0], found[1], client.watch, client.scope) if found else None
-        self.schedule.set(group_key(client), due)
+        planned = self.schedule.get(group_key(client)) if keep_earlier else None
+        if planned is None or (due is not None and due.at < planned.at):
+            self.schedule.set(group_key(client), due)
 
     # -- keeping clients honest ---------------------------------------------------------
 

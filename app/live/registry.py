@@ -65,8 +65,12 @@ class Client:
         self._ready = threading.Condition()
 
     def offer(self, stream):
-        """Queue ``stream`` (a page update), replacing one not yet sent. Never blocks."""
+        """Queue ``stream`` (a page update), replacing one not yet sent. Never blocks.
+        A client told to end takes no new page (it may have been rendered before its
+        user lost access was noticed)."""
         with self._ready:
+            if self.closing is not None:
+                return
             self._page = stream
             self._ready.notify()
 

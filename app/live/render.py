@@ -35,6 +35,7 @@ from app.pages import (
     overview,
     reconciler,
     render_page,
+    visibility_of,
 )
 from app.pages import tenant as tenant_page
 
@@ -80,9 +81,10 @@ def render_context(app):
 def plan(watch, scope, now, memo=None):
     """(instant, run ids) of the page's next change by time alone (never None for live pages).
 
-    ``memo`` (a dict kept for one sweep) shares the upcoming transitions of a whole scope
-    between the pages that show all of its runs (overview, unfiltered lists): one read per
-    visibility per sweep instead of one per page.
+    ``memo`` (a ``SweepMemo`` kept for one sweep) shares the upcoming transitions of a
+    whole visibility between all its pages: one read per visibility per sweep instead of
+    one per page; a page about one tenant or one run takes its own runs from it (or reads
+    them itself when the visibility has more active runs than one read takes).
     """
     if scope is None or watch.endpoint is None:
         return None
@@ -93,17 +95,38 @@ def plan(watch, scope, now, memo=None):
             return next_pass + RECONCILER_MARGIN, ()
         return latest, ()
     narrow = _narrowed(watch)
-    if narrow is None and memo is not None:
-        key = (scope.workspace_id, scope.role, scope.tenant_ids)
-        if key not in memo:
-            memo[key] = _upcoming(_watched_active_runs(scope, None), now)
-        upcoming = memo[key]
-    else:
+    if memo is None:
         upcoming = _upcoming(_watched_active_runs(scope, narrow), now)
+    else:
+        read = memo.get(("plan", visibility_of(scope)), lambda: _read_upcoming(scope, now))
+        upcoming = _narrow_upcoming(read, watch, narrow, scope, now)
     first = min(upcoming, default=None)
     if first is None or first > latest:
         return latest, ()
     return first, tuple(upcoming[first])
+
+
+def _read_upcoming(scope, now):
+    """Every active run of the scope with its next transition: ([(at, id, tenant_id)],
+    whether the read took all of them)."""
+    rows, policy = [], get_policy()
+    records = run_records(db.session.execute(_watched_active_runs(scope, None).limit(PLAN_LIMIT)))
+    for run in records:
+        at = freshness(run, policy, now).next_transition_at
+        if at is not None:
+            rows.append((at, run.id, run.tenant_id))
+    return rows, len(records) < PLAN_LIMIT
+
+
+def _narrow_upcoming(read, watch, narrow, scope, now):
+    rows, complete = read
+    if narrow is not None and not complete:
+        return _upcoming(_watched_active_runs(scope, narrow), now)
+    upcoming = {}
+    for at, run_id, tenant_id in rows:
+        if narrow is None or (run_id if watch.kind == WATCH_RUN else tenant_id) == narrow[1]:
+            upcoming.setdefault(at, []).append(run_id)
+    return upcoming
 
 
 def _upcoming(query, now):

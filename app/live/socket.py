@@ -58,7 +58,7 @@ def stream_view():
         live.registry.disconnect(client)
         raise
     try:
-        client.send(_state(live, relay))
+        client.send(_state(live, relay, client))
         live.dispatcher.catch_up(client, _since(request.args.get("since")))
         _serve(ws, client, live, relay)
     except ConnectionClosed:
@@ -93,7 +93,7 @@ def _serve(ws, client, live, relay):
             client.send(client.closing)
             ws.close(reason=1008, message="closed by the server")
             return
-        if not client.send(message or _state(live, relay)):
+        if not client.send(message or _state(live, relay, client)):
             return
 
 
@@ -106,8 +106,8 @@ def _flooded(ws):
     return False
 
 
-def _state(live, relay):
-    as_of = live.dispatcher.as_of
+def _state(live, relay, client):
+    as_of = live.dispatcher.as_of_for(client)
     if relay is None or not relay.healthy() or as_of is None:
         return DEGRADED
     age = (get_clock(current_app).now() - as_of).total_seconds()

@@ -7,7 +7,6 @@ work and sleeps until new work or the earliest planned instant.
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,6 +40,11 @@ class Schedule:
             else:
                 self._due[key] = due
 
+    def get(self, key):
+        """The Due planned for ``key``, or None."""
+        with self._changed:
+            return self._due.get(key)
+
     def has(self, key):
         with self._changed:
             return key in self._due
@@ -65,8 +69,10 @@ class Schedule:
 class LiveWorker:
     """The thread that renders: pending changes, catch-ups and due transitions, as they come.
 
-    It also keeps the clients honest about once a second (``Dispatcher.keep``): sockets
-    stuck in a send are dropped, entitlements and sessions re-checked.
+    A keeper thread beside it keeps the clients honest about once a second
+    (``Dispatcher.keep``): sockets stuck in a send are dropped, entitlements and sessions
+    re-checked. It runs apart so that a long sweep never delays dropping a stuck socket or
+    noticing a lost access, and a sweep never waits for those re-checks.
     """
 
     def __init__(self, app, dispatcher, send_timeout=5.0, margin_seconds=0.02, tick=1.0):
@@ -77,17 +83,25 @@ class LiveWorker:
         self.tick = tick
         self._stop = threading.Event()
         self._thread = None
+        self._keeper = None
 
     def start(self):
+        self.dispatcher.kept_apart = True
         self._thread = threading.Thread(target=self._run, name="runwarden-live-worker", daemon=True)
+        self._keeper = threading.Thread(
+            target=self._keep, name="runwarden-live-keeper", daemon=True
+        )
         self._thread.start()
+        self._keeper.start()
         return self
 
     def stop(self, timeout=5.0):
         self._stop.set()
         self.dispatcher.submit([], None)
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in (self._thread, self._keeper):
+            if thread is not None:
+                thread.join(timeout)
+        self.dispatcher.kept_apart = False
 
     @property
     def alive(self):
@@ -95,16 +109,19 @@ class LiveWorker:
 
     def _run(self):
         clock = get_clock(self.app)
-        kept_at = time.monotonic()
         while not self._stop.is_set():
             try:
                 self.dispatcher.process()
-                if time.monotonic() - kept_at >= self.tick:
-                    kept_at = time.monotonic()
-                    self.dispatcher.keep(self.send_timeout)
             except Exception:
                 log.exception("live: the worker's sweep failed")
             self.dispatcher.wait(self._wait(clock))
+
+    def _keep(self):
+        while not self._stop.wait(self.tick):
+            try:
+                self.dispatcher.keep(self.send_timeout)
+            except Exception:
+                log.exception("live: keeping the clients failed")
 
     def _wait(self, clock):
         next_at = self.dispatcher.schedule.next_at()

@@ -8,9 +8,10 @@ Stream. Builders never read the request, the session or the signed-in user: what
 show is decided by the Scope alone.
 """
 
+import threading
 from dataclasses import dataclass, field
 
-from flask import render_template
+from flask import g, has_app_context, render_template
 from markupsafe import Markup, escape
 
 from app.operations import get_policy
@@ -18,6 +19,7 @@ from app.operations.clock import isoformat
 from app.operations.queries import likely_stale_total
 
 CONTENT_ID = "page-content"
+MEMO = "runwarden_sweep_memo"
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,75 @@ class Page:
     as_of: object
 
 
+class SweepMemo:
+    """Facts read once and shared by the pages one live sweep renders at one ``now``.
+
+    The live path opens one (``use_memo``) around the renders of a sweep; routes never do,
+    so a page load always reads everything itself. Keys hold the viewer's whole visibility
+    (workspace, role, visible tenants), so pages of different viewers share nothing that
+    depends on what they may see. Each fact is computed once even when render threads ask
+    for it together; values are read-only to their users.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._slots = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key, compute):
+        """The value for ``key``, computing it (once) with ``compute()``."""
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = _Slot()
+                self.misses += 1
+            else:
+                self.hits += 1
+        return slot.value(compute)
+
+
+class _Slot:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._done = False
+        self._value = None
+
+    def value(self, compute):
+        with self._lock:
+            if not self._done:
+                self._value = compute()  # an exception leaves it for the next caller
+                self._done = True
+            return self._value
+
+
+def use_memo(memo):
+    """Share ``memo`` with the page builders of the current app context (None: stop)."""
+    setattr(g, MEMO, memo)
+
+
+def visibility_of(scope):
+    """What decides which runs ``scope`` sees: scopes with equal ones see the same runs."""
+    return (scope.workspace_id, scope.role, scope.tenant_ids)
+
+
+def shared(scope, now, name, compute, *key):
+    """``compute()``, or the value another page of the same visibility got for the same
+    ``name``, ``now`` and ``key`` in this sweep (when the live path opened a memo)."""
+    memo = g.get(MEMO) if has_app_context() else None
+    if memo is None:
+        return compute()
+    return memo.get((name, visibility_of(scope), now, *key), compute)
+
+
 def stale_count(scope, now):
     """The viewer's likely stale runs in the workspace, for the title and favicon of every
     page (``data-stale-count`` on ``#page-content``; js/live.js shows it)."""
-    count = likely_stale_total(scope, policy=get_policy(), now=now)
+
+    def count_them():
+        return likely_stale_total(scope, policy=get_policy(), now=now)
+
+    count = shared(scope, now, "stale_count", count_them)
     return f"{count.value}+" if count.capped else str(count.value)
 
 

@@ -16,7 +16,7 @@ from app.operations.queries import (
     tab_counts,
 )
 from app.operations.search import SORT_CREATED, SORT_DURATION, SORTS, parse_instant, time_zone
-from app.pages import Page, stale_count
+from app.pages import Page, shared, stale_count
 from app.pages.tenant import overlay_for
 from app.presenter.lists import list_args, operations_list
 from app.presenter.runs import run_views
@@ -104,7 +104,14 @@ def build(scope, args, now):
     try:
         tenant, filters = _filters(query, scope, now)
         cap = SEARCH_COUNT_CAP if filters.text else COUNT_CAP
-        counts = tab_counts(scope, policy=policy, now=now, filters=filters, cap=cap)
+        counts = shared(
+            scope,
+            now,
+            "tab_counts",
+            lambda: tab_counts(scope, policy=policy, now=now, filters=filters, cap=cap),
+            filters,
+            cap,
+        )
         page = list_runs(
             scope,
             policy=policy,
@@ -118,7 +125,7 @@ def build(scope, args, now):
         newer = _newer(scope, policy, now, tab, filters, query)
     except InvalidQuery as exc:
         abort(400, description=exc.message)
-    tenants = scope.tenant_rows()
+    tenants = shared(scope, now, "tenant_rows", scope.tenant_rows)
     view = operations_list(
         query,
         tab=tab,

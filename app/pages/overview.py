@@ -7,7 +7,7 @@ from app.operations import get_policy
 from app.operations.dashboards import Activity, activity_by_tenant, last_reported
 from app.operations.queries import list_runs
 from app.operations.reconciler_status import reconciler_status
-from app.pages import Page
+from app.pages import Page, shared
 from app.presenter.dashboards import summary_of, workspace_totals
 from app.presenter.overview import tenant_card, tenant_listing
 from app.presenter.runs import run_views
@@ -21,7 +21,7 @@ def build(scope, args, now):
     filter (``q``), problems only (``problems=1``) and the compact table (``view=table``)."""
     policy = get_policy()
     activity = activity_by_tenant(scope, policy=policy, now=now)
-    tenants = scope.tenant_rows()
+    tenants = shared(scope, now, "tenant_rows", scope.tenant_rows)
     reported = last_reported(scope, [t.id for t in tenants])
     cards = [
         tenant_card(t, activity.get(t.id, Activity()), reported.get(t.id), now) for t in tenants

@@ -10,7 +10,7 @@ from app.operations.dashboards import (
     type_summary,
 )
 from app.operations.queries import RunFilters, list_runs
-from app.pages import Page, stale_count
+from app.pages import Page, shared, stale_count
 from app.pages.insights import ROLES as INSIGHT_ROLES
 from app.presenter.dashboards import needs_attention, overlay, tenant_kpis, type_rows
 from app.presenter.links import operations_url, stale_cta_url
@@ -35,9 +35,15 @@ def overlay_for(scope, tenant, *, now, activity=None):
     and its overlay speak of the same instant and the counts are read once.
     """
     policy = get_policy()
-    runs = overlay_runs(scope, tenant.id, policy=policy, now=now)
+    runs = shared(
+        scope,
+        now,
+        "overlay_runs",
+        lambda: overlay_runs(scope, tenant.id, policy=policy, now=now),
+        tenant.id,
+    )
     if activity is None:
-        activity = tenant_activity(scope, tenant.id, policy=policy, now=now)
+        activity = _activity(scope, tenant, policy, now)
     src = url_for("tenant.active_operations", tenant_uuid=tenant.uuid, _external=False)
     return overlay(tenant, runs, activity, policy=policy, now=now, src=src)
 
@@ -49,11 +55,18 @@ def _insights_url(scope, tenant):
     return url_for("monitoring.insights", tenant_id=tenant.id, window="7d", _external=False)
 
 
+def _activity(scope, tenant, policy, now):
+    def read():
+        return tenant_activity(scope, tenant.id, policy=policy, now=now)
+
+    return shared(scope, now, "tenant_activity", read, tenant.id)
+
+
 def build(scope, args, now):
     """The dashboard of the tenant ``args.view_args["tenant_uuid"]``; 404 if not visible."""
     tenant = tenant_or_404(scope, args.view_args["tenant_uuid"])
     policy = get_policy()
-    activity = tenant_activity(scope, tenant.id, policy=policy, now=now)
+    activity = _activity(scope, tenant, policy, now)
     stale, follow_ups = attention_runs(scope, tenant.id, policy=policy, now=now)
     recent = list_runs(
         scope, policy=policy, now=now, filters=RunFilters(tenant_id=tenant.id), limit=RECENT

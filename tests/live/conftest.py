@@ -109,10 +109,14 @@ def watch_for(app, user, page):
 
 
 class Harness:
-    """A registry and a dispatcher driven by hand: ``changed`` submits and processes."""
+    """A registry and a dispatcher driven by hand: ``changed`` submits and processes.
 
-    def __init__(self, app, scope_ttl=60.0):
+    Wide pages render on every change here (``wide_interval`` 0) unless a test asks for
+    the production pacing."""
+
+    def __init__(self, app, scope_ttl=60.0, wide_interval=0):
         self.app = app
+        app.config["LIVE_WIDE_INTERVAL"] = wide_interval
         self.registry = LiveRegistry()
         self.dispatcher = Dispatcher(app, self.registry, scope_ttl=scope_ttl)
 

@@ -101,3 +101,26 @@ def test_live_production_shape_measures_simulated_pages_end_to_end(tmp_path):
     assert live["rss_mib_with_pages"] > 0 and live["cpu_s_per_change"] >= 0
     assert results["stalled_client"]["sockets"], "the stalled socket was never opened"
     assert report["load_average"]["before"] and report["machine"]
+
+
+def test_live_sweep_measures_the_worker_s_sweeps_in_one_process(tmp_path):
+    """bench.live_sweep on a small SQLite set: pages of every kind registered, changes
+    written, sweeps rendered and their shared reads counted."""
+    from bench.live_sweep import main as sweep_main
+
+    out = tmp_path / "sweep.json"
+    sweep_main(
+        ["--database-url", f"sqlite:///{tmp_path / 'sweep.db'}", "--runs", "2000"]
+        + ["--clients", "40", "--rate", "8", "--sweeps", "3", "--out", str(out)]
+    )
+
+    results = json.loads(out.read_text())["results"]
+    assert results["clients"] == 40 and results["sweeps"] == 3 and results["changes"] > 0
+    assert set(results["kinds"]) == {"overview", "dashboard", "list", "detail"}
+    assert results["renders_per_sweep"] > 0 and results["pushes_per_sweep"] > 0
+    assert results["statements_per_sweep"] > 0 and results["cpu_ms_per_change"] > 0
+    assert 0 < results["deflate_once_per_push_ms_per_sweep"]
+    assert (
+        results["deflate_once_per_push_ms_per_sweep"]
+        <= (results["deflate_per_client_ms_per_sweep"])
+    )
