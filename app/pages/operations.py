@@ -36,7 +36,9 @@ def _tenant(scope, raw):
     return tenant
 
 
-SEARCH_COUNT_CAP = 1_000  # a search counts its matches up to here ("1,000+")
+# A search counts its matches up to here ("100+"): counting 1,000 matches of a rarer text
+# read tens of thousands of runs (86 ms on SQLite at 200k runs, 2 ms for 100).
+SEARCH_COUNT_CAP = 100
 RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 DURATION_RANGE = "24h"  # ranking by duration reads one window, never the whole history
 

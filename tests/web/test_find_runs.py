@@ -131,3 +131,18 @@ def test_a_hash_and_a_number_name_one_run_a_bare_number_also_finds_text(client, 
     assert ids(client, "/admin/operations?q=%2399999999") == []
     # Beyond any id: text only, and it is not found.
     assert ids(client, "/admin/operations?q=%2399999999999") == []
+
+
+def test_a_search_counts_its_matches_up_to_100(client, site):
+    _, _, owner, runs, odd = site
+    login(client, owner)
+    from tests.web.html import tab_counts
+
+    many = parse(client.get("/admin/operations?q=OPS-").data)  # all 120 runs' tickets
+    assert tab_counts(many)["all"] == 100
+    assert "100+" in many.find("data-tab", "all").text
+    few = parse(client.get("/admin/operations?q=OPS-11").data)  # OPS-11, OPS-110..119
+    assert tab_counts(few)["all"] == 11
+    assert "100+" not in few.find("data-tab", "all").text
+    # Without a search the list counts up to 10,000 as before.
+    assert tab_counts(parse(client.get("/admin/operations").data))["all"] == 121
