@@ -23,7 +23,8 @@ class seconds_between(FunctionElement):  # noqa: N801 (an SQL function, named li
 @compiles(seconds_between, "postgresql")
 def _postgresql(element, compiler, **kw):
     later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION)"
+    # date_part is float8 already; EXTRACT answers numeric (PostgreSQL 14+), far slower.
+    return f"date_part('epoch', {later} - {earlier})"
 
 
 @compiles(seconds_between)
