@@ -231,3 +231,32 @@ def test_one_scan_of_every_measure_agrees_with_each_measure_alone(db):
     together = every_distribution(window)
     for name in MEASURES:
         assert together[name] == pytest.approx(distributions(window, name)), name
+
+
+def test_stale_runs_are_noticed_when_the_one_truth_says_they_were(db, policy):
+    """baseline_compare: heartbeat silence stale after 5 min, running stale after 30 min.
+    A run silent 2 min after its start is shown stale at +5 min (heartbeat rule); a run
+    that never sent a heartbeat at +30 min after its start (lifecycle rule)."""
+    workspace = make_workspace()
+    beat = NOW - timedelta(hours=3)
+    add_runs(
+        workspace,
+        [3600, 3600],
+        outcome="failed",
+        reconciled_at=lambda i: NOW - timedelta(hours=2),
+        last_heartbeat_at=lambda i: [beat, None][i],
+        started_at=lambda i: beat - timedelta(minutes=2),
+        completed=lambda i: NOW - timedelta(hours=2),
+    )
+    (insight,) = [
+        t
+        for t in type_insights(Window(owner_scope(workspace), NOW), policy)
+        if t.op_type.name == "baseline_compare"
+    ]
+    noticed = insight.noticed
+    assert noticed.runs == 2
+    # shown stale 300 s after the heartbeat, and 1800 s after the start of the silent one
+    assert noticed.shown_after == pytest.approx((300 + 1800) / 2)
+    # closed at NOW - 2 h: 3600 s after the heartbeat, 3720 s after the other's start
+    assert noticed.closed_after == pytest.approx((3600 + 3720) / 2)
+    assert insight.counts.reconciled == 2 and insight.counts.succeeded == 0
