@@ -267,6 +267,28 @@ def measure_reconciler(app, stale, repeat):
     return {k: {"empty_pass": summarize(empty[k]), "close_stale_ms": closing[k]} for k in labels}
 
 
+def verdict(delivery, reconciler):
+    """The issue's targets, met or not, next to the figures they come from."""
+    first, last = delivery["first_delivery_s"], delivery["last_delivery_s"]
+    closing = {k: min(v["close_stale_ms"]) for k, v in reconciler.items()}
+    empty = {k: v["empty_pass"]["p50_ms"] for k, v in reconciler.items()}
+    return {
+        "first_delivery_within_5_s": first is not None and first <= 5,
+        "all_delivered_within_30_s": last is not None
+        and last <= 30
+        and delivery["received_events"] == delivery["expected_events"],
+        "one_message_per_channel": delivery["messages"] == delivery["channels"],
+        "reconciler_close_ms_best_without_with": [
+            closing["without_notifications"],
+            closing["with_notifications"],
+        ],
+        "reconciler_empty_p50_ms_without_with": [
+            empty["without_notifications"],
+            empty["with_notifications"],
+        ],
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.notify_bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=int(os.environ.get("RUNS", 1_000_000)))
@@ -289,6 +311,7 @@ def main(argv=None):
         print(json.dumps(reconciler))
         dialect = db.engine.dialect.name
     report = {
+        "targets": verdict(delivery, reconciler),
         "db": dialect,
         "runs": args.runs,
         "generated_s": round(generated_s, 1),
@@ -301,6 +324,7 @@ def main(argv=None):
     out = Path(os.environ.get("BENCH_OUT") or f"bench/results/notify-{dialect}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report["targets"]))
     print(f"report written to {out}")
 
 

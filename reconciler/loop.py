@@ -22,13 +22,15 @@ import signal
 import socket
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from app.extensions import db
+from app.notifications.detect import next_stale_at
 from app.notifications.sender import run_tick as notifications_tick
+from app.operations import get_policy
 from app.operations.clock import get_clock
 from app.operations.reconciler_status import pass_due
 from reconciler.lease import make_lease
@@ -42,6 +44,9 @@ OWNER_ENV = "RUNWARDEN_RECONCILER_OWNER"
 DEFAULT_TICK_SECONDS = 1
 DEFAULT_LEASE_SECONDS = 5
 EXTENSION = "runwarden.reconciler"
+NOTIFY_JOB = "notifications-tick"
+# A run is stale once now is past its deadline: wake just after it.
+WAKE_MARGIN = timedelta(milliseconds=20)
 
 _embedded = None
 _embedded_lock = threading.Lock()
@@ -117,12 +122,29 @@ class ReconcilerService:
                 if summary.grouped or summary.sent or summary.failed or summary.errors:
                     record = {"event": "notifications_tick", "holder": self.holder}
                     logger.info(json.dumps({**record, **vars(summary)}, default=str))
+                self._wake_for_next_stale()
                 return summary
         except Exception as exc:
             logger.exception("notification tick failed: %s", error_text(exc))
             return None
         finally:
             self._notifying.release()
+
+    def _wake_for_next_stale(self):
+        """Bring the next sender tick forward to the instant a watched run goes stale when
+        that comes before the regular tick (by time alone nothing else would wake it)."""
+        if self.scheduler is None or not self.scheduler.running:
+            return None
+        at = self._now()
+        stale_at = next_stale_at(get_policy(), at, self.tick_seconds)
+        job = self.scheduler.get_job(NOTIFY_JOB)
+        if stale_at is None or job is None or job.next_run_time is None:
+            return None
+        wake = datetime.now(UTC) + (stale_at - at) + WAKE_MARGIN
+        if wake >= job.next_run_time:
+            return None
+        self.scheduler.modify_job(NOTIFY_JOB, next_run_time=wake)
+        return wake
 
     def _upkeep(self):
         at = self._now()
@@ -165,7 +187,7 @@ class ReconcilerService:
             self.notify,
             "interval",
             seconds=self.tick_seconds,
-            id="notifications-tick",
+            id=NOTIFY_JOB,
             max_instances=2,  # a tick still running makes the next one return at once
             coalesce=True,
             next_run_time=datetime.now(UTC),

@@ -7,6 +7,7 @@ at once. An open "stale" event whose run is no longer likely stale is closed, an
 gets one "recovered" event unless it failed (the failure is news of its own).
 """
 
+from datetime import timedelta
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -15,7 +16,13 @@ from app.extensions import db
 from app.models import NotificationChannel, OperationRun
 from app.models.runs import run_records
 from app.notifications.outbox import BATCH, EVENTS, TRUE, insert_ignoring_duplicates, stamp
-from app.operations.freshness import LIKELY_STALE, freshness, instant, likely_stale_clause
+from app.operations.freshness import (
+    LIKELY_STALE,
+    freshness,
+    instant,
+    likely_stale_clause,
+    upcoming_stale_at,
+)
 from app.operations.queries import fixed
 
 
@@ -76,6 +83,17 @@ def detect_stale(policy, now, batch=BATCH):
         found += len(rows)
         if len(runs) < batch:
             return found
+
+
+def next_stale_at(policy, now, within):
+    """The earliest deadline from ``now`` to before ``now + within`` seconds after which a
+    watched run with no open "stale" event becomes likely stale, or None: the sender can
+    wake for it instead of finding it up to a poll interval late."""
+    params = {**instant(policy, now + timedelta(seconds=within)), "last_id": 0}
+    runs = run_records(db.session.execute(_stale_query(policy, BATCH), params))
+    db.session.rollback()
+    deadlines = [upcoming_stale_at(run, policy) for run in runs]
+    return min((d for d in deadlines if d is not None and d >= now), default=None)
 
 
 def detect_recovered(policy, now, batch=BATCH):
