@@ -192,6 +192,7 @@ class CommitListener(threading.Thread):
         ):
             conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
             (tail,) = reader.execute("SELECT coalesce(max(id), 0) FROM run_changes").fetchone()
+            self._start = tail  # rows already there when listening began are not noted
             noted = set()
             self.ready.set()
             while not self._halt.is_set():
@@ -201,7 +202,7 @@ class CommitListener(threading.Thread):
     def _note_changes(self, reader, tail, noted, at):
         rows = reader.execute(
             "SELECT id, run_id FROM run_changes WHERE id > %s ORDER BY id",
-            (tail - self.LOOK_BACK,),
+            (max(self._start, tail - self.LOOK_BACK),),
         ).fetchall()
         for change_id, run_id in rows:
             if change_id not in noted:
