@@ -472,9 +472,11 @@ def latencies(owner, committed):
 
 class Stall:
     """Watches the server's send queue towards a socket that never reads: it is blocked
-    once the queue stopped growing (every buffer on the way is full)."""
+    once the queue stopped growing (every buffer on the way is full) for ``samples``
+    samples, 0.15 s apart: longer than a wide page waits between renders (0.5 s), so a
+    pause between pushes is not taken for a full buffer."""
 
-    def __init__(self, server, stream, *, samples=5):
+    def __init__(self, server, stream, *, samples=10):
         self.server, self.stream, self.samples = server, stream, samples
         self.history = []
 
