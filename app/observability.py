@@ -14,11 +14,12 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from app.extensions import db
-from app.models import OperationRun, ReconcilerPass
+from app.models import ReconcilerPass
 from app.notifications.metrics import collect as notification_metrics
 from app.operations import freshness as fr
 from app.operations import get_policy
 from app.operations.clock import now
+from app.operations.reads import SystemReads
 
 log = logging.getLogger("runwarden.request")
 # A live stream request lasts as long as the page stays open: not a latency.
@@ -40,13 +41,8 @@ class RunCollector:
         active = GaugeMetricFamily(
             "runwarden_runs_active", "Active runs by freshness", labels=["freshness"]
         )
-        state = fr.freshness_case(policy).label("state")
-        counts = dict(
-            db.session.execute(
-                sa.select(state, sa.func.count()).where(fr.active_clause()).group_by(state),
-                fr.instant(policy, at),
-            ).all()
-        )
+        reads = SystemReads(policy, at)
+        counts = reads.active_by_freshness()
         for name in (fr.FRESH, fr.PAST_EXPECTED, fr.LIKELY_STALE):
             active.add_metric([name], counts.get(name, 0))
         yield active
@@ -54,12 +50,7 @@ class RunCollector:
         reconciled = CounterMetricFamily(
             "runwarden_runs_reconciled", "Runs closed by the reconciler", labels=["reason"]
         )
-        rows = db.session.execute(
-            sa.select(OperationRun.reconciliation_reason, sa.func.count())
-            .where(OperationRun.reconciled_at.is_not(None))
-            .group_by(OperationRun.reconciliation_reason)
-        )
-        for reason, count in rows:
+        for reason, count in reads.reconciled_by_reason().items():
             reconciled.add_metric([reason or "unknown"], count)
         yield reconciled
         yield from self._passes()

@@ -10,7 +10,8 @@ from app.models import OperationRun, Tenant, User
 from app.operations import get_policy
 from app.operations.clock import now
 from app.operations.freshness import instant
-from app.operations.queries import encode_cursor, tab_clause
+from app.operations.queries import encode_cursor
+from app.operations.reads.lists import tab_clause
 from bench import generate
 from bench.timeline import measure_long_timeline, token_headers
 

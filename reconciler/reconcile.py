@@ -13,14 +13,12 @@ pass that dies loses at most its current batch, which the next pass picks up.
 import logging
 import time
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
 
 from app.extensions import db
-from app.models import OperationRun, ReconcilerPass
-from app.models.runs import run_records
+from app.models import ReconcilerPass
 from app.operations import get_policy
 from app.operations.clock import isoformat
 from app.operations.clock import now as clock_now
@@ -32,10 +30,8 @@ from app.operations.freshness import (
     NO_HEARTBEAT,
     NO_PROGRESS,
     freshness,
-    instant,
-    reconcile_due_clause,
 )
-from app.operations.queries import fixed
+from app.operations.reads import SystemReads
 from app.presenter.formatting import duration
 
 logger = logging.getLogger("runwarden.reconciler")
@@ -138,7 +134,7 @@ def run_pass(*, holder, batch_size=None, lock_rows=None, keep_going=None):
 
 def _any_due(policy, now):
     """Whether any run is due at all (nothing locked)."""
-    return db.session.execute(_first_due_query(policy), instant(policy, now)).first() is not None
+    return SystemReads(policy, now).any_due()
 
 
 def _record_empty_pass(holder, now, started):
@@ -200,28 +196,7 @@ def _record_abort(summary, errors, exc):
 
 def _select_batch(policy, now, last_id, batch_size, lock_rows):
     """The next due runs after ``last_id`` as plain rows (no ORM objects to build)."""
-    query = _batch_query(policy, batch_size, lock_rows)
-    return run_records(db.session.execute(query, {**instant(policy, now), "last_id": last_id}))
-
-
-@lru_cache(maxsize=16)
-def _batch_query(policy, batch_size, lock_rows):
-    """The candidate query, built once (the freshness SQL is large)."""
-    query = (
-        sa.select(OperationRun.__table__)
-        .where(
-            reconcile_due_clause(policy),
-            OperationRun.id > sa.bindparam("last_id", type_=sa.Integer, required=True),
-        )
-        .order_by(OperationRun.id)
-        .limit(fixed(batch_size))
-    )
-    return query.with_for_update(skip_locked=True) if lock_rows else query
-
-
-@lru_cache(maxsize=16)
-def _first_due_query(policy):
-    return sa.select(OperationRun.id).where(reconcile_due_clause(policy)).limit(fixed(1))
+    return SystemReads(policy, now).due_batch(last_id, batch_size, lock_rows)
 
 
 def _handle_batch(batch, summary, errors, policy, now):

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from app.cli import JsonGroup, emit, fail
 from app.extensions import db
-from app.models import OperationRun, Workspace
+from app.models import Workspace
 from app.operations import accounts, get_policy
 from app.operations import freshness as fr
 from app.operations.clock import now as clock_now
@@ -26,6 +26,7 @@ from app.operations.lifecycle import (
     heartbeat,
     start_run,
 )
+from app.operations.reads import SystemReads
 
 DEMO_PASSWORD = "runwarden-demo"
 WORKSPACES = {
@@ -289,11 +290,8 @@ class DemoBuilder:
 
 def freshness_summary(workspace_ids, policy, now):
     """Counts of freshness states and stale reasons over the runs of ``workspace_ids``."""
-    runs = db.session.scalars(
-        sa.select(OperationRun).where(OperationRun.workspace_id.in_(workspace_ids))
-    )
     states, reasons = Counter(), Counter()
-    for run in runs:
+    for run in SystemReads(policy, now).runs_in(workspace_ids):
         state = fr.freshness(run, policy, now)
         states[state.state] += 1
         if state.stale_reason:

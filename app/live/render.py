@@ -12,9 +12,6 @@ alone: a run's freshness transition, the reconciler's next pass, or at the lates
 
 from datetime import timedelta
 
-import sqlalchemy as sa
-
-from app.extensions import db
 from app.live.registry import (
     WATCH_LIST,
     WATCH_RECONCILER,
@@ -22,10 +19,8 @@ from app.live.registry import (
     WATCH_TENANT,
     WATCH_WORKSPACE,
 )
-from app.models import OperationRun
-from app.models.runs import run_records
 from app.operations import get_policy
-from app.operations.freshness import active_clause, freshness
+from app.operations.reads import RunReads
 from app.operations.reconciler_status import reconciler_status
 from app.pages import (
     PageArgs,
@@ -94,62 +89,36 @@ def plan(watch, scope, now, memo=None):
         if next_pass is not None and now < next_pass + RECONCILER_MARGIN < latest:
             return next_pass + RECONCILER_MARGIN, ()
         return latest, ()
-    narrow = _narrowed(watch)
+    reads, narrow = RunReads(scope, get_policy(), now), _narrowed(watch)
     if memo is None:
-        upcoming = _upcoming(_watched_active_runs(scope, narrow), now)
+        upcoming = reads.upcoming_transitions(limit=PLAN_LIMIT, **narrow)
     else:
-        read = memo.get(("plan", visibility_of(scope)), lambda: _read_upcoming(scope, now))
-        upcoming = _narrow_upcoming(read, watch, narrow, scope, now)
+        read = memo.get(("plan", visibility_of(scope)), lambda: reads.transitions(PLAN_LIMIT))
+        upcoming = _narrow_upcoming(read, narrow, reads)
     first = min(upcoming, default=None)
     if first is None or first > latest:
         return latest, ()
     return first, tuple(upcoming[first])
 
 
-def _read_upcoming(scope, now):
-    """Every active run of the scope with its next transition: ([(at, id, tenant_id)],
-    whether the read took all of them)."""
-    rows, policy = [], get_policy()
-    records = run_records(db.session.execute(_watched_active_runs(scope, None).limit(PLAN_LIMIT)))
-    for run in records:
-        at = freshness(run, policy, now).next_transition_at
-        if at is not None:
-            rows.append((at, run.id, run.tenant_id))
-    return rows, len(records) < PLAN_LIMIT
-
-
-def _narrow_upcoming(read, watch, narrow, scope, now):
+def _narrow_upcoming(read, narrow, reads):
+    """{instant: run ids} of the page's runs from the visibility's shared ``read`` (or read
+    for the page alone when the shared read did not take every active run)."""
     rows, complete = read
-    if narrow is not None and not complete:
-        return _upcoming(_watched_active_runs(scope, narrow), now)
+    if narrow and not complete:
+        return reads.upcoming_transitions(limit=PLAN_LIMIT, **narrow)
+    key, value = next(iter(narrow.items())) if narrow else (None, None)
     upcoming = {}
     for at, run_id, tenant_id in rows:
-        if narrow is None or (run_id if watch.kind == WATCH_RUN else tenant_id) == narrow[1]:
+        if key is None or (run_id if key == "run_id" else tenant_id) == value:
             upcoming.setdefault(at, []).append(run_id)
     return upcoming
 
 
-def _upcoming(query, now):
-    upcoming, policy = {}, get_policy()
-    for run in run_records(db.session.execute(query.limit(PLAN_LIMIT))):
-        at = freshness(run, policy, now).next_transition_at
-        if at is not None:
-            upcoming.setdefault(at, []).append(run.id)
-    return upcoming
-
-
 def _narrowed(watch):
-    """The one column and value that narrow the page's runs, or None for all of the scope."""
+    """What narrows the page's runs (a tenant or a run), or {} for all of the scope."""
     if watch.kind == WATCH_TENANT or (watch.kind == WATCH_LIST and watch.tenant_id):
-        return OperationRun.tenant_id, watch.tenant_id
+        return {"tenant_id": watch.tenant_id}
     if watch.kind == WATCH_RUN:
-        return OperationRun.id, watch.run_id
-    return None
-
-
-def _watched_active_runs(scope, narrow):
-    query = sa.select(OperationRun.__table__).where(scope.run_filter(), active_clause())
-    if narrow is not None:
-        column, value = narrow
-        query = query.where(column == value)
-    return query
+        return {"run_id": watch.run_id}
+    return {}

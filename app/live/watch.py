@@ -21,7 +21,10 @@ from app.live.registry import (
     WATCH_WORKSPACE,
     Watch,
 )
+from app.operations import get_policy
+from app.operations.clock import now as clock_now
 from app.operations.queries import MAX_ROW_ID
+from app.operations.reads import RunReads
 from app.operations.visibility import scope_for_user
 
 KINDS = {
@@ -80,7 +83,8 @@ def _narrow(watch, scope, view_args, args):
         return replace(watch, tenant_id=tenant.id) if tenant is not None else None
     if watch.kind == WATCH_RUN:
         run_id = view_args["run_id"]
-        run = scope.run(run_id) if 0 <= run_id <= MAX_ROW_ID else None
+        reads = RunReads(scope, get_policy(), clock_now())
+        run = reads.run(run_id) if 0 <= run_id <= MAX_ROW_ID else None
         return replace(watch, tenant_id=run.tenant_id, run_id=run.id) if run else None
     if watch.kind == WATCH_LIST and args.get("tenant_id"):
         raw = args["tenant_id"]

@@ -1,6 +1,6 @@
 """Transitions by time alone, found with the one freshness truth.
 
-``likely_stale_clause`` picks runs that are likely stale, in watched workspaces, with no
+``SystemReads.stale_batch`` picks runs that are likely stale, in watched workspaces, with no
 open "stale" event; ``freshness`` gives each its ``stale_since``; the unique (run_id, kind,
 transition_at) keeps exactly one event per run and transition however many schedulers look
 at once. An open "stale" event whose run is no longer likely stale is closed, and the run
@@ -8,52 +8,48 @@ gets one "recovered" event unless it failed (the failure is news of its own).
 """
 
 from datetime import timedelta
-from functools import lru_cache
 
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import NotificationChannel, OperationRun
-from app.models.runs import run_records
 from app.notifications.outbox import BATCH, EVENTS, TRUE, insert_ignoring_duplicates, stamp
-from app.operations.freshness import (
-    LIKELY_STALE,
-    freshness,
-    instant,
-    likely_stale_clause,
-    upcoming_stale_at,
+from app.operations.freshness import LIKELY_STALE, freshness, upcoming_stale_at
+from app.operations.reads import SystemReads
+
+RUNS = OperationRun.__table__
+# Runs in watched workspaces with no open "stale" event (SQL of our own tables only).
+UNANNOUNCED = (
+    RUNS.c.workspace_id.in_(
+        sa.select(NotificationChannel.workspace_id).where(NotificationChannel.enabled.is_(True))
+    ),
+    ~sa.exists().where(
+        EVENTS.c.run_id == RUNS.c.id, EVENTS.c.kind == "stale", EVENTS.c.open == TRUE
+    ),
 )
-from app.operations.queries import fixed
-
-
-@lru_cache(maxsize=16)
-def _stale_query(policy, batch):
-    runs = OperationRun.__table__
-    open_event = sa.exists().where(
-        EVENTS.c.run_id == runs.c.id, EVENTS.c.kind == "stale", EVENTS.c.open == TRUE
-    )
-    watched = sa.select(NotificationChannel.workspace_id).where(
-        NotificationChannel.enabled.is_(True)
-    )
-    return (
-        sa.select(runs)
-        .where(
-            likely_stale_clause(policy),
-            runs.c.workspace_id.in_(watched),
-            ~open_event,
-            runs.c.id > sa.bindparam("last_id", type_=sa.Integer, required=True),
-        )
-        .order_by(runs.c.id)
-        .limit(fixed(batch))
-    )
+# Open "stale" events and what their run last did.
+OPEN_STALE = (
+    (
+        EVENTS.c.id,
+        EVENTS.c.workspace_id,
+        EVENTS.c.tenant_id,
+        EVENTS.c.run_id,
+        RUNS.c.outcome,
+        RUNS.c.completed_at,
+        RUNS.c.last_heartbeat_at,
+        EVENTS.c.transition_at,
+    ),
+    EVENTS.join(RUNS, RUNS.c.id == EVENTS.c.run_id),
+    (EVENTS.c.kind == "stale", EVENTS.c.open == TRUE),
+    (EVENTS.c.id,),
+)
 
 
 def detect_stale(policy, now, batch=BATCH):
     """Write one open "stale" event per run that became likely stale; how many were new."""
-    found, last_id = 0, 0
+    found, last_id, reads = 0, 0, SystemReads(policy, now)
     while True:
-        params = {**instant(policy, now), "last_id": last_id}
-        runs = run_records(db.session.execute(_stale_query(policy, batch), params))
+        runs = reads.stale_batch(last_id, batch, UNANNOUNCED)
         if not runs:
             return found
         last_id = runs[-1].id
@@ -89,8 +85,8 @@ def next_stale_at(policy, now, within):
     """The earliest deadline from ``now`` to before ``now + within`` seconds after which a
     watched run with no open "stale" event becomes likely stale, or None: the sender can
     wake for it instead of finding it up to a poll interval late."""
-    params = {**instant(policy, now + timedelta(seconds=within)), "last_id": 0}
-    runs = run_records(db.session.execute(_stale_query(policy, BATCH), params))
+    ahead = SystemReads(policy, now + timedelta(seconds=within))
+    runs = ahead.stale_batch(0, BATCH, UNANNOUNCED)
     db.session.rollback()
     deadlines = [upcoming_stale_at(run, policy) for run in runs]
     return min((d for d in deadlines if d is not None and d >= now), default=None)
@@ -99,25 +95,7 @@ def next_stale_at(policy, now, within):
 def detect_recovered(policy, now, batch=BATCH):
     """Close open "stale" events whose run is no longer likely stale; a run that reported
     again or completed (not failed) gets one "recovered" event. How many recovered."""
-    runs = OperationRun.__table__
-    query = (
-        sa.select(
-            EVENTS.c.id,
-            EVENTS.c.workspace_id,
-            EVENTS.c.tenant_id,
-            EVENTS.c.run_id,
-            runs.c.outcome,
-            runs.c.completed_at,
-            runs.c.last_heartbeat_at,
-            EVENTS.c.transition_at,
-        )
-        .join(runs, runs.c.id == EVENTS.c.run_id)
-        .where(EVENTS.c.kind == "stale", EVENTS.c.open == TRUE)
-        .where(sa.not_(likely_stale_clause(policy)))
-        .order_by(EVENTS.c.id)
-        .limit(fixed(batch))
-    )
-    rows = db.session.execute(query, instant(policy, now)).all()
+    rows = SystemReads(policy, now).not_stale(*OPEN_STALE, batch)
     if not rows:
         return 0
     closed = db.session.scalars(

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.extensions import db
 from app.models.runs import RunRecord
 from app.operations.dialect import is_postgres
 from app.operations.freshness import HISTORY_MEASURES, _lit, upcoming_stale_at
@@ -123,7 +122,7 @@ def _histograms(window, widths):
         .group_by(RUNS.type, bucket)
     )
     bars = {name: [0] * (BUCKETS + 1) for name in widths}
-    for name, index_value, n in db.session.execute(query, window.params()):
+    for name, index_value, n in window.execute(query):
         bars[name][min(int(index_value), BUCKETS)] += int(n)
     return {name: (counts[:BUCKETS], counts[BUCKETS]) for name, counts in bars.items()}
 
@@ -138,7 +137,7 @@ def _noticed(window, name, policy):
         .limit(NOTICED_SAMPLE)
     )
     shown, closed = [], []
-    for row in db.session.execute(query, window.params()):
+    for row in window.execute(query):
         run = RunRecord._make(row)
         last_sign = run.last_heartbeat_at or run.started_at or run.created_at
         active = run._replace(status="running" if run.started_at else "queued")

@@ -14,11 +14,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from app.extensions import db
 from app.models import OperationRun
+from app.operations import get_policy
 from app.operations.dialect import is_postgres
 from app.operations.durations import seconds_between
 from app.operations.freshness import HISTORY_MEASURES, _lit, exceeded_clause
+from app.operations.reads import RunReads
 
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 MEASURES = ("queue_wait", "run_time", "heartbeat_gap", "progress_gap")
@@ -57,7 +58,7 @@ class Window:
 
     def where(self):
         clauses = [
-            self.scope.run_filter(),
+            self.reads.where_visible(),
             RUNS.status == sa.literal_column("'completed'"),
             RUNS.completed_at >= sa.bindparam("since", type_=sa.DateTime),
             RUNS.completed_at <= sa.bindparam("until", type_=sa.DateTime),
@@ -68,8 +69,13 @@ class Window:
             clauses.append(RUNS.type == self.type)
         return sa.and_(*clauses)
 
-    def params(self):
-        return {**self.scope.params, "since": self.since, "until": self.now}
+    @property
+    def reads(self):
+        return RunReads(self.scope, get_policy(), self.now)
+
+    def execute(self, query):
+        """Run ``query`` (built over ``where``) through the read interface."""
+        return self.reads.execute(query, since=self.since, until=self.now)
 
 
 def measure(name):
@@ -95,8 +101,8 @@ def distributions(window, name, keys=(RUNS.type,)):
     seconds, known = measure(name)
     where = sa.and_(window.where(), known, seconds.is_not(None))
     if is_postgres():
-        return _postgresql(seconds, where, keys, window.params())
-    return _sqlite(seconds, where, keys, window.params())
+        return _postgresql(seconds, where, keys, window)
+    return _sqlite(seconds, where, keys, window)
 
 
 def every_distribution(window, keys=(RUNS.type,)):
@@ -115,7 +121,7 @@ def every_distribution(window, keys=(RUNS.type,)):
         ]
     query = sa.select(*keys, *columns).where(window.where()).group_by(*keys)
     found = {name: {} for name in MEASURES}
-    for row in db.session.execute(query, window.params()):
+    for row in window.execute(query):
         key, values = tuple(row[: len(keys)]), row[len(keys) :]
         for i, name in enumerate(MEASURES):
             n, ranks, top = values[3 * i : 3 * i + 3]
@@ -131,20 +137,20 @@ def _ranks(seconds):
     ).within_group(seconds)
 
 
-def _postgresql(seconds, where, keys, params):
+def _postgresql(seconds, where, keys, window):
     query = (
         sa.select(*keys, sa.func.count(), _ranks(seconds), sa.func.max(seconds))
         .where(where)
         .group_by(*keys)
     )
     found = {}
-    for row in db.session.execute(query, params):
+    for row in window.execute(query):
         *key, n, values, top = row
         found[tuple(key)] = Distribution(int(n), *values, top)
     return found
 
 
-def _sqlite(seconds, where, keys, params):
+def _sqlite(seconds, where, keys, window):
     inner = sa.select(
         *(key.label(f"k{i}") for i, key in enumerate(keys)),
         seconds.label("x"),
@@ -159,7 +165,7 @@ def _sqlite(seconds, where, keys, params):
     key_columns = [inner.c[f"k{i}"] for i in range(len(keys))]
     query = sa.select(*key_columns, inner.c.n, inner.c.rn, inner.c.x).where(sa.or_(*picks))
     ranked = {}
-    for row in db.session.execute(query, params):
+    for row in window.execute(query):
         key, n, rank, value = tuple(row[: len(keys)]), row[-3], row[-2], row[-1]
         ranked.setdefault(key, (n, {}))[1][rank] = value
     return {key: interpolated(n, values) for key, (n, values) in ranked.items()}
@@ -236,7 +242,7 @@ def counts(window, policy):
     ]
     query = sa.select(RUNS.type, *columns).where(window.where()).group_by(RUNS.type)
     found = {}
-    for row in db.session.execute(query, window.params()):
+    for row in window.execute(query):
         values = [int(v) for v in row[1:]]
         outcomes = dict(zip(OUTCOME_NAMES, values[:4], strict=True))
         alarms = dict(zip(HISTORY_MEASURES, values[6:10], strict=True))

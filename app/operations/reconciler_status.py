@@ -12,8 +12,10 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.extensions import db
-from app.models import OperationRun, ReconcilerLease, ReconcilerPass
+from app.models import ReconcilerLease, ReconcilerPass
+from app.operations import get_policy
 from app.operations.clock import now as clock_now
+from app.operations.reads import RunReads, SystemReads
 from app.operations.visibility import scope_for_user
 from app.presenter.formatting import duration
 
@@ -221,30 +223,10 @@ def _outcome(row, newest, now):
     return RUNNING if newest and recent else INTERRUPTED
 
 
-def reconciled_by_pass(scope, pass_starts):
-    """{pass start: runs it closed that ``scope`` may see}: a pass stamps its start instant
-    as ``reconciled_at`` on every run it closes."""
-    if not pass_starts:
-        return {}
-    rows = db.session.execute(
-        sa.select(OperationRun.reconciled_at, sa.func.count())
-        .where(scope.run_filter(), OperationRun.reconciled_at.in_(sorted(set(pass_starts))))
-        .group_by(OperationRun.reconciled_at)
-    )
-    return dict(rows.all())
-
-
-def runs_visible_in(scope):
-    """A ``can_see_run`` for recent_passes: the ids among ``run_ids`` that ``scope`` (one
-    workspace, as the page shows it) may see."""
-
-    def can_see(run_ids):
-        query = sa.select(OperationRun.id).where(
-            scope.run_filter(), OperationRun.id.in_(sorted(run_ids))
-        )
-        return set(db.session.scalars(query))
-
-    return can_see
+def runs_visible_in(reads):
+    """A ``can_see_run`` for recent_passes: the ids among ``run_ids`` that ``reads`` (one
+    workspace's RunReads, as the page shows it) may see."""
+    return reads.visible_ids
 
 
 def runs_visible_to(user):
@@ -252,17 +234,12 @@ def runs_visible_to(user):
     any of their workspaces."""
 
     def can_see(run_ids):
-        workspaces = db.session.scalars(
-            sa.select(OperationRun.workspace_id)
-            .where(OperationRun.id.in_(sorted(run_ids)))
-            .distinct()
-        )
+        at, policy = clock_now(), get_policy()
         visible = set()
-        for workspace_id in workspaces:
+        for workspace_id in SystemReads(policy, at).workspaces_of(run_ids):
             scope = scope_for_user(user, workspace_id)
             if scope is not None:
-                query = scope.runs().where(OperationRun.id.in_(sorted(run_ids)))
-                visible.update(db.session.scalars(query.with_only_columns(OperationRun.id)))
+                visible.update(RunReads(scope, policy, at).visible_ids(run_ids))
         return visible
 
     return can_see

@@ -1,7 +1,8 @@
-"""The one query builder for what a user (or an API token) may see in a workspace.
+"""What a user (or an API token) may see in a workspace: a Scope, and its tenants.
 
-Routes never filter runs or tenants by hand: they ask a Scope. Anything outside the
-scope answers None, and the route turns None into 404.
+Routes never filter runs or tenants by hand: runs are read through ``RunReads(scope, ...)``
+(``app.operations.reads``, where the one visibility rule for runs lives), tenants through
+the Scope. Anything outside the scope answers None, and the route turns None into 404.
 """
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Membership, OperationRun, Tenant, TenantGrant, Workspace
+from app.operations.reads.binds import NO_TENANT, SOME_TENANTS, shape_of, values_of, visible
 
 
 @dataclass(frozen=True)
@@ -27,46 +29,12 @@ class Scope:
     def sees_all_tenants(self):
         return self.tenant_ids is None
 
-    def run_filter(self, model=OperationRun):
-        """SQL: the run belongs to this workspace and a visible tenant (or none)."""
-        return _visible_runs(self.shape, model, self.params)
-
-    def runs(self, model=OperationRun):
-        """SELECT of visible runs (no order)."""
-        return sa.select(model).where(self.run_filter(model))
-
-    @property
-    def shape(self):
-        """What the SQL of ``bound_run_filter`` depends on; its values are ``params``."""
-        if self.tenant_ids is None:
-            return "all tenants"
-        return "some tenants" if self.tenant_ids else "no tenant"
-
-    @staticmethod
-    def bound_run_filter(shape, model=OperationRun):
-        """``run_filter`` for a Scope of ``shape``, every value a required parameter.
-
-        For statements built once and reused: executed without the scope's ``params``
-        they fail ("a value is required"), never fall back to another scope's values.
-        """
-        return _visible_runs(shape, model)
-
-    @property
-    def params(self):
-        """The values of ``bound_run_filter(self.shape)``."""
-        if self.shape == "some tenants":
-            return {
-                "scope_workspace_id": self.workspace_id,
-                "scope_tenant_ids": sorted(self.tenant_ids),
-            }
-        return {"scope_workspace_id": self.workspace_id}
-
     def tenant_rows(self, ids=None):
         """Visible tenants as plain rows, by name; ``ids`` narrows to those tenants."""
-        params = dict(self.params)
+        params = values_of(self)
         if ids is not None:
             params["tenant_ids"] = sorted({i for i in ids if i is not None})
-        return db.session.execute(_tenant_rows_query(self.shape, ids is not None), params).all()
+        return db.session.execute(_tenant_rows_query(shape_of(self), ids is not None), params).all()
 
     def can_see_tenant(self, tenant_id):
         """Whether runs of ``tenant_id`` (None: workspace-level) are visible."""
@@ -95,34 +63,24 @@ class Scope:
         return tenant if tenant and self.can_see_tenant(tenant.id) else None
 
     def run(self, run_id, for_update=False, with_tenant=False):
-        """The visible run with this id, or None; ``with_tenant`` loads its tenant too."""
-        query = _run_query(self.shape, for_update, with_tenant)
-        return db.session.scalar(query, {**self.params, "run_id": run_id})
+        """The visible run with this id as an ORM object to change, or None; ``with_tenant``
+        loads its tenant too. Reads for showing go through ``RunReads``."""
+        query = _run_query(shape_of(self), for_update, with_tenant)
+        return db.session.scalar(query, {**values_of(self), "run_id": run_id})
 
-
-def _visible_runs(shape, model, values=None):
-    """The one visibility rule for runs: the scope's workspace, and a visible tenant or
-    none. ``values`` given: bound in place; else named parameters a caller must supply."""
-
-    def value(name, type_=None, expanding=False):
-        if values is None:
-            return sa.bindparam(name, type_=type_, expanding=expanding, required=True)
-        return sa.bindparam(name, values[name], type_=type_, expanding=expanding, unique=True)
-
-    clause = model.workspace_id == value("scope_workspace_id", sa.Integer)
-    if shape == "all tenants":
-        return clause
-    if shape == "no tenant":
-        return sa.and_(clause, model.tenant_id.is_(None))
-    granted = value("scope_tenant_ids", expanding=True)
-    return sa.and_(clause, sa.or_(model.tenant_id.is_(None), model.tenant_id.in_(granted)))
+    def runs_to_change(self, run_ids, columns):
+        """{id: row of ``columns``} of the visible runs among ``run_ids``: what a change
+        checks before it is written."""
+        query = _runs_query(shape_of(self), tuple(columns))
+        rows = db.session.execute(query, {**values_of(self), "run_ids": sorted(run_ids)})
+        return {run.id: run for run in rows}
 
 
 @lru_cache(maxsize=16)
 def _run_query(shape, for_update, with_tenant):
-    """One visible run by id: built once per shape (the API reads one per call)."""
+    """One visible run by id: built once per shape (the API changes one per call)."""
     query = sa.select(OperationRun).where(
-        Scope.bound_run_filter(shape),
+        visible(shape),
         OperationRun.id == sa.bindparam("run_id", type_=sa.Integer, required=True),
     )
     if with_tenant:
@@ -133,15 +91,21 @@ def _run_query(shape, for_update, with_tenant):
 
 
 @lru_cache(maxsize=16)
+def _runs_query(shape, columns):
+    ids = sa.bindparam("run_ids", expanding=True, required=True)
+    return sa.select(*columns).where(visible(shape), OperationRun.id.in_(ids))
+
+
+@lru_cache(maxsize=16)
 def _tenant_rows_query(shape, some):
     tenants = Tenant.__table__
     query = sa.select(tenants).where(
         tenants.c.workspace_id
         == sa.bindparam("scope_workspace_id", type_=sa.Integer, required=True)
     )
-    if shape == "no tenant":
+    if shape == NO_TENANT:
         query = query.where(sa.false())
-    elif shape == "some tenants":
+    elif shape == SOME_TENANTS:
         granted = sa.bindparam("scope_tenant_ids", expanding=True, required=True)
         query = query.where(tenants.c.id.in_(granted))
     if some:

@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 
 from app.operations import get_policy
 from app.operations.clock import isoformat
-from app.operations.queries import likely_stale_total
+from app.operations.reads import RunReads
 
 CONTENT_ID = "page-content"
 MEMO = "runwarden_sweep_memo"
@@ -110,14 +110,15 @@ def shared(scope, now, name, compute, *key):
     return memo.get((name, visibility_of(scope), now, *key), compute)
 
 
-def stale_count(scope, now):
+def reads_for(scope, now):
+    """The read interface of ``scope`` at ``now`` under the current policy."""
+    return RunReads(scope, get_policy(), now)
+
+
+def stale_count(reads):
     """The viewer's likely stale runs in the workspace, for the title and favicon of every
     page (``data-stale-count`` on ``#page-content``; js/live.js shows it)."""
-
-    def count_them():
-        return likely_stale_total(scope, policy=get_policy(), now=now)
-
-    count = shared(scope, now, "stale_count", count_them)
+    count = shared(reads.scope, reads.now, "stale_count", reads.likely_stale_total)
     return f"{count.value}+" if count.capped else str(count.value)
 
 

@@ -2,18 +2,17 @@
 
 from flask import abort
 
-from app.operations import get_policy
 from app.operations.queries import MAX_ROW_ID
 from app.operations.timeline import InvalidCursor, timeline_page
-from app.pages import Page, stale_count
+from app.pages import Page, reads_for, stale_count
 from app.presenter.detail import run_detail
 
 TEMPLATE = "monitoring/run_detail.html"
 
 
-def run_or_404(scope, run_id):
-    """The visible run with its tenant loaded, or 404."""
-    run = scope.run(run_id, with_tenant=True) if 0 <= run_id <= MAX_ROW_ID else None
+def run_or_404(reads, run_id):
+    """The visible run (a RunRead), or 404."""
+    run = reads.run(run_id) if 0 <= run_id <= MAX_ROW_ID else None
     if run is None:
         abort(404)
     return run
@@ -22,10 +21,11 @@ def run_or_404(scope, run_id):
 def build(scope, args, now):
     """The detail of run ``args.view_args["run_id"]`` with one page of its timeline (older
     than ``events_before`` when given); 404 when it is not visible, 400 for a bad cursor."""
-    run = run_or_404(scope, int(args.view_args["run_id"]))
+    reads = reads_for(scope, now)
+    run = run_or_404(reads, int(args.view_args["run_id"]))
     try:
         timeline = timeline_page(run, before=args.args.get("events_before"))
     except InvalidCursor as exc:
         abort(400, description=str(exc))
-    detail = run_detail(run, timeline, policy=get_policy(), now=now, back=args.args.get("back"))
-    return Page(TEMPLATE, {"detail": detail, "stale_count": stale_count(scope, now)}, now)
+    detail = run_detail(run, timeline, policy=reads.policy, now=now, back=args.args.get("back"))
+    return Page(TEMPLATE, {"detail": detail, "stale_count": stale_count(reads)}, now)

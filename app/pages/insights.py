@@ -11,7 +11,7 @@ from app.operations import get_policy
 from app.operations.insight_report import parse_window, type_insights
 from app.operations.insights import Window
 from app.operations.suggestions import MIN_RUNS, RULE, toml_snippet
-from app.pages import Page, stale_count
+from app.pages import Page, reads_for, stale_count
 from app.presenter.formatting import time_view
 from app.presenter.insights import type_views
 
@@ -60,6 +60,6 @@ def build(scope, args, now):
         "min_runs": MIN_RUNS,
         "as_of": time_view(now, now),
         "refresh_url": args.path,
-        "stale_count": stale_count(scope, now),
+        "stale_count": stale_count(reads_for(scope, now)),
     }
     return Page(TEMPLATE, context, now)

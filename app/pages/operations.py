@@ -4,19 +4,9 @@ from datetime import timedelta
 
 from flask import abort
 
-from app.operations import get_policy
-from app.operations.queries import (
-    COUNT_CAP,
-    MAX_ROW_ID,
-    TAB_ALL,
-    InvalidQuery,
-    RunFilters,
-    count_newer,
-    list_runs,
-    tab_counts,
-)
+from app.operations.queries import COUNT_CAP, MAX_ROW_ID, TAB_ALL, InvalidQuery, RunFilters
 from app.operations.search import SORT_CREATED, SORT_DURATION, SORTS, parse_instant, time_zone
-from app.pages import Page, shared, stale_count
+from app.pages import Page, reads_for, shared, stale_count
 from app.pages.tenant import overlay_for
 from app.presenter.lists import list_args, operations_list
 from app.presenter.runs import run_views
@@ -88,19 +78,20 @@ def _filters(args, scope, now):
     return tenant, filters.validate()
 
 
-def _newer(scope, policy, now, tab, filters, query):
+def _newer(reads, tab, filters, query):
     """On a deeper page: the runs that arrived above it since its first page was read."""
     raw = query.get("since_id")
     if not (query.get("cursor") or query.get("before")) or raw is None:
         return None
     if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ROW_ID:
         raise InvalidQuery("since_id", "since_id must be a run id")
-    return count_newer(scope, policy=policy, now=now, tab=tab, filters=filters, since_id=int(raw))
+    return reads.count_newer(tab=tab, filters=filters, since_id=int(raw))
 
 
 def build(scope, args, now):
     """The list page for ``args.args``; 400 for a bad filter or cursor, 404 for a hidden tenant."""
-    policy = get_policy()
+    reads = reads_for(scope, now)
+    policy = reads.policy
     query = list_args(args.args)
     tab = query.get("activeTab", TAB_ALL)
     try:
@@ -110,21 +101,18 @@ def build(scope, args, now):
             scope,
             now,
             "tab_counts",
-            lambda: tab_counts(scope, policy=policy, now=now, filters=filters, cap=cap),
+            lambda: reads.tab_counts(filters=filters, cap=cap),
             filters,
             cap,
         )
-        page = list_runs(
-            scope,
-            policy=policy,
-            now=now,
+        page = reads.page(
             tab=tab,
             filters=filters,
             cursor=query.get("cursor"),
             before=query.get("before"),
             sort=query.get("sort", SORT_CREATED),
         )
-        newer = _newer(scope, policy, now, tab, filters, query)
+        newer = _newer(reads, tab, filters, query)
     except InvalidQuery as exc:
         abort(400, description=exc.message)
     tenants = shared(scope, now, "tenant_rows", scope.tenant_rows)
@@ -138,11 +126,10 @@ def build(scope, args, now):
         policy=policy,
         newer=newer,
     )
-    by_id = {t.id: t for t in tenants}
     context = {
         "view": view,
-        "rows": run_views(page.runs, policy=policy, now=now, back=args.path, tenants=by_id),
-        "overlay": overlay_for(scope, tenant, now=now) if tenant else None,
-        "stale_count": stale_count(scope, now),
+        "rows": run_views(page.runs, policy=policy, now=now, back=args.path),
+        "overlay": overlay_for(reads, tenant) if tenant else None,
+        "stale_count": stale_count(reads),
     }
     return Page(TEMPLATE, context, now)

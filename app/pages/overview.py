@@ -3,11 +3,9 @@
 from app.extensions import db
 from app.models import Workspace
 from app.notifications.status import failing_warning
-from app.operations import get_policy
-from app.operations.dashboards import Activity, activity_by_tenant, last_reported
-from app.operations.queries import list_runs
+from app.operations.reads import Activity
 from app.operations.reconciler_status import reconciler_status
-from app.pages import Page, shared
+from app.pages import Page, reads_for, shared
 from app.presenter.dashboards import summary_of, workspace_totals
 from app.presenter.overview import tenant_card, tenant_listing
 from app.presenter.runs import run_views
@@ -19,14 +17,15 @@ RECENT = 10
 def build(scope, args, now):
     """The overview of ``scope``'s workspace at ``now``; ``args.args`` may ask for a name
     filter (``q``), problems only (``problems=1``) and the compact table (``view=table``)."""
-    policy = get_policy()
-    activity = activity_by_tenant(scope, policy=policy, now=now)
+    reads = reads_for(scope, now)
+    policy = reads.policy
+    activity = reads.activity_by_tenant()
     tenants = shared(scope, now, "tenant_rows", scope.tenant_rows)
-    reported = last_reported(scope, [t.id for t in tenants])
+    reported = reads.last_reported([t.id for t in tenants])
     cards = [
         tenant_card(t, activity.get(t.id, Activity()), reported.get(t.id), now) for t in tenants
     ]
-    recent = list_runs(scope, policy=policy, now=now, limit=RECENT).runs
+    recent = reads.page(limit=RECENT).runs
     workspace_level = activity.get(None)
     reconciler = reconciler_status(now) if scope.role == "owner" else None
     total = sum(activity.values(), Activity())
@@ -35,7 +34,7 @@ def build(scope, args, now):
         "listing": tenant_listing(cards, args.args, policy.follow_up_window),
         "totals": workspace_totals(total, policy.follow_up_window),
         "workspace_level": summary_of(workspace_level) if workspace_level else None,
-        "recent": run_views(recent, policy=policy, now=now, tenants={t.id: t for t in tenants}),
+        "recent": run_views(recent, policy=policy, now=now),
         "reconciler_warning": reconciler.message if reconciler and reconciler.looks_stale else None,
         "notifications_warning": failing_warning(scope.workspace_id) if reconciler else None,
         "stale_count": str(total.likely_stale),

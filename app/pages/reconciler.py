@@ -2,13 +2,8 @@
 
 from dataclasses import dataclass
 
-from app.operations.reconciler_status import (
-    recent_passes,
-    reconciled_by_pass,
-    reconciler_status,
-    runs_visible_in,
-)
-from app.pages import Page, stale_count
+from app.operations.reconciler_status import recent_passes, reconciler_status, runs_visible_in
+from app.pages import Page, reads_for, stale_count
 from app.presenter.formatting import duration, time_view
 
 TEMPLATE = "monitoring/reconciler.html"
@@ -38,9 +33,10 @@ def build(scope, args, now):
 
     Run counts are the viewer's own: runs of other workspaces and hidden tenants never count.
     """
+    reads = reads_for(scope, now)
     status = reconciler_status(now)
-    records = recent_passes(RECENT_PASSES, now=now, can_see_run=runs_visible_in(scope))
-    closed = reconciled_by_pass(scope, [record.started_at for record in records])
+    records = recent_passes(RECENT_PASSES, now=now, can_see_run=runs_visible_in(reads))
+    closed = reads.reconciled_by_pass([record.started_at for record in records])
     rows = [
         PassRow(
             record,
@@ -61,6 +57,6 @@ def build(scope, args, now):
         "times": times,
         "rows": rows,
         "interval": duration(status.interval_seconds),
-        "stale_count": stale_count(scope, now),
+        "stale_count": stale_count(reads),
     }
     return Page(TEMPLATE, context, now)

@@ -145,7 +145,7 @@ class NeedsAttention:
 
 def needs_attention(stale, follow_ups, activity, tenant, *, policy, now):
     """The Needs attention widget of ``tenant``."""
-    views = dict(policy=policy, now=now, density=CARD, tenant=tenant)
+    views = dict(policy=policy, now=now, density=CARD)
     return NeedsAttention(
         stale=run_views(stale, **views),
         stale_total=activity.likely_stale,
@@ -215,7 +215,7 @@ class Overlay:
 
 def overlay(tenant, runs, activity, *, policy, now, src):
     """The overlay: every active run (stale ones first), "+N more", a header summary."""
-    items = run_views(runs, policy=policy, now=now, density=CARD, tenant=tenant)
+    items = run_views(runs, policy=policy, now=now, density=CARD)
     return Overlay(
         tenant_uuid=tenant.uuid,
         src=src,

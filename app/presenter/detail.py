@@ -130,7 +130,7 @@ def _facts(run, view, now, fresh):
 
 
 def run_detail(run, timeline, *, policy, now, back=None):
-    """The RunDetail of ``run`` (tenant loaded) with one page of its timeline
+    """The RunDetail of ``run`` (a RunRead) with one page of its timeline
     (``operations.timeline.TimelinePage``, newest first)."""
     fresh = freshness(run, policy, now)
     view = run_view(run, policy=policy, now=now, density=DETAIL, fresh=fresh)

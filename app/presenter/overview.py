@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from app.operations import freshness as fr
-from app.operations.dashboards import Activity
+from app.operations.reads import Activity
 from app.presenter.badges import DANGER, NEUTRAL, SUCCESS, WARNING, Badge
 from app.presenter.banners import AttentionSummary
 from app.presenter.dashboards import summary_of

@@ -70,40 +70,25 @@ def _duration(run, now):
     return duration(between(run.started_at, run.completed_at or now))
 
 
-def _tenant(run):
-    return None if run.tenant_id is None else run.tenant
+def run_view(run, *, policy, now, density=ROW, back=None, fresh=None):
+    """A RunView of ``run`` (a RunRead: its columns and its tenant's name)."""
+    return _view(run, policy, now, density, run_links(back), tenant_links(), fresh)
 
 
-def run_view(run, *, policy, now, density=ROW, back=None, tenant=None, fresh=None):
-    """A RunView of ``run``; its tenant must be loaded (or passed as ``tenant``)."""
-    return _view(run, policy, now, density, run_links(back), tenant_links(), tenant, fresh)
-
-
-def run_views(runs, *, policy, now, density=ROW, back=None, tenant=None, tenants=None):
-    """RunViews for ``runs`` in order (the links of the page are prepared once).
-
-    The runs' tenant is ``tenant`` when they all have the same one, else looked up in
-    ``tenants`` ({id: tenant}) when given (rows from ``list_runs``), else loaded with them.
-    """
+def run_views(runs, *, policy, now, density=ROW, back=None):
+    """RunViews for ``runs`` (RunReads) in order (the links of the page are prepared once)."""
     run_link, tenant_link = run_links(back), tenant_links()
-    tenants = tenants or {}
-    return [
-        _view(
-            r, policy, now, density, run_link, tenant_link, tenant or tenants.get(r.tenant_id), None
-        )
-        for r in runs
-    ]
+    return [_view(r, policy, now, density, run_link, tenant_link, None) for r in runs]
 
 
-def _view(run, policy, now, density, run_link, tenant_link, tenant, fresh):
+def _view(run, policy, now, density, run_link, tenant_link, fresh):
     fresh = fresh or freshness(run, policy, now)
-    tenant = tenant or _tenant(run)
     return RunView(
         id=run.id,
         type=run.type,
         type_label=policy.for_type(run.type).label,
-        tenant_name=tenant.name if tenant else None,
-        tenant_url=tenant_link(tenant.uuid) if tenant else None,
+        tenant_name=run.tenant_name,
+        tenant_url=tenant_link(run.tenant_uuid) if run.tenant_uuid else None,
         status=run.status,
         outcome=run.outcome,
         is_active=fresh.is_active,

@@ -14,7 +14,6 @@ from datetime import timedelta
 import pytest
 from flask import g
 
-import app.pages as pages
 from app.live import dispatch
 from app.live import render as live_render
 from app.live.dispatch import REVOKED, group_key
@@ -23,8 +22,8 @@ from app.live.render import plan, render_context
 from app.live.timer import LiveWorker
 from app.models import Membership
 from app.operations.freshness import freshness
+from app.operations.reads import RunReads
 from app.pages import SweepMemo, shared, use_memo
-from app.pages import operations as list_page
 from tests.conftest import T0, login
 from tests.factories import make_member, make_user
 from tests.live.conftest import Harness, received, run_ids, watch_for
@@ -52,15 +51,16 @@ def sweep(harness, *runs):
     return result["n"]
 
 
-def counting(monkeypatch, module, name):
+def counting(monkeypatch, name):
+    """The visible tenants of each viewer whose reads call ``RunReads.<name>``."""
     calls = []
-    real = getattr(module, name)
+    real = getattr(RunReads, name)
 
-    def wrapper(scope, *args, **kwargs):
-        calls.append(scope.tenant_ids)
-        return real(scope, *args, **kwargs)
+    def wrapper(reads, *args, **kwargs):
+        calls.append(reads.scope.tenant_ids)
+        return real(reads, *args, **kwargs)
 
-    monkeypatch.setattr(module, name, wrapper)
+    monkeypatch.setattr(RunReads, name, wrapper)
     return calls
 
 
@@ -74,8 +74,8 @@ def viewer_b(world):
 def test_pages_of_one_visibility_read_shared_facts_once_per_sweep(
     app, world, viewer_b, monkeypatch
 ):
-    stale_calls = counting(monkeypatch, pages, "likely_stale_total")
-    count_calls = counting(monkeypatch, list_page, "tab_counts")
+    stale_calls = counting(monkeypatch, "likely_stale_total")
+    count_calls = counting(monkeypatch, "tab_counts")
     h = Harness(app)
     people = (world.owner, world.viewer, viewer_b)
     clients = {(u.id, p): h.open(u, p) for u in people for p in SHARED_PAGES}

@@ -5,7 +5,9 @@ from datetime import timedelta
 import pytest
 
 from app.models import ReconcilerLease, ReconcilerPass, Workspace
+from app.operations import get_policy
 from app.operations import reconciler_status as rs
+from app.operations.reads import RunReads
 from app.operations.visibility import scope_for_user
 from tests.conftest import T0, login
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
@@ -138,7 +140,8 @@ def test_errors_are_those_of_the_scope_only(app, db, errors_world):
     everywhere = rs.recent_passes(now=T0, can_see_run=rs.runs_visible_to(viewer))[0]
     assert [e.run_id for e in everywhere.errors] == [runs[0].id, runs[2].id, None]
     scope = scope_for_user(viewer, runs[0].workspace_id)
-    [record] = rs.recent_passes(now=T0, can_see_run=rs.runs_visible_in(scope))
+    reads = RunReads(scope, get_policy(), T0)
+    [record] = rs.recent_passes(now=T0, can_see_run=rs.runs_visible_in(reads))
     assert [e.run_id for e in record.errors] == [runs[0].id, None]
     assert record.error_count == 2
 

@@ -242,7 +242,7 @@ def test_safe_back(value, kept):
 def test_activities_add_up_field_by_field():
     from dataclasses import fields
 
-    from app.operations.dashboards import Activity
+    from app.operations.reads import Activity
 
     one = Activity(*range(1, len(fields(Activity)) + 1))
     assert one + one == Activity(*(2 * n for n in range(1, len(fields(Activity)) + 1)))

@@ -3,7 +3,8 @@
 import pytest
 
 from app.operations import freshness as fr
-from app.operations.queries import InvalidQuery, RunFilters, list_runs, tab_counts
+from app.operations.queries import InvalidQuery, RunFilters
+from app.operations.reads import RunReads
 from app.operations.visibility import scope_for_user
 from tests.conftest import T0
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
@@ -27,7 +28,7 @@ def test_keyset_pages_walk_every_run_once_newest_first(world, policy):
     scope = scope_for_user(owner, ws.id)
     seen, cursor = [], None
     while True:
-        page = list_runs(scope, policy=policy, now=T0, cursor=cursor, limit=3)
+        page = RunReads(scope, policy, T0).page(cursor=cursor, limit=3)
         seen += page.runs
         cursor = page.next_cursor
         if cursor is None:
@@ -39,8 +40,8 @@ def test_keyset_pages_walk_every_run_once_newest_first(world, policy):
 
 def test_tab_counts_follow_visibility(world, policy):
     ws, a, b, owner, viewer, runs, stale, failed = world
-    owner_counts = tab_counts(scope_for_user(owner, ws.id), policy=policy, now=T0)
-    viewer_counts = tab_counts(scope_for_user(viewer, ws.id), policy=policy, now=T0)
+    owner_counts = RunReads(scope_for_user(owner, ws.id), policy, T0).tab_counts()
+    viewer_counts = RunReads(scope_for_user(viewer, ws.id), policy, T0).tab_counts()
     assert {k: c.value for k, c in owner_counts.items()} == {
         "all": 9,
         "active": 8,
@@ -58,7 +59,7 @@ def test_tab_counts_follow_visibility(world, policy):
 
 def test_counts_cap(world, policy):
     ws, *_, owner, _viewer, _runs, _stale, _failed = world
-    counts = tab_counts(scope_for_user(owner, ws.id), policy=policy, now=T0, cap=5)
+    counts = RunReads(scope_for_user(owner, ws.id), policy, T0).tab_counts(cap=5)
     assert counts["all"].value == 5 and counts["all"].capped
     assert counts[fr.ACTIVE_STALE_ATTENTION].capped is False
 
@@ -67,8 +68,8 @@ def test_counts_cap_boundary(world, policy):
     """Nine visible runs: a cap of nine is exact, a cap of eight shows "8+"."""
     ws, *_, owner, _viewer, _runs, _stale, _failed = world
     scope = scope_for_user(owner, ws.id)
-    at_cap = tab_counts(scope, policy=policy, now=T0, cap=9)["all"]
-    below = tab_counts(scope, policy=policy, now=T0, cap=8)["all"]
+    at_cap = RunReads(scope, policy, T0).tab_counts(cap=9)["all"]
+    below = RunReads(scope, policy, T0).tab_counts(cap=8)["all"]
     assert (at_cap.value, at_cap.capped) == (9, False)
     assert (below.value, below.capped) == (8, True)
 
@@ -77,11 +78,11 @@ def test_bad_cursor_and_filters_are_refused(world, policy):
     ws, *_, owner, _v, _r, _s, _f = world
     scope = scope_for_user(owner, ws.id)
     with pytest.raises(InvalidQuery):
-        list_runs(scope, policy=policy, now=T0, cursor="not-a-cursor")
+        RunReads(scope, policy, T0).page(cursor="not-a-cursor")
     with pytest.raises(InvalidQuery):
-        list_runs(scope, policy=policy, now=T0, tab="nope")
+        RunReads(scope, policy, T0).page(tab="nope")
     with pytest.raises(InvalidQuery):
-        list_runs(scope, policy=policy, now=T0, filters=RunFilters(status="zombie"))
+        RunReads(scope, policy, T0).page(filters=RunFilters(status="zombie"))
 
 
 def test_statements_built_once_serve_each_scope_its_own_runs(world, policy):
@@ -94,14 +95,14 @@ def test_statements_built_once_serve_each_scope_its_own_runs(world, policy):
     make_member(owner, other_ws, "owner")
 
     def ids(user, workspace):
-        page = list_runs(scope_for_user(user, workspace.id), policy=policy, now=T0, limit=50)
+        page = RunReads(scope_for_user(user, workspace.id), policy, T0).page(limit=50)
         return {r.id for r in page.runs}
 
     assert ids(viewer, ws) == {r.id for r in runs if r.tenant_id == a.id} | {stale.id, failed.id}
     assert ids(other, ws) == {r.id for r in runs if r.tenant_id == b.id} | {failed.id}
     assert ids(owner, ws) == {r.id for r in runs} | {stale.id, failed.id}
     assert ids(owner, other_ws) == {foreign.id}
-    counts = tab_counts(scope_for_user(other, ws.id), policy=policy, now=T0)
+    counts = RunReads(scope_for_user(other, ws.id), policy, T0).tab_counts()
     assert counts["all"].value == len([r for r in runs if r.tenant_id == b.id]) + 1
 
 
@@ -109,17 +110,17 @@ def test_a_reused_statement_without_the_scopes_values_fails_loudly(world, policy
     import sqlalchemy as sa
 
     from app.extensions import db
-    from app.operations.queries import _page_query
+    from app.operations.reads.lists import filter_shape, page_query
 
-    query = _page_query(
-        policy, "all tenants", "all", RunFilters().shape, "created", False, False, 51
+    query = page_query(
+        policy, "all tenants", "all", filter_shape(RunFilters()), "created", False, False, 51
     )
     with pytest.raises(sa.exc.StatementError, match="scope_workspace_id"):
         db.session.scalars(query, fr.instant(policy, T0)).all()
 
 
 def test_a_status_outside_the_domain_never_reaches_the_sql(policy):
-    from app.operations.queries import filter_clauses
+    from app.operations.reads.lists import filter_clauses
 
     with pytest.raises(InvalidQuery):
         filter_clauses((False, False, "x' OR '1'='1", None, None, False, False), policy)

@@ -4,7 +4,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.models import OperationRun
-from app.operations.queries import list_runs, tab_counts
+from app.operations import get_policy
+from app.operations.reads import RunReads
 from app.operations.visibility import scope_for_token, scope_for_user, workspaces_for_user
 from tests.conftest import T0
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
@@ -32,7 +33,7 @@ def world(db):
 
 
 def visible(scope, db):
-    runs = db.session.scalars(scope.runs()).all()
+    runs = RunReads(scope, get_policy(), T0).page(limit=200).runs
     tenants = scope.tenant_rows()
     return {run.id for run in runs}, {tenant.slug for tenant in tenants}
 
@@ -102,9 +103,9 @@ def test_counts_exclude_hidden_tenants(world, policy):
     }
     for role, counts in expected.items():
         scope = scope_for_user(users[role], ws.id)
-        got = tab_counts(scope, policy=policy, now=T0)
+        got = RunReads(scope, policy, T0).tab_counts()
         assert {tab: count.value for tab, count in got.items()} == counts, role
-        page = list_runs(scope, policy=policy, now=T0, limit=50)
+        page = RunReads(scope, policy, T0).page(limit=50)
         assert len(page.runs) == counts["all"]
 
 

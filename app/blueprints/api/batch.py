@@ -21,7 +21,6 @@ from app.blueprints.api.schemas import (
     parse_item,
 )
 from app.blueprints.api.throttle import throttle_reports
-from app.extensions import db
 from app.models import OperationRun
 from app.operations import get_policy
 from app.operations.clock import now
@@ -67,8 +66,7 @@ CHECKED = (
 
 def _visible_runs(ids):
     ids = [run_id for run_id in ids if run_id <= MAX_RUN_ID]
-    query = principal().scope.runs().with_only_columns(*CHECKED)
-    return {run.id: run for run in db.session.execute(query.where(OperationRun.id.in_(ids)))}
+    return principal().scope.runs_to_change(ids, CHECKED)
 
 
 def _checked(index, item, run):

@@ -22,7 +22,8 @@ from app.blueprints.api.serialize import run_to_json, tenant_ref, timeline_to_js
 from app.blueprints.api.throttle import register_throttle, throttle_reports
 from app.operations import get_policy, lifecycle
 from app.operations.clock import now
-from app.operations.queries import InvalidQuery, RunFilters, list_runs
+from app.operations.queries import InvalidQuery, RunFilters
+from app.operations.reads import RunReads, as_read
 from app.operations.timeline import InvalidCursor, timeline_page
 
 QUERY_FIELDS = {"activeTab": "tab", "problemClass": "problem_class"}
@@ -32,11 +33,23 @@ bp.before_request(authenticate)
 register_throttle(bp)
 
 
+def _not_found(run_id):
+    return ApiError(404, "run_not_found", f"no run {run_id} in this workspace")
+
+
 def _run_or_404(run_id):
-    # The tenant comes in the same query: every answer names it.
+    """The visible run to change, with its tenant (every answer names it)."""
     run = principal().scope.run(run_id, with_tenant=True) if run_id <= MAX_RUN_ID else None
     if run is None:
-        raise ApiError(404, "run_not_found", f"no run {run_id} in this workspace")
+        raise _not_found(run_id)
+    return run
+
+
+def _read_or_404(run_id, policy, at):
+    """The visible run as the API shows it (a RunRead)."""
+    run = RunReads(principal().scope, policy, at).run(run_id) if run_id <= MAX_RUN_ID else None
+    if run is None:
+        raise _not_found(run_id)
     return run
 
 
@@ -50,7 +63,8 @@ def _tenant_or_404(ref):
 
 
 def _answer(run, policy, at, tenant, status=200):
-    return jsonify(run_to_json(run, policy, at, tenant)), status
+    """The answer to a change: the written ``run`` whose tenant is ``tenant``."""
+    return jsonify(run_to_json(as_read(run, tenant), policy, at)), status
 
 
 def _written(change, run, **kwargs):
@@ -144,12 +158,13 @@ def complete_run(run_id):
 @bp.get("/runs/<int:run_id>")
 def get_run(run_id):
     query = parse_query(RunQuery)
-    run = _run_or_404(run_id)
+    policy, at = get_policy(), now()
+    run = _read_or_404(run_id, policy, at)
     try:
         page = timeline_page(run, before=query.events_before)
     except InvalidCursor as exc:
         raise invalid({"events_before": str(exc)}, "the query is not valid") from exc
-    data = run_to_json(run, get_policy(), now())
+    data = run_to_json(run, policy, at)
     data.update(timeline_to_json(page))
     return jsonify(data)
 
@@ -163,10 +178,7 @@ def list_all_runs():
         tenant_id=tenant.id if tenant else None, type=query.type, status=query.status
     )
     try:
-        page = list_runs(
-            principal().scope,
-            policy=policy,
-            now=at,
+        page = RunReads(principal().scope, policy, at).page(
             tab=query.tab,
             filters=filters,
             cursor=query.cursor,
@@ -175,7 +187,5 @@ def list_all_runs():
     except InvalidQuery as exc:
         field = QUERY_FIELDS.get(exc.field, exc.field)
         raise invalid({field: exc.message}, "the query is not valid") from exc
-    # The page's tenants in one statement: every run names its tenant.
-    tenants = {t.id: t for t in principal().scope.tenant_rows({r.tenant_id for r in page.runs})}
-    runs = [run_to_json(run, policy, at, tenants.get(run.tenant_id)) for run in page.runs]
+    runs = [run_to_json(run, policy, at) for run in page.runs]
     return jsonify({"runs": runs, "next_cursor": page.next_cursor})

@@ -2,8 +2,6 @@
 
 from collections import namedtuple
 
-from app.extensions import db
-from app.models import Tenant
 from app.operations.clock import isoformat
 from app.operations.freshness import freshness, problem_class
 from app.presenter import api_fields
@@ -20,30 +18,25 @@ def tenant_ref(tenant):
     return None if tenant is None else TenantRef(tenant.id, tenant.uuid, tenant.slug, tenant.name)
 
 
-def tenant_to_json(tenant):
-    """A tenant reference, or None for a workspace-level run."""
-    if tenant is None:
+def tenant_to_json(run):
+    """The tenant reference of ``run`` (a RunRead), or None for a workspace-level run."""
+    if run.tenant_id is None:
         return None
-    return {"id": tenant.id, "uuid": tenant.uuid, "slug": tenant.slug, "name": tenant.name}
+    return {
+        "id": run.tenant_id,
+        "uuid": run.tenant_uuid,
+        "slug": run.tenant_slug,
+        "name": run.tenant_name,
+    }
 
 
-def _tenant_of(run):
-    # ``run.tenant`` is lazy="raise"; the identity map answers when a list loaded it already.
-    return db.session.get(Tenant, run.tenant_id) if run.tenant_id is not None else None
-
-
-def presenter_fields(run, fresh, now):
-    """The presenter's ``badge`` and ``guidance``: the same words the pages show."""
-    return api_fields(run, fresh, now)
-
-
-def run_to_json(run, policy, now, tenant=None):
-    """A run as the API shows it at ``now``; ``tenant`` is its tenant when already known."""
+def run_to_json(run, policy, now):
+    """A run (a RunRead) as the API shows it at ``now``."""
     fresh = freshness(run, policy, now)
     data = {
         "id": run.id,
         "workspace_id": run.workspace_id,
-        "tenant": tenant_to_json(tenant or _tenant_of(run)),
+        "tenant": tenant_to_json(run),
         "type": run.type,
         "type_label": policy.for_type(run.type).label,
         "status": run.status,
@@ -68,7 +61,7 @@ def run_to_json(run, policy, now, tenant=None):
         "reconcile_at": isoformat(fresh.reconcile_at),
         "next_transition_at": isoformat(fresh.next_transition_at),
     }
-    data.update(presenter_fields(run, fresh, now))
+    data.update(api_fields(run, fresh, now))
     return data
 
 

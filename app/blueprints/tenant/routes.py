@@ -6,7 +6,7 @@ from flask_login import login_required
 from app.blueprints.context import current_scope
 from app.blueprints.tenant import bp
 from app.operations.clock import now
-from app.pages import PageArgs, render_page, tenant
+from app.pages import PageArgs, reads_for, render_page, tenant
 
 
 @bp.get("/admin/t/<tenant_uuid>")
@@ -23,5 +23,5 @@ def active_operations(tenant_uuid):
     """The overlay's turbo-frame alone, for polling while live updates are down."""
     scope = current_scope()
     found = tenant.tenant_or_404(scope, tenant_uuid)
-    overlay = tenant.overlay_for(scope, found, now=now())
+    overlay = tenant.overlay_for(reads_for(scope, now()), found)
     return render_template("partials/active_operations.html", overlay=overlay, frame_only=True)

@@ -1,0 +1,132 @@
+"""The statements of the canonical list: tabs, filters, keyset pages and capped counts.
+
+Built once per shape (building one costs more than running it) and private to
+``app.operations.reads``; their values come from ``filter_values`` and ``binds.bound``.
+"""
+
+from functools import lru_cache
+
+import sqlalchemy as sa
+
+from app.models import OperationRun
+from app.operations import freshness as fr
+from app.operations import search as sr
+from app.operations.queries import STATUSES, TAB_ACTIVE, TAB_ALL, TABS, InvalidQuery
+from app.operations.reads.binds import fixed, visible, with_tenant
+
+
+def tab_clause(tab, policy):
+    """SQL filter of a list tab."""
+    if tab == TAB_ALL:
+        return sa.true()
+    if tab == TAB_ACTIVE:
+        return fr.active_clause()
+    if tab in (fr.ACTIVE_STALE_ATTENTION, fr.TERMINAL_FOLLOW_UP):
+        return fr.problem_class_clause(tab, policy)
+    raise InvalidQuery("activeTab", f"unknown tab {tab!r}")
+
+
+def filter_shape(filters):
+    """What the SQL of ``filters`` depends on (their values are ``filter_values``)."""
+    return (
+        filters.tenant_id is not None,
+        filters.type is not None,
+        filters.status,
+        filters.problem_class,
+        None if filters.text is None else sr.search_kind(filters.text),
+        filters.created_from is not None,
+        filters.created_to is not None,
+    )
+
+
+def filter_values(filters):
+    """The bound values of ``filter_clauses(filter_shape(filters), policy)``."""
+    values = {
+        "filter_tenant_id": filters.tenant_id,
+        "filter_type": filters.type,
+        "created_from": filters.created_from,
+        "created_to": filters.created_to,
+    }
+    if filters.text is not None:
+        values["search_pattern"] = sr.like_pattern(filters.text)
+        values["search_id"] = sr.run_id_in(filters.text)
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def filter_clauses(shape, policy):
+    """SQL filters for RunFilters of ``shape`` (see ``filter_shape``)."""
+    has_tenant, has_type, status, problem_class, search_kind, has_from, has_to = shape
+    clauses = sr.range_clauses(has_from, has_to)
+    if search_kind is not None:
+        clauses.append(sr.search_clause(search_kind))
+    if has_tenant:
+        tenant = sa.bindparam("filter_tenant_id", type_=sa.Integer, required=True)
+        clauses.append(OperationRun.tenant_id == tenant)
+    if has_type:
+        clauses.append(OperationRun.type == sa.bindparam("filter_type", required=True))
+    if status is not None:
+        if status not in STATUSES:  # written into the SQL: only ever one of these
+            raise InvalidQuery("status", f"unknown status {status!r}")
+        clauses.append(OperationRun.status == sa.literal_column(f"'{status}'"))
+    if problem_class is not None:
+        clauses.append(fr.problem_class_clause(problem_class, policy))
+    return clauses
+
+
+@lru_cache(maxsize=256)
+def page_query(policy, scope_shape, tab, shape, sort, at_cursor, newer, rows):
+    """The keyset page statement: read-model rows, then the sort key."""
+    key = OperationRun.created_at if sort == sr.SORT_CREATED else sr.duration_key()
+    order = (key.asc(), OperationRun.id.asc()) if newer else (key.desc(), OperationRun.id.desc())
+    query = (
+        sa.select(OperationRun.__table__, key.label("sort_key"))
+        .where(visible(scope_shape), tab_clause(tab, policy), *filter_clauses(shape, policy))
+        .order_by(*order)
+        .limit(fixed(rows))
+    )
+    if at_cursor:
+        key_type = sa.DateTime if sort == sr.SORT_CREATED else sa.Float
+        cursor = sa.tuple_(
+            sa.bindparam("cursor_key", type_=key_type, required=True),
+            sa.bindparam("cursor_id", type_=sa.BigInteger, required=True),
+        )
+        here = sa.tuple_(key, OperationRun.id)
+        query = query.where(here > cursor if newer else here < cursor)
+    joined, page = with_tenant(query, "sort_key")
+    if newer:
+        return joined.order_by(page.c.sort_key.asc(), page.c.id.asc())
+    return joined.order_by(page.c.sort_key.desc(), page.c.id.desc())
+
+
+def capped_count(where, cap):
+    """SQL: COUNT over runs matching ``where``, stopping at ``cap`` + 1 rows."""
+    inner = sa.select(sa.literal(1)).select_from(OperationRun).where(*where).limit(fixed(cap + 1))
+    return sa.select(sa.func.count()).select_from(inner.subquery()).scalar_subquery()
+
+
+@lru_cache(maxsize=256)
+def newer_query(policy, scope_shape, tab, shape, cap):
+    """How many runs of a list arrived after ``:since_id`` (capped)."""
+    since = sa.bindparam("since_id", type_=sa.BigInteger, required=True)
+    where = [
+        visible(scope_shape),
+        tab_clause(tab, policy),
+        *filter_clauses(shape, policy),
+        OperationRun.id > since,
+    ]
+    return sa.select(capped_count(where, cap))
+
+
+@lru_cache(maxsize=256)
+def counts_query(policy, scope_shape, shape, cap):
+    """Every tab's capped count under the same filters, in one statement."""
+    base = [visible(scope_shape), *filter_clauses(shape, policy)]
+    return sa.select(
+        *[capped_count([*base, tab_clause(tab, policy)], cap).label(tab) for tab in TABS]
+    )
+
+
+@lru_cache(maxsize=64)
+def stale_total_query(policy, scope_shape, cap):
+    """How many visible runs are likely stale (capped)."""
+    return sa.select(capped_count([visible(scope_shape), fr.likely_stale_clause(policy)], cap))
