@@ -24,6 +24,17 @@ PAGES = {
     "detail_100k_events_oldest",
     "api_get_100k_events",
     "api_get_100k_events_oldest",
+    # The list's search, time ranges and duration order (issue: find a run).
+    "list_search_id",
+    "list_search_common_text",
+    "list_search_rarer_text",
+    "list_search_absent_text",
+    "list_range_1h",
+    "list_range_7d",
+    "list_range_custom_hour_30d_ago",
+    "list_range_custom_hour_in_a_zone",
+    "list_search_and_range",
+    "list_sort_duration_24h",
 }
 RUNS = 3000
 REQUESTS = 2
