@@ -46,7 +46,8 @@ OPEN_STALE = (
 
 
 def detect_stale(policy, now, batch=BATCH):
-    """Write one open "stale" event per run that became likely stale; how many were new."""
+    """Write one open "stale" event per run that became likely stale; how many this call
+    wrote."""
     found, last_id, reads = 0, 0, SystemReads(policy, now)
     while True:
         runs = reads.stale_batch(last_id, batch, UNANNOUNCED)
@@ -66,7 +67,7 @@ def detect_stale(policy, now, batch=BATCH):
                         {"reason": state.stale_reason},
                     )
                 )
-        insert_ignoring_duplicates(
+        written = insert_ignoring_duplicates(
             EVENTS,
             ("workspace_id", "tenant_id", "run_id", "transition_at", "data"),
             rows,
@@ -76,7 +77,7 @@ def detect_stale(policy, now, batch=BATCH):
             open=True,
         )
         db.session.commit()
-        found += len(rows)
+        found += written  # another sender may have written some first
         if len(runs) < batch:
             return found
 

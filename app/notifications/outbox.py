@@ -53,9 +53,10 @@ def stamp(at):
 
 def insert_ignoring_duplicates(table, columns, rows, **constants):
     """INSERT ``rows`` (sequences in ``columns`` order) into ``table`` in one statement,
-    skipping any that a unique constraint already holds; ``constants`` fill more columns."""
+    skipping any that a unique constraint already holds; ``constants`` fill more columns.
+    How many rows were written."""
     if not rows:
-        return
+        return 0
     source = relation(f"new_{table.name}", [(c, table.c[c].type) for c in columns], rows)
     selected = [source.c[c] for c in columns]
     selected += [sa.literal(v, table.c[k].type) for k, v in constants.items()]
@@ -63,7 +64,8 @@ def insert_ignoring_duplicates(table, columns, rows, **constants):
         insert = postgresql.insert(table).on_conflict_do_nothing()
     else:
         insert = sa.insert(table).prefix_with("OR IGNORE")
-    db.session.execute(insert.from_select([*columns, *constants], sa.select(*selected)))
+    statement = insert.from_select([*columns, *constants], sa.select(*selected))
+    return len(db.session.scalars(statement.returning(table.c.id)).all())
 
 
 def _locked(query):

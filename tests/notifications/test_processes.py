@@ -165,6 +165,7 @@ def test_two_sender_processes_deliver_each_event_once_per_channel(
         accepted += len(bodies)
     assert set(receiver.attempted.values()) == {2}  # refused once, accepted once: no resend
     assert sum(s["sent"] for s in summaries) == accepted
+    assert sum(s["stale"] for s in summaries) == 20  # each stale event written by one
     assert sum(s["retrying"] for s in summaries) == accepted
     stale = db.session.scalars(
         sa.select(NotificationEvent.run_id).where(NotificationEvent.kind == "stale")
