@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from app.live import deflate
-from app.live.assets import live_assets, live_status, transition_in_ms
+from app.live.assets import live_assets, live_status, static_status, transition_in_ms
 from app.live.dispatch import Dispatcher
 from app.live.registry import LiveRegistry
 from app.live.relay import Relay
@@ -70,6 +70,7 @@ def init_live(app):
     app.add_url_rule(app.config["LIVE_STREAM_ROUTE"], "live_stream", stream_view, websocket=True)
     app.add_template_global(live_assets)
     app.add_template_global(live_status)
+    app.add_template_global(static_status)
     app.add_template_global(transition_in_ms)
     return state
 

@@ -57,6 +57,17 @@ def live_status():
     )
 
 
+def static_status(as_of):
+    """The header line of a page that is not live, in place of ``live_status``: it claims
+    no live state, only the age of the page's figures (``as_of``, an ISO instant), which
+    live.js ages in the browser like every ``[data-since]`` time. Without ``#live-status``
+    live.js opens no socket for the page."""
+    return Markup(
+        '<p id="page-age" class="live-status" data-state="static">Not live · figures from '
+        f'<span data-since="{escape(as_of)}">0 s</span> ago</p>'
+    )
+
+
 def transition_in_ms(*instants):
     """Milliseconds from now to the earliest of ``instants`` (None ignored), or "" if none.
 

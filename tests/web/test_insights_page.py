@@ -129,3 +129,21 @@ def test_tenant_dashboard_links_its_summary_to_insights(client, history):
         doc = parse(client.get(f"/admin/t/{seen.uuid}").get_data(as_text=True))
     assert doc.find("data-insights-link") is None
     assert "Insights" not in [a.text for a in doc.find_all(tag="nav")[0].find_all(tag="a")]
+
+
+def test_header_claims_no_live_state_only_the_age_of_the_figures(client, history):
+    *_, owner, _operator, _viewer = history
+    response, doc = _page(client, owner)
+    body = response.get_data(as_text=True)
+    assert doc.find("id", "live-status") is None and 'id="live-status"' not in body
+    assert doc.find("id", "live-banner") is None and "Live ·" not in body
+    age = doc.find("id", "page-age")
+    assert age.attrs["data-state"] == "static"
+    assert age.text == "Not live · figures from 0 s ago"
+    since = age.find("data-since")
+    assert since.attrs["data-since"] == doc.find("id", "page-content").attrs["data-as-of"]
+    assert since.attrs["data-since"].startswith(T0.isoformat()[:19])
+    login(client, owner)
+    overview = parse(client.get("/admin").get_data(as_text=True))
+    assert overview.find("id", "live-status") is not None
+    assert overview.find("id", "page-age") is None

@@ -5,7 +5,8 @@
 //   whole live region of the page, built by the same page model as the page itself),
 //   "current <ms>" (every change the server had read <ms> ago is on this page) or "stale"
 //   (the server is not reading changes), and "revoked <why>" before it closes a socket
-//   whose user lost access or signed out.
+//   whose user lost access or signed out. A page that is not live (the insights) renders
+//   #page-age instead of #live-status: no socket, no "Live" claim, only its figures' age.
 // - "Live · updated N s ago" counts from the instant the data was last confirmed current.
 //   No message for HUNG_MS (two heartbeats) means a hung server: the page says "Connection lost", dims the
 //   data, prefixes the title and offers "Reconnect now"; it reconnects with a short backoff
