@@ -41,26 +41,21 @@ class Scope:
         return tenant_id is None or self.tenant_ids is None or tenant_id in self.tenant_ids
 
     def tenant_by_uuid(self, tenant_uuid):
-        """The visible tenant with this public uuid, or None."""
-        tenant = db.session.scalar(
-            sa.select(Tenant).where(
-                Tenant.uuid == str(tenant_uuid), Tenant.workspace_id == self.workspace_id
-            )
-        )
-        return tenant if tenant and self.can_see_tenant(tenant.id) else None
+        """The visible tenant (a plain row, as ``tenant_rows``) with this uuid, or None."""
+        return self._tenant(_BY_UUID, str(tenant_uuid))
 
     def tenant_by_id(self, tenant_id):
-        """The visible tenant with this id, or None."""
-        tenant = db.session.get(Tenant, tenant_id)
-        if tenant is None or tenant.workspace_id != self.workspace_id:
-            return None
-        return tenant if self.can_see_tenant(tenant.id) else None
+        """The visible tenant (a plain row) with this id, or None."""
+        return self._tenant(_BY_ID, tenant_id)
 
     def tenant_by_ref(self, ref):
-        """The visible tenant by uuid or slug, or None."""
-        params = {"scope_workspace_id": self.workspace_id, "ref": str(ref)}
-        tenant = db.session.scalar(_TENANT_BY_REF, params)
-        return tenant if tenant and self.can_see_tenant(tenant.id) else None
+        """The visible tenant (a plain row) by uuid or slug, or None."""
+        return self._tenant(_BY_REF, str(ref))
+
+    def _tenant(self, query, key):
+        values = {"scope_workspace_id": self.workspace_id, "tenant_key": key}
+        tenant = db.session.execute(query, values).first()
+        return tenant if tenant is not None and self.can_see_tenant(tenant.id) else None
 
     def run(self, run_id, for_update=False, with_tenant=False):
         """The visible run with this id as an ORM object to change, or None; ``with_tenant``
@@ -113,11 +108,18 @@ def _tenant_rows_query(shape, some):
     return query.order_by(tenants.c.name, tenants.c.id)
 
 
-_REF = sa.bindparam("ref", type_=sa.String, required=True)
-_TENANT_BY_REF = sa.select(Tenant).where(
-    Tenant.workspace_id == sa.bindparam("scope_workspace_id", type_=sa.Integer, required=True),
-    sa.or_(Tenant.uuid == _REF, Tenant.slug == _REF),
+def _tenant_query(*where):
+    tenants = Tenant.__table__
+    workspace = sa.bindparam("scope_workspace_id", type_=sa.Integer, required=True)
+    return sa.select(tenants).where(tenants.c.workspace_id == workspace, *where)
+
+
+_KEY = sa.bindparam("tenant_key", type_=sa.String, required=True)
+_BY_UUID = _tenant_query(Tenant.__table__.c.uuid == _KEY)
+_BY_ID = _tenant_query(
+    Tenant.__table__.c.id == sa.bindparam("tenant_key", type_=sa.Integer, required=True)
 )
+_BY_REF = _tenant_query(sa.or_(Tenant.__table__.c.uuid == _KEY, Tenant.__table__.c.slug == _KEY))
 
 
 def scope_for_user(user, workspace_id):

@@ -79,8 +79,15 @@ def test_hidden_tenants_are_not_found_by_any_reference(world):
         assert scope.tenant_by_id(tenant.id) is None
         assert scope.tenant_by_ref(tenant.slug) is None
         assert scope.tenant_by_ref(tenant.uuid) is None
-    assert scope.tenant_by_uuid(tenants["b"].uuid) == tenants["b"]
-    assert scope.tenant_by_ref("b") == tenants["b"]
+    [row] = scope.tenant_rows()
+    assert row.id == tenants["b"].id
+    # One tenant shape: every lookup answers the plain row ``tenant_rows`` answers.
+    assert scope.tenant_by_uuid(tenants["b"].uuid) == row
+    assert scope.tenant_by_ref("b") == row
+    assert scope.tenant_by_ref(tenants["b"].uuid) == row
+    assert scope.tenant_by_id(tenants["b"].id) == row
+    assert scope.tenant_by_id(2**31 - 1) is None
+    assert scope.tenant_by_ref("b' OR '1'='1") is None
     owner_scope = scope_for_user(users["owner"], ws.id)
     assert owner_scope.tenant_by_uuid(tenants["foreign"].uuid) is None
     assert owner_scope.tenant_by_id(tenants["foreign"].id) is None
