@@ -122,7 +122,8 @@ class ReconcilerService:
                 if summary.grouped or summary.sent or summary.failed or summary.errors:
                     record = {"event": "notifications_tick", "holder": self.holder}
                     logger.info(json.dumps({**record, **vars(summary)}, default=str))
-                self._wake_for_next_stale()
+                if not summary.errors:  # a failing step is retried at the regular pace
+                    self._wake_for_next_stale()
                 return summary
         except Exception as exc:
             logger.exception("notification tick failed: %s", error_text(exc))
@@ -140,7 +141,7 @@ class ReconcilerService:
         job = self.scheduler.get_job(NOTIFY_JOB)
         if stale_at is None or job is None or job.next_run_time is None:
             return None
-        wake = datetime.now(UTC) + (stale_at - at) + WAKE_MARGIN
+        wake = datetime.now(UTC) + max(stale_at - at, timedelta(0)) + WAKE_MARGIN
         if wake >= job.next_run_time:
             return None
         self.scheduler.modify_job(NOTIFY_JOB, next_run_time=wake)

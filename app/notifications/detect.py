@@ -83,14 +83,15 @@ def detect_stale(policy, now, batch=BATCH):
 
 
 def next_stale_at(policy, now, within):
-    """The earliest deadline from ``now`` to before ``now + within`` seconds after which a
-    watched run with no open "stale" event becomes likely stale, or None: the sender can
-    wake for it instead of finding it up to a poll interval late."""
+    """The earliest stale deadline, before ``now + within`` seconds, of a watched run with
+    no open "stale" event, or None: the sender can wake for it instead of finding it up to
+    a poll interval late. A deadline already past (it passed while the tick ran) is
+    returned as it is: wake at once."""
     ahead = SystemReads(policy, now + timedelta(seconds=within))
     runs = ahead.stale_batch(0, BATCH, UNANNOUNCED)
     db.session.rollback()
     deadlines = [upcoming_stale_at(run, policy) for run in runs]
-    return min((d for d in deadlines if d is not None and d >= now), default=None)
+    return min((d for d in deadlines if d is not None), default=None)
 
 
 def detect_recovered(policy, now, batch=BATCH):

@@ -46,9 +46,11 @@ def test_nothing_to_wake_for(app, db, space, clock, policy, watched):
     now = clock.now()
     _run(space, clock, 2)  # beyond the window
     assert next_stale_at(policy, now, 1) is None
-    _run(space, clock, -1)  # stale already: this tick finds it, no wake needed
-    assert next_stale_at(policy, now, 1) is None
+    late = _run(space, clock, -1)  # its deadline passed while a tick ran: wake at once
+    deadline = late.started_at + timedelta(seconds=STALE_AFTER)
+    assert next_stale_at(policy, now, 1) == deadline < now
     assert detect_stale(policy, now) == 1
+    assert next_stale_at(policy, now, 1) is None  # announced: nothing to wake for
     clock.advance(seconds=1.5)  # the first run is due within the window again
     assert next_stale_at(policy, clock.now(), 1) is not None
 
@@ -74,5 +76,9 @@ def test_the_sender_job_is_brought_forward_to_the_deadline(app, db, space, clock
         assert job.next_run_time == wake < regular
         low = started + timedelta(seconds=0.4) + WAKE_MARGIN
         assert low <= wake <= datetime.now(UTC) + timedelta(seconds=0.4) + WAKE_MARGIN
+        clock.advance(seconds=0.5)  # the deadline passed before the look-ahead: at once
+        started = datetime.now(UTC)
+        wake = service._wake_for_next_stale()
+        assert started + WAKE_MARGIN <= wake <= datetime.now(UTC) + WAKE_MARGIN
     finally:
         service.scheduler.shutdown(wait=False)
