@@ -1,0 +1,62 @@
+"""Reads across every workspace: ``SystemReads(policy, now)``, for the reconciler, the
+metrics, time-only notifications and the demo's summary (never for a page: no Scope)."""
+
+from app.extensions import db
+from app.models.runs import run_records
+from app.operations import freshness as fr
+from app.operations.reads import system
+
+
+class SystemReads:
+    """Reads across every workspace at ``now`` under ``policy``: for the reconciler, the
+    metrics and time-only notifications, never for a page (they see no Scope)."""
+
+    def __init__(self, policy, now):
+        self.policy, self.now = policy, now
+        self._values = fr.instant(policy, now)
+
+    def _execute(self, statement, **values):
+        return db.session.execute(statement, {**self._values, **values})
+
+    def any_due(self):
+        """Whether any run's reconcile time has come (nothing locked)."""
+        return self._execute(system.first_due_query(self.policy)).first() is not None
+
+    def due_batch(self, last_id, size, lock_rows):
+        """The next runs after ``last_id`` whose reconcile time has come, in id order, as
+        RunRecords; ``lock_rows``: locked ``FOR UPDATE SKIP LOCKED`` (PostgreSQL)."""
+        query = system.due_batch_query(self.policy, size, lock_rows)
+        return run_records(self._execute(query, last_id=last_id))
+
+    def stale_batch(self, last_id, size, where=()):
+        """The next likely stale runs after ``last_id`` in id order (RunRecords), that also
+        match ``where`` (a tuple of SQL over the caller's own tables)."""
+        query = system.stale_batch_query(self.policy, size, tuple(where))
+        return run_records(self._execute(query, last_id=last_id))
+
+    def not_stale(self, columns, join, where, order, size):
+        """Rows of ``columns`` from ``join`` (another table joined to runs) whose run is not
+        likely stale, matching ``where``, in ``order``, up to ``size``."""
+        query = system.not_stale_query(
+            self.policy, tuple(columns), join, tuple(where), tuple(order), size
+        )
+        return self._execute(query).all()
+
+    def active_by_freshness(self):
+        """{freshness state: how many active runs}."""
+        return dict(self._execute(system.active_by_freshness_query(self.policy)).all())
+
+    def reconciled_by_reason(self):
+        """{reconciliation reason: how many runs the reconciler closed for it}."""
+        return dict(self._execute(system.RECONCILED_BY_REASON).all())
+
+    def runs_in(self, workspace_ids):
+        """Every run of ``workspace_ids`` (RunRecords), for the demo's own summary."""
+        ids = sorted(workspace_ids)
+        return run_records(self._execute(system.RUNS_IN, workspace_ids=ids)) if ids else []
+
+    def workspaces_of(self, run_ids):
+        """The workspaces of the runs ``run_ids``."""
+        if not run_ids:
+            return []
+        return list(self._execute(system.WORKSPACES_OF, run_ids=sorted(run_ids)).scalars())
