@@ -46,9 +46,10 @@ else:
 def when_ready(server):
     if serve != "web":
         return
+    from app import create_app
     from reconciler.loop import start_in_gunicorn_master
 
-    start_in_gunicorn_master(server)
+    start_in_gunicorn_master(server, create_app())
 
 
 def on_exit(server):

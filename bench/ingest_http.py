@@ -48,13 +48,15 @@ def prepare(url, runs, tokens):
     with app.app_context():
         db.drop_all()
         db.create_all()
-        ws = Workspace(slug="bench", name="Bench")
+        now = datetime.now(UTC).replace(tzinfo=None)
+        ws = Workspace(slug="bench", name="Bench", created_at=now)
         db.session.add(ws)
         db.session.flush()
-        tenant = Tenant(workspace_id=ws.id, slug="bench-tenant", name="Bench tenant")
+        tenant = Tenant(
+            workspace_id=ws.id, slug="bench-tenant", name="Bench tenant", created_at=now
+        )
         db.session.add(tenant)
         db.session.commit()
-        now = datetime.now(UTC).replace(tzinfo=None)
         row = dict(workspace_id=ws.id, tenant_id=tenant.id, type="inventory_sync")
         row.update(status="running", outcome="pending", created_at=now, started_at=now)
         row.update(total=10**9, event_count=1)

@@ -272,15 +272,12 @@ def stop_embedded():
         service.stop()
 
 
-def start_in_gunicorn_master(server):
-    """gunicorn ``when_ready`` hook: run the embedded reconciler in the master, once.
+def start_in_gunicorn_master(server, app):
+    """gunicorn ``when_ready`` hook: run the embedded reconciler of ``app`` in the master, once.
 
     The master never serves requests and outlives its workers; workers forked after this
     inherit ``RUNWARDEN_RECONCILER_OWNER`` and do not start their own.
     """
-    from app import create_app
-
-    app = create_app()
     if app.config["RUNWARDEN_RECONCILER"] != "embedded":
         return None
     os.environ[OWNER_ENV] = str(os.getpid())

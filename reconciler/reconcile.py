@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import sqlalchemy as sa
 from flask import current_app
 
+from app.durations import duration
 from app.extensions import db
 from app.models import ReconcilerPass
 from app.operations import get_policy
@@ -32,7 +33,6 @@ from app.operations.freshness import (
     freshness,
 )
 from app.operations.reads import SystemReads
-from app.presenter.formatting import duration
 
 logger = logging.getLogger("runwarden.reconciler")
 

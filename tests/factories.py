@@ -7,6 +7,7 @@ from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.models import Membership, OperationRun, RunEvent, Tenant, TenantGrant, User, Workspace
+from app.operations.clock import now as clock_now
 
 _seq = count(1)
 T_HASH = generate_password_hash("password", method="pbkdf2:sha256:1000")
@@ -14,7 +15,9 @@ T_HASH = generate_password_hash("password", method="pbkdf2:sha256:1000")
 
 def make_workspace(slug=None, name=None, created_at=None):
     n = next(_seq)
-    ws = Workspace(slug=slug or f"ws-{n}", name=name or f"Workspace {n}", created_at=created_at)
+    ws = Workspace(
+        slug=slug or f"ws-{n}", name=name or f"Workspace {n}", created_at=created_at or clock_now()
+    )
     db.session.add(ws)
     db.session.commit()
     return ws
@@ -23,7 +26,10 @@ def make_workspace(slug=None, name=None, created_at=None):
 def make_tenant(workspace, slug=None, name=None):
     n = next(_seq)
     tenant = Tenant(
-        workspace_id=workspace.id, slug=slug or f"tenant-{n}", name=name or f"Tenant {n}"
+        workspace_id=workspace.id,
+        slug=slug or f"tenant-{n}",
+        name=name or f"Tenant {n}",
+        created_at=clock_now(),
     )
     db.session.add(tenant)
     db.session.commit()
@@ -37,6 +43,7 @@ def make_user(email=None, name=None, password_hash=T_HASH):
         name=name or f"User {n}",
         password_hash=password_hash,
         active=True,
+        created_at=clock_now(),
     )
     db.session.add(user)
     db.session.commit()

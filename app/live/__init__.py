@@ -9,21 +9,14 @@ off. ``LIVE_MODE = "external"`` leaves the sockets to a separate live process (s
 ``gunicorn.conf.py``): this process then answers the stream route with 503.
 """
 
-import os
-import threading
-from dataclasses import dataclass, field
-
-from flask import current_app
-
 from app.live import deflate
 from app.live.assets import live_assets, live_status, static_status, transition_in_ms
 from app.live.dispatch import Dispatcher
 from app.live.registry import LiveRegistry
-from app.live.relay import Relay
-from app.live.timer import LiveWorker
+from app.live.state import EXTENSION, LiveState, ensure_relay, get_live, stop_relay
 
-EXTENSION = "runwarden.live"
-READY_TIMEOUT = 3.0
+__all__ = ["DEFAULTS", "ensure_relay", "get_live", "init_live", "stop_relay"]
+
 DEFAULTS = {
     "LIVE_STREAM_ROUTE": "/live/stream",
     "LIVE_RELAY": True,
@@ -41,17 +34,6 @@ DEFAULTS = {
     "LIVE_WIDE_INTERVAL": 0.5,
     "LIVE_SHARED_DEFLATE": True,
 }
-
-
-@dataclass
-class LiveState:
-    """The live machinery of one app in one process."""
-
-    registry: LiveRegistry
-    dispatcher: Dispatcher
-    relay: Relay | None = None
-    worker: LiveWorker | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def init_live(app):
@@ -73,45 +55,3 @@ def init_live(app):
     app.add_template_global(static_status)
     app.add_template_global(transition_in_ms)
     return state
-
-
-def get_live(app=None):
-    """The LiveState of ``app`` (or the current app)."""
-    return (app or current_app).extensions[EXTENSION]
-
-
-def ensure_relay(app):
-    """Start this process's relay (and live worker) unless running; returns the relay.
-
-    None when ``LIVE_RELAY`` is off.
-    """
-    if not app.config.get("LIVE_RELAY", True):
-        return None
-    state = get_live(app)
-    with state.lock:
-        relay = state.relay
-        if relay is not None and relay.pid == os.getpid() and relay.alive:
-            return relay
-        state.relay = Relay(
-            app,
-            state.dispatcher,
-            poll_interval=app.config["LIVE_POLL_INTERVAL"],
-            notify_timeout=app.config["LIVE_NOTIFY_TIMEOUT"],
-            retention_seconds=app.config["LIVE_RETENTION_SECONDS"],
-        ).start()
-        state.relay.wait_ready(READY_TIMEOUT)
-        if state.worker is None or not state.worker.alive:
-            timeout = app.config["LIVE_SEND_TIMEOUT_SECONDS"]
-            state.worker = LiveWorker(app, state.dispatcher, send_timeout=timeout).start()
-        return state.relay
-
-
-def stop_relay(app):
-    """Stop this process's relay (tests, clean shutdown)."""
-    state = get_live(app)
-    with state.lock:
-        relay, state.relay = state.relay, None
-        worker, state.worker = state.worker, None
-    for thread in (relay, worker):
-        if thread is not None:
-            thread.stop()

@@ -18,6 +18,7 @@ from flask_login import current_user
 from simple_websocket import ConnectionClosed, Server
 
 from app.extensions import db
+from app.live.state import ensure_relay, get_live
 from app.live.watch import resolve_watch
 from app.operations.clock import get_clock
 
@@ -28,8 +29,6 @@ INBOUND_PER_BEAT = 20
 
 def stream_view():
     """GET (WebSocket upgrade) on ``LIVE_STREAM_ROUTE``."""
-    from app.live import ensure_relay, get_live
-
     config = current_app.config
     refusal = _refusal()
     if refusal is not None:

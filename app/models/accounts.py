@@ -5,7 +5,6 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.operations.clock import now as clock_now
 
 ROLES = ("owner", "operator", "viewer")
 
@@ -18,7 +17,7 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=clock_now)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
 
     @property
     def is_active(self):
@@ -61,6 +60,6 @@ class ApiToken(db.Model):
     name: Mapped[str] = mapped_column(sa.String(100))
     prefix: Mapped[str] = mapped_column(sa.String(16))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=clock_now)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)

@@ -5,7 +5,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.operations.clock import now as clock_now
 
 
 class Workspace(db.Model):
@@ -14,7 +13,7 @@ class Workspace(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=clock_now)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
 
 
 class Tenant(db.Model):
@@ -28,4 +27,4 @@ class Tenant(db.Model):
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
     slug: Mapped[str] = mapped_column(sa.String(64))
     name: Mapped[str] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=clock_now)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)

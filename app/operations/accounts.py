@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.extensions import db
 from app.models import Membership, Tenant, TenantGrant, User, Workspace
 from app.models.accounts import ROLES
+from app.operations.clock import now as clock_now
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -61,6 +62,7 @@ def create_user(email, password, name=None):
         name=_name(name, email.split("@")[0]),
         password_hash=hash_password(password),
         active=True,
+        created_at=clock_now(),
     )
     db.session.add(user)
     db.session.flush()
@@ -99,7 +101,7 @@ def create_workspace(slug, name=None):
     _check_slug(slug, "workspace")
     if workspace_by_slug(slug) is not None:
         raise AccountError(f"workspace {slug!r} already exists")
-    workspace = Workspace(slug=slug, name=_name(name, slug))
+    workspace = Workspace(slug=slug, name=_name(name, slug), created_at=clock_now())
     db.session.add(workspace)
     db.session.flush()
     return workspace
@@ -123,7 +125,9 @@ def create_tenant(workspace_slug, slug, name=None):
     _check_slug(slug, "tenant")
     if _tenant(workspace, slug) is not None:
         raise AccountError(f"tenant {slug!r} already exists in workspace {workspace_slug!r}")
-    tenant = Tenant(workspace_id=workspace.id, slug=slug, name=_name(name, slug))
+    tenant = Tenant(
+        workspace_id=workspace.id, slug=slug, name=_name(name, slug), created_at=clock_now()
+    )
     db.session.add(tenant)
     db.session.flush()
     return tenant

@@ -17,7 +17,6 @@ from app.operations import get_policy
 from app.operations.clock import now as clock_now
 from app.operations.reads import RunReads, SystemReads
 from app.operations.visibility import scope_for_user
-from app.presenter.formatting import duration
 
 LEASE_NAME = "reconciler"
 # The reconciler looks stale once no pass has finished for this many intervals.
@@ -37,12 +36,13 @@ INTERRUPTED = "interrupted"
 
 @dataclass(frozen=True)
 class ReconcilerStatus:
-    """Everything the product says about the reconciler itself at one instant."""
+    """The facts about the reconciler itself at the instant ``as_of`` (the presenter words
+    them)."""
 
     mode: str
     state: str
     looks_stale: bool
-    message: str
+    as_of: datetime
     interval_seconds: int
     stale_after_seconds: int
     last_pass_started_at: datetime | None
@@ -135,7 +135,7 @@ def reconciler_status(now=None, config=None):
         mode=mode,
         state=state,
         looks_stale=state in (NEVER_RAN, STALE),
-        message=_message(state, mode, now, last_success, interval),
+        as_of=now,
         interval_seconds=interval,
         stale_after_seconds=stale_after,
         last_pass_started_at=last_started,
@@ -145,31 +145,6 @@ def reconciler_status(now=None, config=None):
         lease_expires_at=lease_expires_at,
         lease_live=lease_live,
     )
-
-
-def _message(state, mode, now, last_success, interval):
-    every = duration(interval)
-    if state == OFF:
-        return (
-            "The reconciler is switched off (RUNWARDEN_RECONCILER=off): likely stale runs "
-            "are shown but never closed."
-        )
-    if state == NEVER_RAN:
-        hint = " Is python -m reconciler running?" if mode == "external" else ""
-        return f"The reconciler has not finished a pass yet.{hint}"
-    ago = duration((now - last_success).total_seconds())
-    if state == STALE:
-        return (
-            f"The reconciler looks stale: no pass has finished for {ago} "
-            f"(passes are due every {every})."
-        )
-    return f"The last pass finished {ago} ago; passes run every {every}."
-
-
-def readiness_problem(now=None):
-    """Why the deployment is not ready because of the reconciler, or None."""
-    status = reconciler_status(now)
-    return status.message if status.looks_stale else None
 
 
 def recent_passes(limit=20, now=None, can_see_run=None):

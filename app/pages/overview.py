@@ -8,6 +8,7 @@ from app.operations.reconciler_status import reconciler_status
 from app.pages import Page, reads_for, shared
 from app.presenter.dashboards import summary_of, workspace_totals
 from app.presenter.overview import tenant_card, tenant_listing
+from app.presenter.reconciler import stale_warning
 from app.presenter.runs import run_views
 
 TEMPLATE = "workspace/overview.html"
@@ -35,7 +36,7 @@ def build(scope, args, now):
         "totals": workspace_totals(total, policy.follow_up_window),
         "workspace_level": summary_of(workspace_level) if workspace_level else None,
         "recent": run_views(recent, policy=policy, now=now),
-        "reconciler_warning": reconciler.message if reconciler and reconciler.looks_stale else None,
+        "reconciler_warning": stale_warning(reconciler),
         "notifications_warning": failing_warning(scope.workspace_id) if reconciler else None,
         "stale_count": str(total.likely_stale),
     }

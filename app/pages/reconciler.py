@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from app.operations.reconciler_status import recent_passes, reconciler_status, runs_visible_in
 from app.pages import Page, reads_for, stale_count
 from app.presenter.formatting import duration, time_view
+from app.presenter.reconciler import status_message
 
 TEMPLATE = "monitoring/reconciler.html"
 RECENT_PASSES = 20
@@ -54,6 +55,7 @@ def build(scope, args, now):
     }
     context = {
         "status": status,
+        "status_message": status_message(status),
         "times": times,
         "rows": rows,
         "interval": duration(status.interval_seconds),

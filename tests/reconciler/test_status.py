@@ -9,6 +9,7 @@ from app.operations import get_policy
 from app.operations import reconciler_status as rs
 from app.operations.reads import RunReads
 from app.operations.visibility import scope_for_user
+from app.presenter.reconciler import stale_warning, status_message
 from tests.conftest import T0, login
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
 from tests.web.html import parse
@@ -43,13 +44,13 @@ def hold_lease(db, holder, expires_at):
 def test_switched_off_is_not_stale_but_says_so(app, db):
     status = rs.reconciler_status(T0, {**CONFIG, "RUNWARDEN_RECONCILER": "off"})
     assert (status.state, status.looks_stale) == ("off", False)
-    assert "switched off" in status.message
+    assert "switched off" in status_message(status)
 
 
 def test_never_ran_looks_stale_and_points_to_the_process(app, db):
     status = rs.reconciler_status(T0, CONFIG)
     assert (status.state, status.looks_stale) == ("never_ran", True)
-    assert "python -m reconciler" in status.message
+    assert "python -m reconciler" in status_message(status)
     assert status.next_pass_at is None and status.lease_holder is None
 
 
@@ -62,19 +63,19 @@ def test_stale_after_three_intervals_without_a_finished_pass(app, db):
         False,
         T0,
     )
-    assert at_limit.message == "The last pass finished 1 min ago; passes run every 30 s."
+    assert status_message(at_limit) == "The last pass finished 1 min ago; passes run every 30 s."
     late = rs.reconciler_status(T0 + 91 * S, CONFIG)
     assert (late.state, late.looks_stale) == ("stale", True)
-    assert late.message == (
+    assert status_message(late) == (
         "The reconciler looks stale: no pass has finished for 1 min (passes are due every 30 s)."
     )
 
 
-def test_readiness_problem_follows_the_status(app, db):
-    app.config.update(CONFIG)
+def test_the_stale_warning_follows_the_status(app, db):
     add_pass(db, T0, T0)
-    assert rs.readiness_problem(T0 + 90 * S) is None
-    assert "looks stale" in rs.readiness_problem(T0 + 91 * S)
+    assert stale_warning(rs.reconciler_status(T0 + 90 * S, CONFIG)) is None
+    assert "looks stale" in stale_warning(rs.reconciler_status(T0 + 91 * S, CONFIG))
+    assert stale_warning(None) is None
 
 
 def test_next_pass_and_lease_holder(app, db):

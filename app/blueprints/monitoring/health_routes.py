@@ -36,9 +36,10 @@ def readyz():
 def _reconciler_problem():
     if current_app.config.get("RUNWARDEN_RECONCILER") == "off":
         return None
-    from app.operations.reconciler_status import readiness_problem
+    from app.operations.reconciler_status import reconciler_status
+    from app.presenter.reconciler import stale_warning
 
-    return readiness_problem()
+    return stale_warning(reconciler_status())
 
 
 @bp.get("/metrics")

@@ -1,0 +1,173 @@
+"""The import graph of app/ and reconciler/: no cycle, and the domain never imports upwards.
+
+Every import counts, at module level or inside a function: a deferred import is still an
+arrow. ``from a.b import c`` is an arrow to ``a.b.c`` when that is a module, else to ``a.b``.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("app", "reconciler")
+DOMAIN = ("app.operations", "app.models", "reconciler")
+UPPER = ("app.presenter", "app.blueprints")
+
+
+def _modules(root):
+    modules = {}
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            modules[".".join(parts)] = path
+    return modules
+
+
+def _target(name, modules):
+    while name and name not in modules:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def _imported(node, module, is_package):
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if node.level:
+        base = module if is_package else module.rpartition(".")[0]
+        for _ in range(node.level - 1):
+            base = base.rpartition(".")[0]
+        base = f"{base}.{node.module}" if node.module else base
+    else:
+        base = node.module
+    return [f"{base}.{alias.name}" for alias in node.names]
+
+
+def import_graph(root=ROOT):
+    """{module: set of the project modules it imports}."""
+    modules = _modules(root)
+    graph = {}
+    for module, path in modules.items():
+        arrows = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                for name in _imported(node, module, path.name == "__init__.py"):
+                    arrows.add(_target(name, modules))
+        graph[module] = arrows - {None, module}
+    return graph
+
+
+def cycles(graph):
+    """The strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(graph.get(node, ())):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = {node}
+            while (member := stack.pop()) != node:
+                on_stack.discard(member)
+                component.add(member)
+            on_stack.discard(node)
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def upward_arrows(graph):
+    """(domain module, presenter or blueprint module) for every forbidden import."""
+    return sorted(
+        (module, target)
+        for module, targets in graph.items()
+        if module.startswith(DOMAIN)
+        for target in targets
+        if target.startswith(UPPER)
+    )
+
+
+def test_the_import_graph_has_no_cycle():
+    assert cycles(import_graph()) == []
+
+
+def test_the_domain_never_imports_the_presenter_or_the_blueprints():
+    assert upward_arrows(import_graph()) == []
+
+
+def test_models_do_not_read_the_clock():
+    graph = import_graph()
+    assert [
+        m
+        for m, targets in graph.items()
+        if m.startswith("app.models") and "app.operations.clock" in targets
+    ] == []
+
+
+@pytest.fixture
+def tree(tmp_path):
+    def write(files):
+        for name, text in files.items():
+            path = tmp_path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        (tmp_path / "reconciler").mkdir(exist_ok=True)
+        return import_graph(tmp_path)
+
+    return write
+
+
+def test_a_deferred_import_still_closes_a_cycle(tree):
+    graph = tree(
+        {
+            "app/__init__.py": "def f():\n    from reconciler.loop import x\n",
+            "reconciler/__init__.py": "",
+            "reconciler/loop.py": "def g():\n    from app import create_app\n",
+        }
+    )
+    assert cycles(graph) == [["app", "reconciler.loop"]]
+
+
+def test_a_package_importing_its_own_views_is_a_cycle(tree):
+    graph = tree(
+        {
+            "app/__init__.py": "",
+            "app/blueprints/__init__.py": "",
+            "app/blueprints/auth/__init__.py": "bp = 1\nfrom app.blueprints.auth import routes\n",
+            "app/blueprints/auth/routes.py": "from . import bp\n",
+        }
+    )
+    assert cycles(graph) == [["app.blueprints.auth", "app.blueprints.auth.routes"]]
+
+
+def test_an_upward_arrow_is_found(tree):
+    graph = tree(
+        {
+            "app/__init__.py": "",
+            "app/operations/__init__.py": "",
+            "app/operations/status.py": "from app.presenter.formatting import duration\n",
+            "app/presenter/__init__.py": "",
+            "app/presenter/formatting.py": "",
+            "reconciler/__init__.py": "",
+            "reconciler/reconcile.py": "import app.blueprints.api\n",
+            "app/blueprints/__init__.py": "",
+            "app/blueprints/api/__init__.py": "",
+        }
+    )
+    assert cycles(graph) == []
+    assert upward_arrows(graph) == [
+        ("app.operations.status", "app.presenter.formatting"),
+        ("reconciler.reconcile", "app.blueprints.api"),
+    ]
