@@ -42,6 +42,7 @@ def create_app(config=None, clock=None):
     from app import models  # noqa: F401  (register tables)
     from app.blueprints import register_blueprints
     from app.cli import register_cli
+    from app.errors import init_errors
     from app.live import init_live
     from app.observability import init_observability
     from app.outages import init_outages
@@ -51,6 +52,7 @@ def create_app(config=None, clock=None):
 
     register_blueprints(app)
     register_cli(app)
+    init_errors(app)
     init_security(app)
     init_templating(app)
     init_observability(app)

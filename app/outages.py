@@ -11,6 +11,7 @@ the connection died after its commit reached the database.
 import sqlalchemy as sa
 from flask import current_app, render_template
 
+from app.errors import error_response, wants_json
 from app.extensions import db
 
 RETRY_AFTER_SECONDS = 5
@@ -43,12 +44,10 @@ def retry_after():
 
 def unavailable_response(error):
     """The 503 answer: JSON ``unavailable`` on the API, the 503 page elsewhere."""
-    from app.blueprints.api.errors import error_response, is_api_request
-
     _forget_connection()
     current_app.logger.warning("database unavailable: %s", type(error).__name__)
     headers = {"Retry-After": str(retry_after())}
-    if is_api_request():
+    if wants_json():
         return error_response(503, "unavailable", UNAVAILABLE_MESSAGE, headers=headers)
     try:
         page = render_template("errors/503.html")

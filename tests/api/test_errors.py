@@ -5,7 +5,6 @@ import io
 import pytest
 from flask import request
 
-from app.blueprints.api.errors import install_app_handler
 from app.models import OperationRun, RunEvent
 from app.operations.tokens import revoke_token
 from tests.api.conftest import error_of, writes_nothing
@@ -231,12 +230,34 @@ def test_413_raised_outside_the_blueprint_is_json_on_api_paths(app, client, db):
     assert page.status_code == 413 and page.mimetype == "text/html"
 
 
-def test_app_level_handler_defers_to_the_previous_one_off_the_api(app, client):
-    app.register_error_handler(404, lambda error: ("<p>custom page</p>", 404))
-    install_app_handler(app, 404)
+def test_one_handler_chooses_json_or_the_page_by_path_and_accept(client):
     page = client.get("/nowhere")
-    assert page.status_code == 404 and page.get_data(as_text=True) == "<p>custom page</p>"
-    error_of(client.get("/api/nowhere"), 404, "not_found")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "Page not found" in page.get_data(as_text=True)
+    assert client.get("/nowhere", headers={"Accept": "*/*"}).mimetype == "text/html"
+    turbo = "text/vnd.turbo-stream.html, text/html, application/xhtml+xml"
+    assert client.get("/nowhere", headers={"Accept": turbo}).mimetype == "text/html"
+    error_of(client.get("/nowhere", headers={"Accept": "application/json"}), 404, "not_found")
+    error_of(client.get("/api/nowhere", headers={"Accept": "text/html"}), 404, "not_found")
+    wrong = client.open("/login", method="DELETE", headers={"Accept": "application/json"})
+    error_of(wrong, 405, "method_not_allowed")
+    assert "GET" in wrong.headers["Allow"]
+
+
+def test_http_errors_raised_in_views_follow_the_same_choice(app, client, db):
+    from flask import abort
+
+    app.add_url_rule("/api/v1/teapot", "api_teapot", lambda: abort(400, "no tea"))
+    app.add_url_rule("/teapot", "teapot", lambda: abort(400, "no tea"))
+    app.add_url_rule("/broken", "broken", lambda: 1 / 0)
+    app.add_url_rule("/api/v1/broken", "api_broken", lambda: 1 / 0)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert error_of(client.get("/api/v1/teapot"), 400, "bad_request")["message"] == "no tea"
+    page = client.get("/teapot")
+    assert page.status_code == 400 and "no tea" in page.get_data(as_text=True)
+    assert client.get("/broken").status_code == 500
+    assert "Something went wrong" in client.get("/broken").get_data(as_text=True)
+    error_of(client.get("/api/v1/broken"), 500, "internal_error")
 
 
 def test_413_for_a_streamed_body_without_content_length(api, db, app):

@@ -12,7 +12,7 @@ from flask import current_app
 from flask_limiter.errors import RateLimitExceeded
 
 from app.blueprints.api.auth import bearer_secret
-from app.blueprints.api.errors import error_response
+from app.errors import error_response
 from app.extensions import limiter
 from app.security import retry_after_seconds
 

@@ -1,14 +1,13 @@
-"""The page chrome (navigation, current workspace) and the HTML error pages."""
+"""The page chrome: navigation and the current workspace."""
 
 from dataclasses import dataclass
 
-from flask import current_app, has_request_context, render_template, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from app.blueprints.context import loaded_memberships, loaded_workspace
 from app.blueprints.workspace import bp
-from app.extensions import db
 
 RECONCILER_PATH = "/admin/reconciler"
 
@@ -92,22 +91,3 @@ def chrome():
             nav=_nav(),
         )
     }
-
-
-@bp.app_errorhandler(404)
-def not_found(error):
-    """Anything missing or outside the user's entitlement: the same page, no hint."""
-    return render_template("errors/404.html"), 404
-
-
-@bp.app_errorhandler(400)
-def bad_request(error):
-    """A query parameter the pages cannot use."""
-    return render_template("errors/400.html", message=error.description), 400
-
-
-@bp.app_errorhandler(500)
-def server_error(error):
-    """An unexpected error, in the same layout."""
-    db.session.rollback()
-    return render_template("errors/500.html"), 500
