@@ -7,7 +7,7 @@ from app.presenter.badges import DANGER, INFO, NEUTRAL, SUCCESS, WARNING
 from app.presenter.banners import banner
 from app.presenter.formatting import between, duration, time_view
 from app.presenter.guidance import DETAIL, decision_truth, reconcile_why
-from app.presenter.links import operations_url, run_url, safe_back
+from app.presenter.links import operations_url, run_links, safe_back
 from app.presenter.runs import EventView, Fact, RunDetail, context_json, run_view
 
 _EVENTS = {
@@ -148,7 +148,7 @@ def run_detail(run, timeline, *, policy, now, back=None):
         context_json=context_json(run),
         back_url=back or operations_url(),
         older_events_url=_timeline_url(run.id, back, timeline.older) if timeline.older else None,
-        newest_events_url=None if timeline.newest else run_url(run.id, back),
+        newest_events_url=None if timeline.newest else run_links(back)(run.id),
         omitted=tuple(_omitted_text(item, now) for item in timeline.omitted),
     )
 
@@ -163,7 +163,7 @@ def _events_text(timeline):
 
 
 def _timeline_url(run_id, back, before):
-    url = run_url(run_id, back)
+    url = run_links(back)(run_id)
     return f"{url}{'&' if '?' in url else '?'}{urlencode({'events_before': before})}"
 
 

@@ -1,71 +1,32 @@
 """URLs between surfaces: list views with filters, details with their way back.
 
-Pages link every row and card (hundreds of URLs per page), so the URLs of the few routes
-used here are filled into a path ``url_for`` built once per request, with the encoding
-Werkzeug's router uses; a test holds them equal to ``url_for`` for awkward values.
+Every link is ``url_for``'s; pages link every row and card, so a tenant's link is built
+once per page (``tenant_links``).
 """
 
-from functools import cache, lru_cache
-from urllib.parse import quote, urlencode, urlsplit
+from functools import cache
+from urllib.parse import urlsplit
 
-from flask import g, request, url_for
+from flask import url_for
 
 from app.operations import freshness as fr
 
 LIST_PATH = "/admin/operations"
-# What Werkzeug's router leaves unescaped in a path segment and in a query string.
-PATH_SAFE = "!$&'()*+,/:;=@"
-QUERY_SAFE = "!$'()*,/:;?@"
-SENTINEL = 987654321
 
 
-def _routes():
-    """This request's table of route paths (and link builders)."""
-    try:  # kept with the request: its script root cannot change under it
-        return request.environ.setdefault("runwarden.link_routes", {})
-    except RuntimeError:  # rendering outside a request (live updates)
-        return g.setdefault("_link_routes", {})
-
-
-def _route(endpoint, arg=None):
-    """(prefix, suffix) of ``endpoint``'s path around ``arg`` in this request."""
-    routes = _routes()
-    key = (endpoint, arg)
-    if key not in routes:
-        if arg is None:
-            routes[key] = (url_for(endpoint, _external=False), "")
-        else:
-            prefix, _, suffix = url_for(endpoint, _external=False, **{arg: SENTINEL}).partition(
-                str(SENTINEL)
-            )
-            routes[key] = (prefix, suffix)
-    return routes[key]
-
-
-def _url(endpoint, query=()):
-    path, _ = _route(endpoint)
-    items = tuple((k, v) for k, v in query if v is not None)
-    return f"{path}?{_query_string(items)}" if items else path
-
-
-@lru_cache(maxsize=512)
-def _query_string(items):
-    """The encoded query of ``items``: every row of a list page links with the same one."""
-    return urlencode(items, safe=QUERY_SAFE)
+def _link(endpoint, params):
+    """``url_for(endpoint)`` with ``params`` as its query, None and empty values dropped."""
+    return url_for(endpoint, **{k: v for k, v in params.items() if v not in (None, "")})
 
 
 def operations_url(**params):
     """The canonical list with ``params`` (None and empty values dropped)."""
-    return _url(
-        "monitoring.operations", query=[(k, v) for k, v in params.items() if v not in (None, "")]
-    )
+    return _link("monitoring.operations", params)
 
 
 def overview_url(**params):
     """The workspace overview with ``params`` (None and empty values dropped)."""
-    return _url(
-        "workspace.overview", query=[(k, v) for k, v in params.items() if v not in (None, "")]
-    )
+    return _link("workspace.overview", params)
 
 
 def stale_cta_url(tenant_id):
@@ -77,37 +38,29 @@ def stale_cta_url(tenant_id):
     )
 
 
-def run_url(run_id, back=None):
-    """The canonical detail of a run; ``back`` is the list view to return to."""
-    return run_links(back)(run_id)
-
-
 def run_links(back=None):
-    """``run_url`` for many runs with the same ``back``: the route is looked up once."""
-    prefix, suffix = _route("monitoring.run_detail", "run_id")
+    """The canonical detail URL of a run id, for many runs with the same list to return to
+    (``back``, kept only when it is a path on the canonical list).
+
+    Each row's path is ``url_for``'s; the query, the same on every row, is encoded once
+    (by ``url_for`` too): a list page links 50 rows, and encoding ``back`` is most of the
+    cost of a link.
+    """
     back = safe_back(back)
-    query = f"?{_query_string((('back', back),))}" if back else ""
-    return lambda run_id: f"{prefix}{int(run_id)}{suffix}{query}"
+    if back is None:
+        return lambda run_id: url_for("monitoring.run_detail", run_id=int(run_id))
+    _, _, query = url_for("monitoring.run_detail", run_id=0, back=back).partition("?")
+    return lambda run_id: f"{url_for('monitoring.run_detail', run_id=int(run_id))}?{query}"
 
 
 def tenant_url(tenant_uuid):
     """The tenant dashboard."""
-    return tenant_links()(tenant_uuid)
+    return url_for("tenant.dashboard", tenant_uuid=str(tenant_uuid))
 
 
 def tenant_links():
-    """``tenant_url`` for many tenants: one per request, each tenant's URL built once."""
-    routes = _routes()
-    url = routes.get("tenant_links")
-    if url is None:
-        prefix, suffix = _route("tenant.dashboard", "tenant_uuid")
-
-        @cache
-        def url(tenant_uuid):
-            return f"{prefix}{quote(str(tenant_uuid), safe=PATH_SAFE)}{suffix}"
-
-        routes["tenant_links"] = url
-    return url
+    """``tenant_url`` for the many rows of one page: each tenant's URL is built once."""
+    return cache(tenant_url)
 
 
 def safe_back(value):

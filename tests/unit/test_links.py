@@ -1,36 +1,46 @@
-"""Links are filled into paths built once per request: they must equal ``url_for``."""
+"""Links: a run's detail link is url_for's path with the list to return to, encoded once."""
 
 import pytest
 from flask import url_for
 
-from app.presenter.links import operations_url, run_url, tenant_url
+from app.presenter.links import operations_url, run_links, safe_back, tenant_links
 
-AWKWARD = ["plain", "a b", "ä/ö?&=#%", "x+y;z@!$'()*,:", "", "../..", "東京"]
 BACKS = [
     None,
     "/admin/operations",
     "/admin/operations?activeTab=active_stale_attention&tenant_id=3",
     "/admin/operations?q=a b&x=%41#frag",
+    "/admin/operations?q=ä/ö?&=#%&t=x+y;z@!$'()*,:",
     "https://evil.example/admin/operations",
+    "//evil.example/admin/operations",
+    "/admin/operations/../../elsewhere",
 ]
 
 
 @pytest.mark.parametrize("script_name", ["", "/runwarden", "/with space"])
-def test_links_equal_url_for(app, script_name):
+def test_run_links_equal_url_for_with_back(app, script_name):
     with app.test_request_context("/admin", environ_base={"SCRIPT_NAME": script_name}):
-        for run_id in (1, 42, 2**31 - 1):
-            for back in BACKS:
+        for back in BACKS:
+            link = run_links(back)
+            for run_id in (0, 1, 42, 2**31 - 1, "17"):
                 expected = url_for(
-                    "monitoring.run_detail",
-                    run_id=run_id,
-                    back=back if back and back.startswith("/admin/operations") else None,
+                    "monitoring.run_detail", run_id=int(run_id), back=safe_back(back)
                 )
-                assert run_url(run_id, back) == expected
-        for value in [*AWKWARD, "0f8fad5b-d9cb-469f-a165-70867728950e"]:
-            if value and value != "../..":
-                assert tenant_url(value) == url_for("tenant.dashboard", tenant_uuid=value)
-        for value in AWKWARD:
-            params = {"tenant_id": 7, "activeTab": value, "type": None, "status": ""}
-            kept = {k: v for k, v in params.items() if v not in (None, "")}
-            assert operations_url(**params) == url_for("monitoring.operations", **kept)
-        assert operations_url() == url_for("monitoring.operations")
+                assert link(run_id) == expected
+
+
+def test_back_is_kept_only_for_the_canonical_list(app):
+    assert safe_back("/admin/operations?tenant_id=3") == "/admin/operations?tenant_id=3"
+    for hostile in BACKS[5:] + ["", 42, "/admin/operationsX", "\\\\evil", "//["]:
+        assert safe_back(hostile) is None
+    with app.test_request_context("/admin"):
+        assert run_links("https://evil.example/admin/operations")(5) == "/admin/operations/5"
+
+
+def test_list_links_drop_empty_values_and_tenant_links_are_built_once(app):
+    with app.test_request_context("/admin"):
+        assert operations_url(tenant_id=7, type=None, status="") == "/admin/operations?tenant_id=7"
+        assert operations_url() == "/admin/operations"
+        link = tenant_links()
+        uuid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+        assert link(uuid) is link(uuid) and link(uuid).endswith(f"/{uuid}")
