@@ -26,7 +26,6 @@ from app.operations.clock import now as clock_now
 from app.operations.closing import reconcile_run, reconcile_runs
 from app.operations.freshness import (
     LIFECYCLE_EXCEEDED,
-    LIKELY_STALE,
     NEVER_STARTED,
     NO_HEARTBEAT,
     NO_PROGRESS,
@@ -244,7 +243,7 @@ def _handle_batch(batch, summary, errors, policy, now):
 def _closure(run, policy, now, pass_id):
     """(run, reason, message) if the Python truth agrees ``run`` is due, else None."""
     state = freshness(run, policy, now)
-    if state.state != LIKELY_STALE or now < state.reconcile_at:
+    if not state.reconcile_due(now):
         return None
     reason, message = describe(run, state, now, pass_id)
     return run, reason, message

@@ -75,6 +75,10 @@ class Freshness:
     def is_active(self):
         return self.state in (FRESH, PAST_EXPECTED, LIKELY_STALE)
 
+    def reconcile_due(self, now):
+        """Whether the reconciler may close the run at ``now`` (its grace has passed)."""
+        return self.reconcile_at is not None and now >= self.reconcile_at
+
 
 def _rules(run, op_type):
     """Deadline rules of an active run, in tie-break order."""
@@ -185,12 +189,6 @@ def problem_class(run, policy, now, fresh=None):
     if (fresh or freshness(run, policy, now)).state == LIKELY_STALE:
         return ACTIVE_STALE_ATTENTION
     return NO_PROBLEM
-
-
-def is_reconcile_due(run, policy, now):
-    """Whether the reconciler may close ``run`` at ``now``."""
-    state = freshness(run, policy, now)
-    return state.state == LIKELY_STALE and now >= state.reconcile_at
 
 
 # --------------------------------------------------------------------------- SQL form
@@ -316,38 +314,11 @@ def past_expected_clause(policy, model=OperationRun):
     )
 
 
-@_memo
-def fresh_clause(policy, model=OperationRun):
-    """SQL: active, within its expected window, not stale."""
-    return sa.and_(
-        active_clause(model),
-        sa.not_(_past_expected_raw(policy, model)),
-        sa.not_(likely_stale_clause(policy, model)),
-    )
-
-
-def terminal_clause(model=OperationRun):
-    """SQL: completed, not by the reconciler."""
-    return sa.and_(model.status == sa.literal_column("'completed'"), model.reconciled_at.is_(None))
-
-
 def reconciled_clause(model=OperationRun):
     """SQL: completed by the reconciler."""
     return sa.and_(
         model.status == sa.literal_column("'completed'"), model.reconciled_at.is_not(None)
     )
-
-
-def freshness_clause(state, policy, model=OperationRun):
-    """SQL filter for one freshness state."""
-    builders = {
-        FRESH: lambda: fresh_clause(policy, model),
-        PAST_EXPECTED: lambda: past_expected_clause(policy, model),
-        LIKELY_STALE: lambda: likely_stale_clause(policy, model),
-        TERMINAL: lambda: terminal_clause(model),
-        RECONCILED_FAILED: lambda: reconciled_clause(model),
-    }
-    return builders[state]()
 
 
 @_memo
@@ -406,16 +377,6 @@ def problem_class_clause(problem, policy, model=OperationRun):
 def _no_problem_clause(policy, model):
     return sa.and_(
         sa.not_(likely_stale_clause(policy, model)), sa.not_(follow_up_clause(policy, model))
-    )
-
-
-@_memo
-def problem_class_case(policy, model=OperationRun):
-    """SQL expression evaluating to the problem class name."""
-    return sa.case(
-        (likely_stale_clause(policy, model), ACTIVE_STALE_ATTENTION),
-        (follow_up_clause(policy, model), TERMINAL_FOLLOW_UP),
-        else_=NO_PROBLEM,
     )
 
 

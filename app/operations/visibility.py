@@ -57,10 +57,10 @@ class Scope:
         tenant = db.session.execute(query, values).first()
         return tenant if tenant is not None and self.can_see_tenant(tenant.id) else None
 
-    def run(self, run_id, for_update=False, with_tenant=False):
+    def run(self, run_id, with_tenant=False):
         """The visible run with this id as an ORM object to change, or None; ``with_tenant``
         loads its tenant too. Reads for showing go through ``RunReads``."""
-        query = _run_query(shape_of(self), for_update, with_tenant)
+        query = _run_query(shape_of(self), with_tenant)
         return db.session.scalar(query, {**values_of(self), "run_id": run_id})
 
     def runs_to_change(self, run_ids, columns):
@@ -72,7 +72,7 @@ class Scope:
 
 
 @lru_cache(maxsize=16)
-def _run_query(shape, for_update, with_tenant):
+def _run_query(shape, with_tenant):
     """One visible run by id: built once per shape (the API changes one per call)."""
     query = sa.select(OperationRun).where(
         visible(shape),
@@ -80,8 +80,6 @@ def _run_query(shape, for_update, with_tenant):
     )
     if with_tenant:
         query = query.options(joinedload(OperationRun.tenant))
-    if for_update:
-        query = query.with_for_update()
     return query
 
 

@@ -178,13 +178,15 @@ def test_fresh_can_go_straight_to_stale():
 def test_reconcile_due_boundary(delta, due):
     hb = T0 + 60 * S
     r = run(started=T0, heartbeat=hb, progress=T0 + 3000 * S)
-    assert fr.is_reconcile_due(r, POLICY, hb + (120 + 600 + delta) * S) is due
+    at = hb + (120 + 600 + delta) * S
+    assert fr.freshness(r, POLICY, at).reconcile_due(at) is due
 
 
 @pytest.mark.parametrize("delta, due", [(0, False), (1, True)])
 def test_reconcile_with_zero_grace_waits_until_stale(delta, due):
     r = run(type="plain", started=T0)
-    assert fr.is_reconcile_due(r, POLICY, T0 + (1800 + delta) * S) is due
+    at = T0 + (1800 + delta) * S
+    assert fr.freshness(r, POLICY, at).reconcile_due(at) is due
 
 
 @pytest.mark.parametrize(

@@ -115,26 +115,22 @@ def test_python_and_sql_agree(db, policy, specs, data):
     query = sa.select(
         OperationRun.id,
         fr.freshness_case(policy),
-        fr.problem_class_case(policy),
         sa.case((fr.reconcile_due_clause(policy), True), else_=False),
     )
     at = fr.instant(policy, now)
     by_sql = {row[0]: tuple(row[1:]) for row in db.session.execute(query, at)}
     for run in rows:
-        python = (
-            fr.freshness(run, policy, now).state,
-            fr.problem_class(run, policy, now),
-            fr.is_reconcile_due(run, policy, now),
-        )
+        fresh = fr.freshness(run, policy, now)
+        python = (fresh.state, fresh.reconcile_due(now))
         assert by_sql[run.id] == python, (run.__dict__, now)
 
-    for state in fr.FRESHNESS_STATES:
-        ids = set(
-            db.session.scalars(
-                sa.select(OperationRun.id).where(fr.freshness_clause(state, policy)), at
-            )
-        )
-        assert ids == {r.id for r in rows if fr.freshness(r, policy, now).state == state}
+    for name, clause in (
+        (fr.PAST_EXPECTED, fr.past_expected_clause(policy)),
+        (fr.LIKELY_STALE, fr.likely_stale_clause(policy)),
+        (fr.RECONCILED_FAILED, fr.reconciled_clause()),
+    ):
+        ids = set(db.session.scalars(sa.select(OperationRun.id).where(clause), at))
+        assert ids == {r.id for r in rows if fr.freshness(r, policy, now).state == name}
     for problem in fr.PROBLEM_CLASSES:
         ids = set(
             db.session.scalars(

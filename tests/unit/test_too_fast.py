@@ -51,8 +51,13 @@ def test_python_and_sql_agree_at_the_minimum(db, took, outcome, expected):
     db.session.add_all([run, other])
     db.session.commit()
     assert fr.problem_class(run, policy, T0) == expected
-    query = sa.select(OperationRun.id, fr.problem_class_case(policy)).order_by(OperationRun.id)
-    rows = dict(db.session.execute(query, fr.instant(policy, T0)).all())
+    at = fr.instant(policy, T0)
+    rows = {}
+    for problem in fr.PROBLEM_CLASSES:
+        query = sa.select(OperationRun.id).where(fr.problem_class_clause(problem, policy))
+        for run_id in db.session.scalars(query, at):
+            assert run_id not in rows, "one problem class each"
+            rows[run_id] = problem
     assert rows[run.id] == expected
     # A type without running_min never has a too-fast run.
     assert rows[other.id] == (fr.TERMINAL_FOLLOW_UP if outcome == "failed" else fr.NO_PROBLEM)
