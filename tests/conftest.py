@@ -10,6 +10,7 @@ from flask import has_app_context
 
 from app import create_app
 from app.extensions import db as _db
+from app.models import RunEvent
 from app.operations.clock import FrozenClock
 from config import TestConfig
 
@@ -109,3 +110,25 @@ def login(client, user):
         session["_fresh"] = True
         session["sid"] = sid
     return client
+
+
+@contextlib.contextmanager
+def counted(db):
+    statements = []
+
+    def count(*args):
+        statements.append(args[2])
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+
+
+def iso(value):
+    return value.isoformat(timespec="microseconds") + "Z"
+
+
+def kinds(db, run_id):
+    return [e.kind for e in db.session.query(RunEvent).filter_by(run_id=run_id).order_by("id")]

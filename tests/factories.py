@@ -1,13 +1,16 @@
 """Small builders for test data. Each commits and returns the object."""
 
+import random
 from datetime import timedelta
 from itertools import count
 
+import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.models import Membership, OperationRun, RunEvent, Tenant, TenantGrant, User, Workspace
 from app.operations.clock import now as clock_now
+from tests.conftest import T0
 
 _seq = count(1)
 T_HASH = generate_password_hash("password", method="pbkdf2:sha256:1000")
@@ -110,3 +113,56 @@ def make_run(
     db.session.add(RunEvent(run_id=run.id, kind="created", at=created_at, actor="test"))
     db.session.commit()
     return run
+
+
+def add_events(db, run, count, start=T0):
+    """``count`` progress events, one a second from ``start``, in one INSERT."""
+    rows = [
+        dict(run_id=run.id, kind="progress", at=start + timedelta(seconds=i), actor="t", data=None)
+        for i in range(count)
+    ]
+    db.session.execute(sa.insert(RunEvent), rows)
+    db.session.execute(
+        sa.update(OperationRun)
+        .where(OperationRun.id == run.id)
+        .values(event_count=OperationRun.event_count + count)
+    )
+    db.session.commit()
+
+
+def seconds(value):
+    """A timedelta of ``value`` seconds, to the microsecond."""
+    return timedelta(microseconds=round(value * 1_000_000))
+
+
+def add_runs(
+    workspace, durations, *, type="baseline_compare", tenant=None, completed=None, wait=5, **extra
+):
+    """Successful runs each ``duration`` seconds long after a queue wait of ``wait``
+    seconds, completed at ``completed(i)`` (default: the hour before T0), with a longest
+    heartbeat gap of 10 s; ``extra`` columns are values or functions of ``i``. Inserted in
+    a shuffled order."""
+    rows = []
+    for i, duration in enumerate(durations):
+        done = completed(i) if completed else T0 - timedelta(hours=1) - i * timedelta(seconds=7)
+        started = done - seconds(duration)
+        waited = wait(i) if callable(wait) else wait
+        row = dict(
+            workspace_id=workspace.id,
+            tenant_id=tenant.id if tenant else None,
+            type=type,
+            status="completed",
+            outcome="succeeded",
+            created_at=started - seconds(waited),
+            started_at=started,
+            completed_at=done,
+            last_heartbeat_at=done - timedelta(seconds=1),
+            heartbeat_gap_max=10.0,
+            progress_gap_max=0.0,
+            event_count=3,
+        )
+        row.update({key: value(i) if callable(value) else value for key, value in extra.items()})
+        rows.append(row)
+    random.Random(len(rows)).shuffle(rows)
+    db.session.execute(sa.insert(OperationRun.__table__), rows)
+    db.session.commit()

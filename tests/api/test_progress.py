@@ -6,8 +6,7 @@ import sqlalchemy as sa
 
 from app.models import OperationRun, RunEvent
 from reconciler.reconcile import run_pass
-from tests.api.test_runs_api import iso
-from tests.conftest import T0
+from tests.conftest import T0, iso
 from tests.factories import make_run
 
 MIN = timedelta(minutes=1)

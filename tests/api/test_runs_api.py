@@ -2,8 +2,7 @@
 
 from datetime import timedelta
 
-from app.models import RunEvent
-from tests.conftest import T0
+from tests.conftest import T0, iso, kinds
 from tests.factories import make_run
 
 RUN_KEYS = {
@@ -36,14 +35,6 @@ RUN_KEYS = {
     "badge",
     "guidance",
 }
-
-
-def iso(value):
-    return value.isoformat(timespec="microseconds") + "Z"
-
-
-def kinds(db, run_id):
-    return [e.kind for e in db.session.query(RunEvent).filter_by(run_id=run_id).order_by("id")]
 
 
 def test_create_queued_run_with_tenant(api, db, tenant, workspace):

@@ -4,8 +4,7 @@ import sqlalchemy as sa
 
 from app.models import RunChange
 from app.operations.clock import isoformat
-from tests.api.test_runs_api import kinds
-from tests.web.test_query_budget import counted
+from tests.conftest import counted, kinds
 
 # Reads: the token, then the tenant (create) or the run with its tenant (reports).
 # Writes on SQLite: the run's INSERT or compare-and-set RETURNING, [its events], its feed

@@ -7,25 +7,8 @@ import sqlalchemy as sa
 from app.models import OperationRun, RunEvent
 from app.operations.timeline import timeline_page
 from tests.api.conftest import error_of
-from tests.api.test_runs_api import iso
-from tests.conftest import T0
-from tests.factories import make_run
-from tests.web.test_query_budget import counted
-
-
-def add_events(db, run, count, start=T0):
-    """``count`` progress events, one a second from ``start``, in one INSERT."""
-    rows = [
-        dict(run_id=run.id, kind="progress", at=start + timedelta(seconds=i), actor="t", data=None)
-        for i in range(count)
-    ]
-    db.session.execute(sa.insert(RunEvent), rows)
-    db.session.execute(
-        sa.update(OperationRun)
-        .where(OperationRun.id == run.id)
-        .values(event_count=OperationRun.event_count + count)
-    )
-    db.session.commit()
+from tests.conftest import T0, counted, iso
+from tests.factories import add_events, make_run
 
 
 def _order(db, run_id):

@@ -6,6 +6,7 @@ so the suite needs no second install.
 
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,13 @@ def stored(run_id):
     _db.session.rollback()
     _db.session.expire_all()
     return _db.session.get(OperationRun, run_id)
+
+
+def wait_for(predicate, timeout=20):
+    """Poll ``predicate`` (a background thread is doing the work) until true or timeout."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False

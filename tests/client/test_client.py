@@ -1,25 +1,13 @@
 """The Python client against the real app over HTTP."""
 
-import time
-
 import pytest
 from runwarden_client import ApiError, Run, Runwarden
 from runwarden_client.transport import Backoff, retry_after_seconds
 
 from app.models import RunEvent
-from tests.client.conftest import stored
+from tests.client.conftest import stored, wait_for
 
 DEADLINE = 20
-
-
-def wait_for(predicate, timeout=DEADLINE):
-    """Poll ``predicate`` (a background thread is doing the work) until true or timeout."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.fixture

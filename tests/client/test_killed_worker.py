@@ -9,8 +9,7 @@ import textwrap
 
 from app.operations.freshness import freshness
 from reconciler.reconcile import run_pass
-from tests.client.conftest import CLIENT_SRC, stored
-from tests.client.test_client import wait_for
+from tests.client.conftest import CLIENT_SRC, stored, wait_for
 
 WORKER = textwrap.dedent(
     """

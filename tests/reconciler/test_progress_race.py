@@ -9,8 +9,7 @@ import sqlalchemy as sa
 
 from app.models import OperationRun, RunEvent
 from app.operations.tokens import create_token
-from tests.api.test_runs_api import iso
-from tests.conftest import T0
+from tests.conftest import T0, iso
 from tests.factories import make_workspace
 
 pytestmark = pytest.mark.postgres

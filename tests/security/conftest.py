@@ -20,6 +20,8 @@ from app.operations.tokens import create_token
 from tests.conftest import T0, login
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
 
+MIN = 60
+
 # Generated hostile cases by class and backend, and authorization matrix cells checked.
 HOSTILE_CASES = Counter()
 MATRIX_CELLS = Counter()
@@ -172,3 +174,41 @@ def hostile(app, db, world, backend):
     from tests.security.hostile import Hostile
 
     return Hostile(app, db, world, backend)
+
+
+@pytest.fixture
+def states(world):
+    """Runs in every state the detail page has a banner for."""
+    ws, a = world.ws, world.a
+    return [
+        world.runs.queued,
+        world.runs.running,
+        world.runs.completed,
+        world.runs.workspace_level,
+        make_run(ws, a, now=T0, age=15 * MIN, heartbeat_ago=30),
+        make_run(ws, a, now=T0, age=25 * MIN, heartbeat_ago=20 * MIN, processed=5, total=50),
+        make_run(ws, a, now=T0, status="completed", reconciled=True, completed_ago=3600),
+        make_run(ws, a, now=T0, status="completed", outcome="failed", failure_message="<b>x</b>"),
+    ]
+
+
+def html_pages(world, runs):
+    """Every page of the app, signed in as the owner."""
+    a = world.a
+    return [
+        "/admin",
+        "/admin/workspaces",
+        f"/admin/t/{a.uuid}",
+        f"/admin/t/{a.uuid}/active-operations",
+        "/admin/operations",
+        f"/admin/operations?tenant_id={a.id}",
+        *(f"/admin/operations?activeTab={tab}" for tab in ("active", "active_stale_attention")),
+        *(f"/admin/operations/{run.id}" for run in runs),
+        "/admin/reconciler",
+        "/admin/insights",
+        f"/admin/insights?tenant_id={a.id}&window=7d",
+        "/admin/notifications",
+        "/admin/notifications/new",
+        f"/admin/notifications/{world.notify.channel.id}/edit",
+        f"/admin/notifications/{world.notify.channel.id}/log",
+    ]

@@ -11,9 +11,7 @@ from app import create_app
 from app.extensions import db as _db
 from app.operations.accounts import create_user
 from config import ConfigError, ProductionConfig
-from tests.conftest import T0
-from tests.factories import make_run
-from tests.security.conftest import markup_problems, send, sign_in_as
+from tests.security.conftest import html_pages, markup_problems, send, sign_in_as
 
 MIN = 60
 SECRET_DETAIL = "SECRET-DETAIL in /srv/runwarden/app/internal.py line 42"
@@ -42,44 +40,6 @@ def check_html(response, where):
     assert markup_problems(html) == [], where
     for form in re.findall(r'<form[^>]*method="post".*?</form>', html, re.S | re.I):
         assert re.search(r'<input type="hidden" name="csrf_token" value="[^"]+"', form), where
-
-
-@pytest.fixture
-def states(world):
-    """Runs in every state the detail page has a banner for."""
-    ws, a = world.ws, world.a
-    return [
-        world.runs.queued,
-        world.runs.running,
-        world.runs.completed,
-        world.runs.workspace_level,
-        make_run(ws, a, now=T0, age=15 * MIN, heartbeat_ago=30),
-        make_run(ws, a, now=T0, age=25 * MIN, heartbeat_ago=20 * MIN, processed=5, total=50),
-        make_run(ws, a, now=T0, status="completed", reconciled=True, completed_ago=3600),
-        make_run(ws, a, now=T0, status="completed", outcome="failed", failure_message="<b>x</b>"),
-    ]
-
-
-def html_pages(world, runs):
-    """Every page of the app, signed in as the owner."""
-    a = world.a
-    return [
-        "/admin",
-        "/admin/workspaces",
-        f"/admin/t/{a.uuid}",
-        f"/admin/t/{a.uuid}/active-operations",
-        "/admin/operations",
-        f"/admin/operations?tenant_id={a.id}",
-        *(f"/admin/operations?activeTab={tab}" for tab in ("active", "active_stale_attention")),
-        *(f"/admin/operations/{run.id}" for run in runs),
-        "/admin/reconciler",
-        "/admin/insights",
-        f"/admin/insights?tenant_id={a.id}&window=7d",
-        "/admin/notifications",
-        "/admin/notifications/new",
-        f"/admin/notifications/{world.notify.channel.id}/edit",
-        f"/admin/notifications/{world.notify.channel.id}/log",
-    ]
 
 
 def test_every_html_page_has_the_headers_and_no_inline_script(app, world, states):

@@ -7,8 +7,7 @@ import pytest
 
 from app import create_app
 from config import ProductionConfig
-from tests.security.conftest import send, sign_in_as
-from tests.security.test_headers import html_pages, states  # noqa: F401  (fixture)
+from tests.security.conftest import html_pages, send, sign_in_as
 
 REMOTE = {"REMOTE_ADDR": "203.0.113.9"}
 LOOPBACK = {"REMOTE_ADDR": "127.0.0.1"}

@@ -1,6 +1,5 @@
 """Admin CLI: one JSON object per command, JSON errors with exit 1, and the demo seed."""
 
-import json
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -13,29 +12,7 @@ from app.operations import freshness as fr
 from app.operations.accounts import authenticate
 from app.operations.visibility import scope_for_user
 from tests.conftest import T0
-
-
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def invoke(*args):
-        return runner.invoke(args=list(args))
-
-    return invoke
-
-
-def ok(result):
-    assert result.exit_code == 0, result.output
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) == 1, "exactly one JSON object on stdout"
-    return json.loads(lines[0])
-
-
-def error(result):
-    assert result.exit_code == 1, result.output
-    assert result.stdout == ""
-    return json.loads(result.stderr.strip())["error"]
+from tests.unit.conftest import error, ok
 
 
 def test_users_create_hashes_the_password(cli, db, app):

@@ -1,19 +1,16 @@
 """Duration insights from generated histories of known distributions, on both databases."""
 
 import math
-import random
 import statistics
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
-from app.models import OperationRun
 from app.operations.insight_report import BUCKETS, type_insights
 from app.operations.insights import Window, counts, distributions
 from app.operations.visibility import Scope
 from tests.conftest import T0
-from tests.factories import make_tenant, make_workspace
+from tests.factories import add_runs, make_tenant, make_workspace
 
 NOW = T0
 S = timedelta(seconds=1)
@@ -21,41 +18,6 @@ S = timedelta(seconds=1)
 
 def seconds(value):
     return timedelta(microseconds=round(value * 1_000_000))
-
-
-def add_runs(
-    workspace, durations, *, type="baseline_compare", tenant=None, completed=None, wait=5, **extra
-):
-    """Successful runs each ``duration`` seconds long after a queue wait of ``wait``
-    seconds, completed at ``completed(i)`` (default: the hour before NOW), with a longest
-    heartbeat gap of 10 s; ``extra`` columns are values or functions of ``i``. Inserted in
-    a shuffled order."""
-    from app.extensions import db
-
-    rows = []
-    for i, duration in enumerate(durations):
-        done = completed(i) if completed else NOW - timedelta(hours=1) - i * 7 * S
-        started = done - seconds(duration)
-        waited = wait(i) if callable(wait) else wait
-        row = dict(
-            workspace_id=workspace.id,
-            tenant_id=tenant.id if tenant else None,
-            type=type,
-            status="completed",
-            outcome="succeeded",
-            created_at=started - seconds(waited),
-            started_at=started,
-            completed_at=done,
-            last_heartbeat_at=done - S,
-            heartbeat_gap_max=10.0,
-            progress_gap_max=0.0,
-            event_count=3,
-        )
-        row.update({key: value(i) if callable(value) else value for key, value in extra.items()})
-        rows.append(row)
-    random.Random(len(rows)).shuffle(rows)
-    db.session.execute(sa.insert(OperationRun.__table__), rows)
-    db.session.commit()
 
 
 def owner_scope(workspace):

@@ -171,3 +171,17 @@ def test_an_upward_arrow_is_found(tree):
         ("app.operations.status", "app.presenter.formatting"),
         ("reconciler.reconcile", "app.blueprints.api"),
     ]
+
+
+def test_tests_import_fixtures_and_helpers_not_other_test_modules():
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            if any(name.rpartition(".")[2].startswith("test_") for name in names):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []

@@ -7,7 +7,8 @@ from flask_migrate import downgrade, upgrade
 from app import create_app
 from app.extensions import db
 from config import TestConfig
-from tests.unit.test_migrations import keep_logging, scratch_postgres  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("keep_logging")
 
 INSERT_RUN = (
     "INSERT INTO operation_runs (workspace_id, type, status, outcome, created_at) "

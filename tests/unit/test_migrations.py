@@ -1,7 +1,5 @@
 """The Alembic history builds the models' schema on empty SQLite and PostgreSQL databases."""
 
-import logging
-import uuid
 import warnings
 
 import pytest
@@ -12,47 +10,9 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.extensions import db
-from config import TestConfig, normalize_database_url
-from tests.conftest import require_postgres
+from config import TestConfig
 
-
-@pytest.fixture(autouse=True)
-def keep_logging():
-    """Alembic's env.py calls logging.fileConfig, which disables existing loggers: undo it."""
-    manager = logging.root.manager
-    saved = {
-        name: (logger.disabled, logger.level, list(logger.handlers), logger.propagate)
-        for name, logger in manager.loggerDict.items()
-        if isinstance(logger, logging.Logger)
-    }
-    root = logging.getLogger()
-    root_level, root_handlers = root.level, list(root.handlers)
-    yield
-    root.setLevel(root_level)
-    root.handlers[:] = root_handlers
-    for name, logger in manager.loggerDict.items():
-        if not isinstance(logger, logging.Logger):
-            continue
-        disabled, level, handlers, propagate = saved.get(name, (False, logging.NOTSET, [], True))
-        logger.disabled, logger.propagate = disabled, propagate
-        logger.setLevel(level)
-        logger.handlers[:] = handlers
-
-
-@pytest.fixture
-def scratch_postgres():
-    """A new empty PostgreSQL database, dropped afterwards."""
-    server = sa.engine.make_url(normalize_database_url(require_postgres()))
-    name = f"runwarden_migr_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+pytestmark = pytest.mark.usefixtures("keep_logging")
 
 
 def with_probe_column(metadata):

@@ -5,9 +5,8 @@ import tomllib
 import pytest
 
 from app.operations.policy import load_policy
-from tests.factories import make_tenant, make_workspace
-from tests.unit.test_cli import cli, error, ok  # noqa: F401
-from tests.unit.test_insights import add_runs
+from tests.factories import add_runs, make_tenant, make_workspace
+from tests.unit.conftest import error, ok
 
 
 def test_suggest_prints_percentiles_alarms_and_a_toml_that_loads(cli, db, tmp_path):  # noqa: F811

@@ -6,11 +6,9 @@ import pytest
 
 from app.operations.lifecycle import LateReport, heartbeat
 from app.operations.tokens import create_token
-from tests.api.test_timeline import add_events
-from tests.conftest import T0, login
-from tests.factories import make_member, make_run, make_user, make_workspace
+from tests.conftest import T0, counted, login
+from tests.factories import add_events, make_member, make_run, make_user, make_workspace
 from tests.web.html import parse
-from tests.web.test_query_budget import counted
 
 
 @pytest.fixture

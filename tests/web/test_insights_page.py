@@ -8,8 +8,7 @@ import pytest
 
 from app.operations.policy import load_policy
 from tests.conftest import T0, login
-from tests.factories import make_member, make_tenant, make_user, make_workspace
-from tests.unit.test_insights import add_runs
+from tests.factories import add_runs, make_member, make_tenant, make_user, make_workspace
 from tests.web.html import parse
 
 LIMIT = 1800  # baseline_compare running_stale

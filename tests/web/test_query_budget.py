@@ -1,25 +1,7 @@
 """Pages issue a fixed number of queries, whatever the number of tenants, runs or events."""
 
-from contextlib import contextmanager
-
-import sqlalchemy as sa
-
-from tests.conftest import T0, login
+from tests.conftest import T0, counted, login
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
-
-
-@contextmanager
-def counted(db):
-    statements = []
-
-    def count(*args):
-        statements.append(args[2])
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
 
 
 def queries(client, db, url):
