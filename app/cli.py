@@ -42,12 +42,14 @@ class JsonGroup(AppGroup):
 
 
 def register_cli(app):
-    """Attach every command group in app/commands to ``app``."""
+    """Attach every command group in app/commands to ``app`` (``_`` modules are helpers)."""
     import importlib
     import pkgutil
 
     from app import commands
 
     for module_info in pkgutil.iter_modules(commands.__path__):
+        if module_info.name.startswith("_"):
+            continue
         module = importlib.import_module(f"app.commands.{module_info.name}")
         module.register(app)

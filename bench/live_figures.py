@@ -1,6 +1,6 @@
 """Figures of the production-shape live measure, from the calls made and the pushes seen.
 
-A page shows a change when the server's own rule says so (``app.live.dispatch.concerns``,
+A page shows a change when the server's own rule says so (``app.live.groups.concerns``,
 restated here from the pages and grants the bench chose): the overview and unfiltered lists
 show every run their viewer may see, a dashboard or tenant-filtered list its tenant's runs,
 a detail page its run. For each change and each page showing it, the latency is the arrival

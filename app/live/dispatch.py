@@ -1,12 +1,10 @@
 """From changed runs to page updates, rendered once per group, only for entitled clients.
 
-A client is concerned by a change when its user's Scope may see the run's tenant in the
-run's workspace and the page it watches shows that run. Clients with the same page and the
-same visibility form a group: the group's page is built once (``render``) and queued in
-every member's mailbox. Work arrives from the relay (changes, with the instant the feed was
-read), from new sockets (catch up since their page's data) and from the schedule of
-time-only transitions; ``process()`` handles everything pending in one sweep, so a burst of
-changes costs one render per group.
+Each group of clients (``groups.py``: one page, one visibility) has its page built once
+(``render``) and queued in every member's mailbox. Work arrives from the relay (changes,
+with the instant the feed was read), from new sockets (catch up since their page's data)
+and from the schedule of time-only transitions; ``process()`` handles everything pending
+in one sweep, so a burst of changes costs one render per group.
 """
 
 import logging
@@ -21,21 +19,15 @@ import sqlalchemy as sa
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
+from app.live.groups import cheapest_first, concerns, group_key
 from app.live.pacing import Pacing
 from app.live.reconciler_pages import ReconcilerPages
-from app.live.registry import (
-    WATCH_LIST,
-    WATCH_RECONCILER,
-    WATCH_RUN,
-    WATCH_TENANT,
-    WATCH_WORKSPACE,
-)
+from app.live.registry import WATCH_RECONCILER
 from app.live.render import plan, render, render_context
 from app.live.timer import Due, Schedule
-from app.live.watch import refresh_scope
+from app.live.watch import refresh_scope, session_alive
 from app.models import RunChange
 from app.operations.clock import get_clock
-from app.operations.sessions import session_is_live, touch_session
 from app.pages import SweepMemo, use_memo
 
 log = logging.getLogger(__name__)
@@ -43,34 +35,6 @@ CATCH_UP_LIMIT = 500
 RECENT_SECONDS = 5
 GONE = "revoked This page is no longer available to you."
 REVOKED = "revoked You are signed out or no longer have access to this page."
-
-
-def concerns(client, change):
-    """Whether ``change`` (run_id, workspace_id, tenant_id) is on ``client``'s page for it."""
-    scope, watch = client.scope, client.watch
-    if scope is None or scope.workspace_id != change.workspace_id:
-        return False
-    if watch.workspace_id != change.workspace_id or not scope.can_see_tenant(change.tenant_id):
-        return False
-    if watch.kind == WATCH_TENANT:
-        return change.tenant_id is not None and change.tenant_id == watch.tenant_id
-    if watch.kind == WATCH_WORKSPACE:
-        return True
-    if watch.kind == WATCH_LIST:
-        return watch.tenant_id is None or watch.tenant_id == change.tenant_id
-    if watch.kind == WATCH_RUN:
-        return watch.run_id == change.run_id
-    return False
-
-
-def visibility_key(scope):
-    """Scopes that see the same runs render the same pages."""
-    return (scope.workspace_id, scope.role, scope.tenant_ids)
-
-
-def group_key(client):
-    """Clients with the same page and the same visibility share renders and transitions."""
-    return client.watch, visibility_key(client.scope)
 
 
 @dataclass
@@ -230,7 +194,7 @@ class Dispatcher:
         transitions) are read once per visibility per sweep."""
         memo, now = SweepMemo(), get_clock(self.app).now()
         self.last_memo = memo
-        ordered = sorted(groups.values(), key=_cheapest_first)
+        ordered = sorted(groups.values(), key=cheapest_first)
         threads = self.app.config.get("LIVE_RENDER_THREADS", 1)
         if threads <= 1 or len(ordered) <= 1:
             use_memo(memo)
@@ -327,22 +291,3 @@ class Dispatcher:
                     self.refresh(clients)
                 finally:
                     db.session.remove()
-
-
-# Pages about one run or one tenant go first: they are cheap and their readers wait for
-# that one change; pages over the whole scope (overview, lists) follow.
-_ORDER = {WATCH_RUN: 0, WATCH_TENANT: 1, WATCH_RECONCILER: 2, WATCH_LIST: 3, WATCH_WORKSPACE: 4}
-
-
-def _cheapest_first(members):
-    watch = members[0].watch
-    return _ORDER.get(watch.kind, 5) - (0.5 if watch.tenant_id else 0)
-
-
-def session_alive(client, now):
-    """Whether the session that opened ``client``'s socket is still signed in; an open
-    live page counts as activity (``touch_session`` writes at most once a minute)."""
-    if not session_is_live(client.session_key, client.user_id, now):
-        return False
-    touch_session(client.session_key, now)
-    return True

@@ -25,6 +25,7 @@ from app.operations import get_policy
 from app.operations.clock import now as clock_now
 from app.operations.queries import MAX_ROW_ID
 from app.operations.reads import RunReads
+from app.operations.sessions import session_is_live, touch_session
 from app.operations.visibility import scope_for_user
 
 KINDS = {
@@ -105,3 +106,12 @@ def refresh_scope(client):
     if user is None or not user.is_active:
         return None
     return scope_for_user(user, client.scope.workspace_id)
+
+
+def session_alive(client, now):
+    """Whether the session that opened ``client``'s socket is still signed in; an open
+    live page counts as activity (``touch_session`` writes at most once a minute)."""
+    if not session_is_live(client.session_key, client.user_id, now):
+        return False
+    touch_session(client.session_key, now)
+    return True

@@ -8,8 +8,9 @@ from werkzeug.exceptions import NotFound
 
 from app.extensions import db as _db
 from app.live import dispatch
-from app.live.dispatch import GONE, REVOKED, concerns, group_key
+from app.live.dispatch import GONE, REVOKED
 from app.live.feed import Change
+from app.live.groups import concerns, group_key
 from app.live.registry import Watch
 from app.models import Membership, TenantGrant
 from app.operations.clock import isoformat
