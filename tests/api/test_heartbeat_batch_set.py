@@ -14,8 +14,8 @@ from app.operations.clock import isoformat
 from app.operations.lifecycle import LateReport, TransitionNotAllowed, heartbeat_batch
 from app.operations.store import Report
 from tests.api.conftest import ApiClient, error_of, writes_nothing
+from tests.conftest import counted
 from tests.factories import make_run
-from tests.web.test_query_budget import counted
 
 URL = "/api/v1/heartbeats"
 COLUMNS = (
