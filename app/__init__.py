@@ -28,6 +28,13 @@ def create_app(config=None, clock=None):
         app.config.get("RUNWARDEN_OPERATION_TYPES"), app.config["FOLLOW_UP_WINDOW_SECONDS"]
     )
 
+    _init_extensions(app)
+    _init_parts(app)
+    return app
+
+
+def _init_extensions(app):
+    """Bind the Flask extensions (database, migrations, login, CSRF, rate limits)."""
     sqlite.install()
     postgres.configure(app.config)
     db.init_app(app)
@@ -39,6 +46,9 @@ def create_app(config=None, clock=None):
     csrf.init_app(app)
     limiter.init_app(app)
 
+
+def _init_parts(app):
+    """Attach the blueprints, commands, error answers, live updates and the reconciler."""
     from app import models  # noqa: F401  (register tables)
     from app.blueprints import register_blueprints
     from app.cli import register_cli
@@ -59,7 +69,6 @@ def create_app(config=None, clock=None):
     init_outages(app)
     init_reconciler(app)  # embedded mode: starts with the first request served, not here
     init_live(app)  # the relay thread starts with the first stream socket, not here
-    return app
 
 
 def _load_user(user_id):

@@ -88,18 +88,7 @@ def run_pass(*, holder, batch_size=None, lock_rows=None, keep_going=None):
     summary = PassSummary(_open_pass(holder, now))
     errors = []
     try:
-        last_id = 0
-        while True:
-            batch = _select_batch(policy, now, last_id, batch_size, lock_rows)
-            if not batch:
-                break
-            last_id = batch[-1].id
-            _handle_batch(batch, summary, errors, policy, now)
-            if len(batch) < batch_size:
-                break
-            if keep_going is not None and not keep_going():
-                summary.outcome = "stopped"
-                break
+        _run_batches(summary, errors, policy, now, (batch_size, lock_rows, keep_going))
     except Exception as exc:
         summary.outcome = "aborted"
         summary.errors += 1
@@ -110,6 +99,24 @@ def run_pass(*, holder, batch_size=None, lock_rows=None, keep_going=None):
     note = [{"pass": "stopped", "error": "stopped between batches"}]
     _close_pass(summary, errors + (note if summary.outcome == "stopped" else []), clock_now())
     return summary
+
+
+def _run_batches(summary, errors, policy, now, how):
+    """Close the due runs batch by batch, in id order, until none is left or ``keep_going``
+    says stop; ``how`` is (batch_size, lock_rows, keep_going)."""
+    batch_size, lock_rows, keep_going = how
+    last_id = 0
+    while True:
+        batch = _select_batch(policy, now, last_id, batch_size, lock_rows)
+        if not batch:
+            return
+        last_id = batch[-1].id
+        _handle_batch(batch, summary, errors, policy, now)
+        if len(batch) < batch_size:
+            return
+        if keep_going is not None and not keep_going():
+            summary.outcome = "stopped"
+            return
 
 
 def _any_due(policy, now):

@@ -39,17 +39,9 @@ def stream_view():
     db.session.remove()
     if resolved is None:
         return _text("not found", 404)
-    client, refused = live.registry.admit(
-        user_id,
-        *resolved,
-        session.get("sid"),
-        per_session=config["LIVE_MAX_STREAMS_PER_SESSION"],
-        total=config["LIVE_MAX_CLIENTS"],
-    )
-    if refused == "session":
-        return _text("too many open live pages in this session; close some", 429)
-    if refused == "full":
-        return _text("live updates are at capacity; retry shortly", 503, retry=5)
+    client, refusal = _admit(live, user_id, resolved)
+    if refusal is not None:
+        return refusal
     try:
         relay = ensure_relay(current_app._get_current_object())
         ws = client.ws = Server(request.environ, max_message_size=config["LIVE_MAX_INBOUND_BYTES"])
@@ -69,6 +61,24 @@ def stream_view():
         except Exception:
             log.debug("live: closing a socket failed", exc_info=True)
     return _WebSocketResponse(ws)
+
+
+def _admit(live, user_id, resolved):
+    """(client, None) for a socket within its session's and this process's caps, else
+    (None, the refusal)."""
+    config = current_app.config
+    client, refused = live.registry.admit(
+        user_id,
+        *resolved,
+        session.get("sid"),
+        per_session=config["LIVE_MAX_STREAMS_PER_SESSION"],
+        total=config["LIVE_MAX_CLIENTS"],
+    )
+    if refused == "session":
+        return None, _text("too many open live pages in this session; close some", 429)
+    if refused == "full":
+        return None, _text("live updates are at capacity; retry shortly", 503, retry=5)
+    return client, None
 
 
 def _refusal():

@@ -153,12 +153,7 @@ def add_member(email, workspace_slug, role, tenant_slugs=()):
     if user is None:
         raise AccountError(f"no user with email {normalize_email(email)!r}")
     workspace = _require_workspace(workspace_slug)
-    tenants = []
-    for slug in dict.fromkeys(tenant_slugs):
-        tenant = _tenant(workspace, slug)
-        if tenant is None:
-            raise AccountError(f"no tenant {slug!r} in workspace {workspace_slug!r}")
-        tenants.append(tenant)
+    tenants = _tenants(workspace, tenant_slugs)
     membership = db.session.scalar(
         sa.select(Membership).where(
             Membership.user_id == user.id, Membership.workspace_id == workspace.id
@@ -170,6 +165,22 @@ def add_member(email, workspace_slug, role, tenant_slugs=()):
         db.session.add(membership)
         db.session.flush()
     membership.role = role
+    return membership, _grant(membership, tenants), created
+
+
+def _tenants(workspace, slugs):
+    """The tenants of ``workspace`` named by ``slugs`` (once each); AccountError for any other."""
+    tenants = []
+    for slug in dict.fromkeys(slugs):
+        tenant = _tenant(workspace, slug)
+        if tenant is None:
+            raise AccountError(f"no tenant {slug!r} in workspace {workspace.slug!r}")
+        tenants.append(tenant)
+    return tenants
+
+
+def _grant(membership, tenants):
+    """Add the grants of ``tenants`` the membership lacks; all its granted slugs, sorted."""
     granted = set(
         db.session.scalars(
             sa.select(TenantGrant.tenant_id).where(TenantGrant.membership_id == membership.id)
@@ -183,4 +194,4 @@ def add_member(email, workspace_slug, role, tenant_slugs=()):
     slugs = db.session.scalars(
         sa.select(Tenant.slug).where(Tenant.id.in_(sorted(granted) or [-1])).order_by(Tenant.slug)
     )
-    return membership, list(slugs), created
+    return list(slugs)

@@ -37,66 +37,79 @@ class Banner:
 
 def banner(run, fresh, now):
     """The banner for likely stale, past expected and reconciled runs; None otherwise."""
-    if fresh.state == fr.LIKELY_STALE:
-        rule = fresh.tripped_rule
-        at = rule.observed_at
-        return Banner(
-            fr.LIKELY_STALE,
-            "Likely stale operation",
-            DANGER,
-            "alert",
+    build = _BANNERS.get(fresh.state)
+    return build(run, fresh, now) if build else None
+
+
+def _likely_stale(run, fresh, now):
+    rule = fresh.tripped_rule
+    at = rule.observed_at
+    return Banner(
+        fr.LIKELY_STALE,
+        "Likely stale operation",
+        DANGER,
+        "alert",
+        (
+            ("Expected", _EXPECTED[rule.reason].format(limit=duration(rule.limit))),
             (
-                ("Expected", _EXPECTED[rule.reason].format(limit=duration(rule.limit))),
-                (
-                    "Observed",
-                    Markup(_OBSERVED[rule.reason]).format(ago=ago(at, now), at=clock(at, now)),
-                ),
-                ("Reconciliation", stale_closing(fresh, now)),
+                "Observed",
+                Markup(_OBSERVED[rule.reason]).format(ago=ago(at, now), at=clock(at, now)),
             ),
-            "Do not treat this run as running: nothing it reported shows it is still alive.",
-        )
-    if fresh.state == fr.PAST_EXPECTED:
-        starting = run.status == "queued"
-        verb = "Starts" if starting else "Finishes"
-        return Banner(
-            fr.PAST_EXPECTED,
-            "Waiting longer than expected" if starting else "Running longer than expected",
-            WARNING,
-            "hourglass",
+            ("Reconciliation", stale_closing(fresh, now)),
+        ),
+        "Do not treat this run as running: nothing it reported shows it is still alive.",
+    )
+
+
+def _past_expected(run, fresh, now):
+    starting = run.status == "queued"
+    verb = "Starts" if starting else "Finishes"
+    return Banner(
+        fr.PAST_EXPECTED,
+        "Waiting longer than expected" if starting else "Running longer than expected",
+        WARNING,
+        "hourglass",
+        (
+            ("Expected", f"{verb} within {duration(fresh.expected_seconds)}"),
             (
-                ("Expected", f"{verb} within {duration(fresh.expected_seconds)}"),
-                (
-                    "Observed",
-                    Markup("{} for {}").format(
-                        "Queued" if starting else "Running", aging(fresh.age_seconds, now)
-                    ),
-                ),
-                ("Window", Markup("Still {}").format(within_window(fresh, now))),
-            ),
-            "No action needed yet. If it has not "
-            + ("started" if starting else "finished or reported")
-            + " by then, it becomes likely stale.",
-        )
-    if fresh.state == fr.RECONCILED_FAILED:
-        message = f"Closed because {reconcile_why(run)}."
-        return Banner(
-            fr.RECONCILED_FAILED,
-            "Closed by the reconciler",
-            DANGER,
-            "cross",
-            (
-                ("Why", message),
-                (
-                    "Closed",
-                    Markup("{} ({})").format(
-                        ago(run.reconciled_at, now), clock(run.reconciled_at, now)
-                    ),
+                "Observed",
+                Markup("{} for {}").format(
+                    "Queued" if starting else "Running", aging(fresh.age_seconds, now)
                 ),
             ),
-            "Reports that arrive from the worker after this are kept on the timeline below; "
-            "they never reopen the run.",
-        )
-    return None
+            ("Window", Markup("Still {}").format(within_window(fresh, now))),
+        ),
+        "No action needed yet. If it has not "
+        + ("started" if starting else "finished or reported")
+        + " by then, it becomes likely stale.",
+    )
+
+
+def _reconciled(run, fresh, now):
+    return Banner(
+        fr.RECONCILED_FAILED,
+        "Closed by the reconciler",
+        DANGER,
+        "cross",
+        (
+            ("Why", f"Closed because {reconcile_why(run)}."),
+            (
+                "Closed",
+                Markup("{} ({})").format(
+                    ago(run.reconciled_at, now), clock(run.reconciled_at, now)
+                ),
+            ),
+        ),
+        "Reports that arrive from the worker after this are kept on the timeline below; "
+        "they never reopen the run.",
+    )
+
+
+_BANNERS = {
+    fr.LIKELY_STALE: _likely_stale,
+    fr.PAST_EXPECTED: _past_expected,
+    fr.RECONCILED_FAILED: _reconciled,
+}
 
 
 @dataclass(frozen=True)

@@ -195,40 +195,42 @@ def decision_truth(run, fresh, now, banner_shown=False):
             DANGER,
         )
     if state == fr.TERMINAL:
-        headline, tone = _TERMINAL_HEADLINES.get(run.outcome, ("Completed", NEUTRAL))
-        finished = Markup("Completed {}, at {}.").format(
-            relative(run.completed_at, now), clock(run.completed_at, now)
-        )
-        return DecisionTruth(
-            headline, Markup("{} {}").format(finished, _terminal(run, DETAIL, now, False)), tone
-        )
-    if state == fr.LIKELY_STALE and banner_shown:
-        return DecisionTruth(
-            "Likely stale: treat it as not running",
-            "The banner below says what was expected, what was observed and when it closes.",
-            DANGER,
-        )
+        return _terminal_truth(run, now)
     if state == fr.LIKELY_STALE:
-        return DecisionTruth(
-            "Likely stale: treat it as not running",
-            Markup("{}. {}").format(
-                sentence(stale_observation(fresh, now)), stale_closing(fresh, now)
-            ),
-            DANGER,
-        )
+        return _stale_truth(fresh, now, banner_shown)
     if state == fr.PAST_EXPECTED:
-        what = (
-            "Waiting longer than expected to start"
-            if run.status == "queued"
-            else ("Running longer than expected")
-        )
-        return DecisionTruth(
-            what,
-            Markup("Still {}; it counts as likely stale if it has not {} by then.").format(
-                within_window(fresh, now), _DEADLINE[run.status]
-            ),
-            WARNING,
-        )
+        return _past_expected_truth(run, fresh, now)
     if run.status == "queued":
         return DecisionTruth("Waiting to start", _active_fresh(run, fresh, DETAIL, now), NEUTRAL)
     return DecisionTruth("Running normally", _active_fresh(run, fresh, DETAIL, now), SUCCESS)
+
+
+def _terminal_truth(run, now):
+    headline, tone = _TERMINAL_HEADLINES.get(run.outcome, ("Completed", NEUTRAL))
+    finished = Markup("Completed {}, at {}.").format(
+        relative(run.completed_at, now), clock(run.completed_at, now)
+    )
+    return DecisionTruth(
+        headline, Markup("{} {}").format(finished, _terminal(run, DETAIL, now, False)), tone
+    )
+
+
+def _stale_truth(fresh, now, banner_shown):
+    if banner_shown:
+        why = "The banner below says what was expected, what was observed and when it closes."
+    else:
+        why = Markup("{}. {}").format(
+            sentence(stale_observation(fresh, now)), stale_closing(fresh, now)
+        )
+    return DecisionTruth("Likely stale: treat it as not running", why, DANGER)
+
+
+def _past_expected_truth(run, fresh, now):
+    starting = run.status == "queued"
+    return DecisionTruth(
+        "Waiting longer than expected to start" if starting else "Running longer than expected",
+        Markup("Still {}; it counts as likely stale if it has not {} by then.").format(
+            within_window(fresh, now), _DEADLINE[run.status]
+        ),
+        WARNING,
+    )
