@@ -4,7 +4,7 @@ Written once, with the closing: the rule that tripped, its setting, what was obs
 when, the grace and the pass. The pages show it as recorded.
 """
 
-from app.durations import duration
+from app.humanize import duration
 from app.operations.clock import isoformat
 from app.operations.freshness import LIFECYCLE_EXCEEDED, NEVER_STARTED, NO_HEARTBEAT, NO_PROGRESS
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from markupsafe import Markup, escape
 
-from app.durations import DAY, HOUR, MINUTE, duration, window  # noqa: F401 (re-exported)
+from app.humanize import DAY, HOUR, MINUTE, duration, window  # noqa: F401 (re-exported)
 from app.operations.clock import isoformat
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
