@@ -1,5 +1,6 @@
 """Fixtures for live updates: fake sockets, a dispatcher harness, an app for relay threads."""
 
+import re
 import socket
 import threading
 
@@ -7,16 +8,20 @@ import pytest
 import sqlalchemy as sa
 from flask_login import login_user
 from simple_websocket import Client, ConnectionClosed
+from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db as _db
+from app.live import stop_relay
 from app.live.dispatch import Dispatcher
 from app.live.feed import Change
 from app.live.registry import LiveRegistry
 from app.live.watch import resolve_watch
+from app.operations.lifecycle import create_run
 from app.operations.visibility import scope_for_user
 from config import TestConfig
-from tests.conftest import require_postgres
+from tests.conftest import login, require_postgres
+from tests.factories import make_member, make_tenant, make_user, make_workspace
 from tests.web.conftest import world  # noqa: F401 - the operator pages' world, shared
 from tests.web.html import parse
 
@@ -185,3 +190,57 @@ def _reset(backend):
         tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
         with _db.engine.begin() as conn:
             conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def served(relay_app):
+    """``relay_app`` served by a threaded Werkzeug server (real relay, worker and renders)."""
+    relay_app.config.update(LIVE_HEARTBEAT_SECONDS=0.2, LIVE_POLL_INTERVAL=0.05)
+    server = make_server("127.0.0.1", 0, relay_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield relay_app, f"ws://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    stop_relay(relay_app)
+
+
+def _cookie(app, user):
+    client = login(app.test_client(), user)
+    with client.session_transaction() as session:
+        sid = session["sid"]
+    return client.get_cookie("session").value, sid
+
+
+def _world(clock):
+    ws = make_workspace()
+    a, b = make_tenant(ws), make_tenant(ws)
+    owner, op_a = make_user(), make_user()
+    make_member(owner, ws, "owner")
+    make_member(op_a, ws, "operator", tenants=[a])
+    return ws, a, b, owner, op_a
+
+
+def _new_run(ws, tenant, clock):
+    return create_run(
+        workspace_id=ws.id, tenant_id=tenant.id, type="baseline_compare", now=clock.now(), actor="w"
+    )
+
+
+STREAM = re.compile(
+    r'^<turbo-stream action="replace" method="morph" target="page-content">'
+    r"<template>(.*)</template></turbo-stream>$",
+    re.S,
+)
+
+
+def fragment_of(stream):
+    """The #page-content markup a stream morphs the page into."""
+    found = STREAM.match(str(stream))
+    assert found, f"not a morphing replace of #page-content: {str(stream)[:120]}"
+    return found.group(1)
+
+
+def page_content(document):
+    """The route's own #page-content element, as markup."""
+    start = document.index('<div id="page-content"')
+    return document[start : document.index("</main>", start)].strip()

@@ -10,8 +10,7 @@ from wsproto.frame_protocol import Opcode, RsvBits
 
 from app.live import deflate
 from app.live.deflate import SharedDeflate, compressed
-from tests.live.conftest import run_ids
-from tests.live.test_socket import _cookie, _new_run, _world, served  # noqa: F401
+from tests.live.conftest import _cookie, _new_run, _world, run_ids
 
 TAIL = b"\x00\x00\xff\xff"
 

@@ -1,6 +1,5 @@
 """A pushed page is the route's own #page-content, built by the same page model, on time."""
 
-import re
 import threading
 from datetime import timedelta
 
@@ -15,14 +14,9 @@ from app.operations.clock import isoformat
 from app.operations.freshness import TICK, freshness
 from tests.conftest import T0, login
 from tests.factories import make_run
-from tests.live.conftest import Harness, received, run_ids, watch_for
+from tests.live.conftest import Harness, fragment_of, page_content, received, run_ids, watch_for
 from tests.web.html import kpis, parse, tab_counts
 
-STREAM = re.compile(
-    r'^<turbo-stream action="replace" method="morph" target="page-content">'
-    r"<template>(.*)</template></turbo-stream>$",
-    re.S,
-)
 MIN = 60
 PAGES = {
     "overview": lambda w: "/admin",
@@ -33,19 +27,6 @@ PAGES = {
     "detail": lambda w: f"/admin/operations/{w.runs.fresh.id}?back=/admin/operations",
     "reconciler": lambda w: "/admin/reconciler",
 }
-
-
-def fragment_of(stream):
-    """The #page-content markup a stream morphs the page into."""
-    found = STREAM.match(str(stream))
-    assert found, f"not a morphing replace of #page-content: {str(stream)[:120]}"
-    return found.group(1)
-
-
-def page_content(document):
-    """The route's own #page-content element, as markup."""
-    start = document.index('<div id="page-content"')
-    return document[start : document.index("</main>", start)].strip()
 
 
 def live_render(app, watch, scope, now, as_of=None):

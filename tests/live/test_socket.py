@@ -2,16 +2,14 @@
 
 import http.client
 import re
-import threading
 import time
 from datetime import timedelta
 
 import pytest
 from flask_login import login_user
 from simple_websocket import ConnectionClosed
-from werkzeug.serving import make_server
 
-from app.live import get_live, stop_relay
+from app.live import get_live
 from app.live.assets import transition_in_ms
 from app.live.registry import Watch
 from app.live.watch import resolve_watch
@@ -19,7 +17,7 @@ from app.operations.lifecycle import complete_run, create_run
 from app.operations.sessions import end_session
 from tests.conftest import T0, login
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
-from tests.live.conftest import connect_ws, run_ids
+from tests.live.conftest import _cookie, _new_run, _world, connect_ws, run_ids
 
 UPGRADE = {
     "Upgrade": "websocket",
@@ -114,25 +112,6 @@ def test_transition_in_ms_counts_from_the_app_clock(app, clock):
 # -- a real server ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def served(relay_app):
-    """``relay_app`` served by a threaded Werkzeug server (real relay, worker and renders)."""
-    relay_app.config.update(LIVE_HEARTBEAT_SECONDS=0.2, LIVE_POLL_INTERVAL=0.05)
-    server = make_server("127.0.0.1", 0, relay_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield relay_app, f"ws://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    stop_relay(relay_app)
-
-
-def _cookie(app, user):
-    client = login(app.test_client(), user)
-    with client.session_transaction() as session:
-        sid = session["sid"]
-    return client.get_cookie("session").value, sid
-
-
 def _socket(base, cookie, page, since=None):
     query = f"page={page}" + (f"&since={since}" if since else "")
     return connect_ws(f"{base}/live/stream?{query}", cookie)
@@ -161,21 +140,6 @@ def _handshake(base, page, cookie, timeout=5):
         return response.status, dict(response.getheaders()), time.monotonic() - began
     finally:
         connection.close()
-
-
-def _world(clock):
-    ws = make_workspace()
-    a, b = make_tenant(ws), make_tenant(ws)
-    owner, op_a = make_user(), make_user()
-    make_member(owner, ws, "owner")
-    make_member(op_a, ws, "operator", tenants=[a])
-    return ws, a, b, owner, op_a
-
-
-def _new_run(ws, tenant, clock):
-    return create_run(
-        workspace_id=ws.id, tenant_id=tenant.id, type="baseline_compare", now=clock.now(), actor="w"
-    )
 
 
 def test_a_lifecycle_change_is_pushed_over_a_real_socket(served, clock):

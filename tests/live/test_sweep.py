@@ -26,8 +26,7 @@ from app.operations.reads import RunReads
 from app.pages import SweepMemo, shared, use_memo
 from tests.conftest import T0, login
 from tests.factories import make_member, make_user
-from tests.live.conftest import Harness, received, run_ids, watch_for
-from tests.live.test_render import fragment_of, page_content
+from tests.live.conftest import Harness, fragment_of, page_content, received, run_ids, watch_for
 from tests.web.html import parse, tab_counts
 
 SHARED_PAGES = (
