@@ -14,9 +14,14 @@ from app.operations import freshness as fr
 LIST_PATH = "/admin/operations"
 
 
+def _url_for(endpoint, **values):
+    """``url_for`` as a path, also while rendering outside a request (live updates)."""
+    return url_for(endpoint, _external=False, **values)
+
+
 def _link(endpoint, params):
     """``url_for(endpoint)`` with ``params`` as its query, None and empty values dropped."""
-    return url_for(endpoint, **{k: v for k, v in params.items() if v not in (None, "")})
+    return _url_for(endpoint, **{k: v for k, v in params.items() if v not in (None, "")})
 
 
 def operations_url(**params):
@@ -48,14 +53,14 @@ def run_links(back=None):
     """
     back = safe_back(back)
     if back is None:
-        return lambda run_id: url_for("monitoring.run_detail", run_id=int(run_id))
-    _, _, query = url_for("monitoring.run_detail", run_id=0, back=back).partition("?")
-    return lambda run_id: f"{url_for('monitoring.run_detail', run_id=int(run_id))}?{query}"
+        return lambda run_id: _url_for("monitoring.run_detail", run_id=int(run_id))
+    _, _, query = _url_for("monitoring.run_detail", run_id=0, back=back).partition("?")
+    return lambda run_id: f"{_url_for('monitoring.run_detail', run_id=int(run_id))}?{query}"
 
 
 def tenant_url(tenant_uuid):
     """The tenant dashboard."""
-    return url_for("tenant.dashboard", tenant_uuid=str(tenant_uuid))
+    return _url_for("tenant.dashboard", tenant_uuid=str(tenant_uuid))
 
 
 def tenant_links():

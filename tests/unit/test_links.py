@@ -44,3 +44,16 @@ def test_list_links_drop_empty_values_and_tenant_links_are_built_once(app):
         link = tenant_links()
         uuid = "0f8fad5b-d9cb-469f-a165-70867728950e"
         assert link(uuid) is link(uuid) and link(uuid).endswith(f"/{uuid}")
+
+
+def test_links_are_paths_when_rendered_outside_a_request(app):
+    from app.live.render import render_context
+
+    with render_context(app):
+        assert (
+            run_links("/admin/operations?x=1")(5)
+            == "/admin/operations/5?back=/admin/operations?x%3D1"
+        )
+        assert run_links()(5) == "/admin/operations/5"
+        assert operations_url(tenant_id=7) == "/admin/operations?tenant_id=7"
+        assert tenant_links()("abc") == "/admin/t/abc"
