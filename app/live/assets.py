@@ -63,8 +63,8 @@ def static_status(as_of):
     live.js ages in the browser like every ``[data-since]`` time. Without ``#live-status``
     live.js opens no socket for the page."""
     return Markup(
-        '<p id="page-age" class="live-status" data-state="static">Not live · figures from '
-        f'<span data-since="{escape(as_of)}">0 s</span> ago</p>'
+        '<p id="page-age" class="live-status" data-state="static"><span>Not live · figures from '
+        f'<span data-since="{escape(as_of)}">0 s</span> ago</span></p>'
     )
 
 

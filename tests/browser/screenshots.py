@@ -18,6 +18,10 @@ WIDTHS = {1440: 900, 390: 844}
 SCHEMES = ("light", "dark")
 
 
+# A live page once its socket is live; the insights page (not live) once it shows its age.
+READY = "#live-status[data-state=live], #page-age"
+
+
 def pages(site, role):
     """(name, path) of every page ``role`` can open in the site."""
     ux = site.ux
@@ -66,7 +70,7 @@ def shoot(browser, server, site, out):
                 page = sign_in(context, server.base, email)
                 for name, path in pages(site, role):
                     page.goto(f"{server.base}{path}")
-                    page.wait_for_selector("#live-status[data-state=live]", timeout=15_000)
+                    page.wait_for_selector(READY, timeout=15_000)
                     target = out / f"{role}-{name}-{width}-{scheme}.png"
                     page.screenshot(path=str(target), full_page=True)
                     written.append(target)

@@ -41,9 +41,13 @@ def signed_in(browser, server, email, **options):
     return context, page
 
 
+# A live page once its socket is live; the insights page (not live) once it shows its age.
+READY = "#live-status[data-state=live], #page-age"
+
+
 def open_live(page, url):
     page.goto(url)
-    page.wait_for_selector("#live-status[data-state=live]", timeout=15_000)
+    page.wait_for_selector(READY, timeout=15_000)
 
 
 def axe_violations(page):

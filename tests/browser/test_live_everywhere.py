@@ -348,6 +348,26 @@ def test_a_relative_time_ages_without_any_server_message(browser, site, server):
     owner.close()
 
 
+def test_the_insights_page_claims_no_live_state_and_shows_its_age(browser, site, server):
+    owner = Page(browser, server.base, OWNER)  # signed in on the (live) overview
+    sockets = []
+    owner.page.on("websocket", lambda ws: sockets.append(ws.url))
+    owner.page.goto(f"{server.base}/admin/insights")
+    age = "#page-age [data-since]"
+    owner.page.wait_for_selector(age)
+    seen = set()
+    deadline = time.monotonic() + 6
+    while "3 s" not in seen and time.monotonic() < deadline:
+        owner.page.wait_for_timeout(200)
+        seen.add(owner.page.inner_text(age))
+    assert {"1 s", "2 s", "3 s"} <= seen, seen  # it counts up by itself
+    assert owner.page.inner_text("#page-age").startswith("Not live · figures from ")
+    assert owner.page.query_selector("#live-status") is None
+    assert "Live ·" not in owner.page.inner_text("body")
+    assert [url for url in sockets if "page=%2Fadmin%2Finsights" in url] == []
+    owner.close()
+
+
 # -- 5. the reconciler page ----------------------------------------------------------------
 
 
