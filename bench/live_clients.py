@@ -4,7 +4,9 @@ PLAN (JSON, written by ``bench.live_load``) names the stream URL, one entry per 
 (cookie, watched path, whether to track freshness flips) and a deadline; this process
 opens every page as a browser does (``websockets``, permessage-deflate offered, the
 session cookie, ``page`` and ``since``), reconnects a closed one after a short backoff, and
-records for each page every Turbo Stream's arrival time, its ``data-as-of`` and size. It
+records for each page every Turbo Stream's arrival time, its ``data-as-of`` and size, and
+every ``current <ms>`` heartbeat as [arrival, arrival - ms] (the server's word that the
+page holds every change committed before that instant, with no new push). It
 touches ``ready_file`` once every page is open, and stops by itself at the deadline or when
 ``stop_file`` appears, then writes OUT.
 
@@ -45,6 +47,7 @@ class Page:
         self.spec = spec
         self.plan = plan
         self.pushes = []  # [arrival, as_of, bytes]
+        self.currents = []  # [arrival, the instant the server says the page is current to]
         self.flips = {}  # "run:freshness" -> first arrival
         self.counts = {"current": 0, "stale": 0, "revoked": 0, "connects": 0, "errors": 0}
         self.closes = []
@@ -96,11 +99,19 @@ class Page:
                 self._push(message, arrived)
             elif message.startswith("current"):
                 self.counts["current"] += 1
+                self._current(message, arrived)
             elif message == "stale":
                 self.counts["stale"] += 1
             elif message.startswith("revoked"):
                 self.counts["revoked"] += 1
                 self.closes.append([arrived, "revoked", message[8:]])
+
+    def _current(self, message, arrived):
+        try:
+            age = int(message.split()[1]) / 1000
+        except (IndexError, ValueError):
+            return
+        self.currents.append([arrived, arrived - age])
 
     def _push(self, message, arrived):
         found = AS_OF.search(message, 0, 600)
@@ -118,6 +129,7 @@ class Page:
             "page": self.spec["page"],
             "user": self.spec["user"],
             "pushes": self.pushes,
+            "currents": self.currents,
             "flips": self.flips,
             "counts": self.counts,
             "closes": self.closes[:20],

@@ -11,7 +11,11 @@ connection (PostgreSQL delivers it at commit: within about a millisecond). Both 
 after the commit, so a push with ``data-as-of`` at or after them holds the change; with the
 answer time a push whose read fell between the commit and the answer is passed over (the
 next one is taken), so the answer-time figure over-states the latency, most on pages that
-are pushed rarely. ``from_send`` takes the first push after the send time as the start.
+are pushed rarely. When no later push comes (no other change concerns the page), the
+page's ``current <ms>`` heartbeat, the server's word that it holds every change up to an
+instant, settles it: the change came with the last push before that heartbeat, provided
+that push's data was read after the change was sent (else the claim is false: a miss).
+``from_send`` takes the first push after the send time as the start.
 """
 
 import bisect
@@ -64,6 +68,23 @@ def _first_push(pushes, arrivals, since):
     return next((p[0] for p in pushes[first:] if p[1] is not None and p[1] >= since), None)
 
 
+def _first_sight(report, arrivals, since, sent):
+    """When the page was first known to hold a change committed by ``since`` (sent at
+    ``sent``): a push with ``data-as-of`` at or after ``since``, or, when a ``current``
+    heartbeat says so first, the last push before that heartbeat. That push must have
+    been read after the send (``data-as-of`` >= ``sent``): a heartbeat over a page whose
+    last data predates the change is a false claim, and the pair stays unseen."""
+    pushes = report["pushes"]
+    pushed = _first_push(pushes, arrivals, since)
+    said = next((c[0] for c in report.get("currents", ()) if c[1] >= since), None)
+    if said is None or (pushed is not None and pushed <= said):
+        return pushed
+    last = bisect.bisect_right(arrivals, said) - 1
+    if last < 0 or pushes[last][1] is None or pushes[last][1] < sent:
+        return pushed
+    return pushes[last][0]
+
+
 def latencies(changes, specs, reports, end, commits):
     """({kind: {source: [s]}}, misses, sources) for every (change, page showing it) pair."""
     by_kind, misses, sources = {}, [], {"notify": 0, "answer": 0}
@@ -75,15 +96,17 @@ def latencies(changes, specs, reports, end, commits):
         for index, spec in enumerate(specs):
             if not shows(spec, change):
                 continue
-            pushes, times = reports[index]["pushes"], arrivals[index]
-            seen = {name: _first_push(pushes, times, at) for name, at in starts.items()}
+            report, times = reports[index], arrivals[index]
+            seen = {
+                name: _first_sight(report, times, at, change["sent"]) for name, at in starts.items()
+            }
             if seen["commit"] is None or seen["commit"] > end + GRACE:
                 misses.append({"page": spec["page"], "op": change["op"], "at": committed})
                 continue
             bucket = by_kind.setdefault(spec["kind"], {name: [] for name in starts})
             for name, at in starts.items():
                 if seen[name] is not None:
-                    bucket[name].append(seen[name] - at)
+                    bucket[name].append(max(0.0, seen[name] - at))
     return by_kind, misses, sources
 
 
