@@ -25,3 +25,10 @@ def install():
     if not _installed:
         sa.event.listen(Engine, "connect", _on_connect)
         _installed = True
+
+
+def one_shared_connection(engine):
+    """Whether every thread of ``engine`` uses one and the same connection (an in-memory
+    SQLite database holds its data in that connection alone): such a connection serves one
+    thread at a time, so work meant for several threads must run on one."""
+    return isinstance(engine.pool, sa.pool.StaticPool)

@@ -29,6 +29,7 @@ from app.live.watch import refresh_scope, session_alive
 from app.models import RunChange
 from app.operations.clock import get_clock
 from app.pages import SweepMemo, use_memo
+from app.sqlite import one_shared_connection
 
 log = logging.getLogger(__name__)
 CATCH_UP_LIMIT = 500
@@ -196,6 +197,8 @@ class Dispatcher:
         self.last_memo = memo
         ordered = sorted(groups.values(), key=cheapest_first)
         threads = self.app.config.get("LIVE_RENDER_THREADS", 1)
+        if one_shared_connection(db.engine):
+            threads = 1
         if threads <= 1 or len(ordered) <= 1:
             use_memo(memo)
             try:
