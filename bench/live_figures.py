@@ -86,8 +86,9 @@ def _first_sight(report, arrivals, since, sent):
 
 
 def latencies(changes, specs, reports, end, commits):
-    """({kind: {source: [s]}}, misses, sources) for every (change, page showing it) pair."""
-    by_kind, misses, sources = {}, [], {"notify": 0, "answer": 0}
+    """({kind: {source: [s]}}, misses, sources) for every (change, page showing it) pair;
+    ``sources["heartbeat"]`` counts the pairs a ``current`` heartbeat settled."""
+    by_kind, misses, sources = {}, [], {"notify": 0, "answer": 0, "heartbeat": 0}
     arrivals = [[p[0] for p in report["pushes"]] for report in reports]
     for change in changes:
         committed, source = commit_instant(change, commits)
@@ -103,6 +104,8 @@ def latencies(changes, specs, reports, end, commits):
             if seen["commit"] is None or seen["commit"] > end + GRACE:
                 misses.append({"page": spec["page"], "op": change["op"], "at": committed})
                 continue
+            if seen["commit"] != _first_push(report["pushes"], times, committed):
+                sources["heartbeat"] += 1
             bucket = by_kind.setdefault(spec["kind"], {name: [] for name in starts})
             for name, at in starts.items():
                 if seen[name] is not None:
@@ -113,6 +116,7 @@ def latencies(changes, specs, reports, end, commits):
 def commit_to_client(changes, specs, reports, end, commits, target=1.0):
     """The measure's figure: every pair, then per page kind."""
     by_kind, misses, sources = latencies(changes, specs, reports, end, commits)
+    by_heartbeat = sources.pop("heartbeat")
     merged = {name: [s for b in by_kind.values() for s in b[name]] for name in STARTS}
     return {
         "all": summary(merged["commit"], target),
@@ -121,6 +125,7 @@ def commit_to_client(changes, specs, reports, end, commits, target=1.0):
         "by_kind": {k: summary(b["commit"], target) for k, b in sorted(by_kind.items())},
         "changes": len(changes),
         "commit_instant_from": sources,
+        "seen_by_heartbeat": by_heartbeat,
         "misses": len(misses),
         "miss_examples": misses[:10],
     }

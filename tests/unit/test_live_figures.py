@@ -37,6 +37,8 @@ def test_a_push_read_between_commit_and_answer_is_seen_once_the_heartbeat_says_c
     assert misses == []
     assert [round(s, 3) for s in by_kind["overview"]["commit"]] == [0.087]
     assert round(by_kind["overview"]["from_send"][0], 3) == 0.097
+    result = commit_to_client([CHANGE], [OVERVIEW], [report], END, {})
+    assert result["seen_by_heartbeat"] == 1 and result["commit_instant_from"]["answer"] == 1
 
 
 def test_without_heartbeats_such_a_push_is_still_a_miss():
@@ -66,8 +68,10 @@ def test_the_heartbeat_counts_from_exactly_the_commit_instant():
 
 def test_a_push_at_or_after_the_commit_before_any_heartbeat_is_the_one_taken():
     pushes = [(ANSWERED + 0.087, ANSWERED - 0.004, 1), (ANSWERED + 0.6, ANSWERED + 0.5, 1)]
-    by_kind, misses = figures(page(pushes, heartbeats(lambda a: a - 0.002)))
+    report = page(pushes, heartbeats(lambda a: a - 0.002))
+    by_kind, misses = figures(report)
     assert misses == [] and round(by_kind["overview"]["commit"][0], 3) == 0.6
+    assert commit_to_client([CHANGE], [OVERVIEW], [report], END, {})["seen_by_heartbeat"] == 0
 
 
 def test_a_page_that_does_not_show_the_change_is_not_counted():
