@@ -1,5 +1,6 @@
 """Tables and relationships."""
 
+from app.models import run_search  # noqa: F401  (SQLite's search index, with the runs)
 from app.models.accounts import ApiToken, Membership, TenantGrant, User
 from app.models.notifications import (
     NotificationAttempt,

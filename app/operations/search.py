@@ -2,7 +2,8 @@
 
 Text search looks in what people remember about a run: its initiator, its context values
 and its messages (the worker's and the reconciler's), case-insensitively, as a substring.
-On PostgreSQL a trigram index over the same expression (migration 0009) serves it.
+On PostgreSQL a trigram index over the same expression (migration 0009) serves it, on
+SQLite an FTS5 trigram table narrows the runs the LIKE reads (``text_index``).
 """
 
 import base64
@@ -16,6 +17,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from app.models import OperationRun
+from app.operations import text_index
 
 SORT_CREATED, SORT_DURATION = "created", "duration"
 SORTS = (SORT_CREATED, SORT_DURATION)
@@ -71,9 +73,24 @@ def search_kind(text):
     return BY_ID if text.strip().startswith("#") else BY_ID_OR_TEXT
 
 
-def search_clause(kind, model=OperationRun):
+def search_shape(text):
+    """What the SQL of a search for ``text`` depends on: (``search_kind``, whether SQLite's
+    text index narrows it), the arguments of ``search_clause``."""
+    return search_kind(text), text_index.narrows(text)
+
+
+def search_params(text):
+    """The bound values of ``search_clause(*search_shape(text))``."""
+    values = {"search_pattern": like_pattern(text), "search_id": run_id_in(text)}
+    if text_index.indexable(text):
+        values["search_phrase"] = text_index.match_phrase(text)
+    return values
+
+
+def search_clause(kind, indexed=False, model=OperationRun):
     """Runs found by a search of ``kind`` (``search_kind``): whose id is ``:search_id``
-    and/or whose text contains ``:search_pattern``."""
+    and/or whose text contains ``:search_pattern`` (on SQLite, when ``indexed``, among the
+    runs its text index gives for ``:search_phrase``)."""
     by_id = model.id == sa.bindparam("search_id", type_=sa.Integer, required=True)
     if kind == BY_ID:
         return by_id
@@ -81,6 +98,8 @@ def search_clause(kind, model=OperationRun):
     # trigram index and reads every run.
     pattern = sa.bindparam("search_pattern", type_=sa.String, required=True, literal_execute=True)
     text = search_document(model).like(pattern, escape="\\")
+    if indexed:
+        text = sa.and_(text_index.candidates_clause(model.id), text)
     return text if kind == BY_TEXT else sa.or_(by_id, text)
 
 

@@ -33,7 +33,7 @@ def filter_shape(filters):
         filters.type is not None,
         filters.status,
         filters.problem_class,
-        None if filters.text is None else sr.search_kind(filters.text),
+        None if filters.text is None else sr.search_shape(filters.text),
         filters.created_from is not None,
         filters.created_to is not None,
     )
@@ -48,17 +48,16 @@ def filter_values(filters):
         "created_to": filters.created_to,
     }
     if filters.text is not None:
-        values["search_pattern"] = sr.like_pattern(filters.text)
-        values["search_id"] = sr.run_id_in(filters.text)
+        values.update(sr.search_params(filters.text))
     return {key: value for key, value in values.items() if value is not None}
 
 
 def filter_clauses(shape, policy):
     """SQL filters for RunFilters of ``shape`` (see ``filter_shape``)."""
-    has_tenant, has_type, status, problem_class, search_kind, has_from, has_to = shape
+    has_tenant, has_type, status, problem_class, search, has_from, has_to = shape
     clauses = sr.range_clauses(has_from, has_to)
-    if search_kind is not None:
-        clauses.append(sr.search_clause(search_kind))
+    if search is not None:
+        clauses.append(sr.search_clause(*search))
     if has_tenant:
         tenant = sa.bindparam("filter_tenant_id", type_=sa.Integer, required=True)
         clauses.append(OperationRun.tenant_id == tenant)
