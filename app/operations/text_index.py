@@ -68,7 +68,9 @@ def match_phrase(text):
 class candidates_clause(ColumnElement):
     """Runs of ``model`` whose indexed text holds the phrase bound as ``:search_phrase``."""
 
-    type = sa.Boolean()
+    # Untyped: a Boolean would be compared "= 1" on SQLite, and the planner would not
+    # read the runs by id then.
+    type = sa.types.NullType()
     inherit_cache = True
     _traverse_internals = [
         ("model_id", InternalTraversal.dp_clauseelement),

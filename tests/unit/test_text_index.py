@@ -17,6 +17,7 @@ from app.operations.reads import RunReads
 from app.operations.visibility import scope_for_user
 from bench import generate
 from config import TestConfig
+from reconciler.maintenance import refresh_statistics
 from tests.conftest import T0
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
 
@@ -252,3 +253,31 @@ def test_a_request_asks_the_index_once_per_text(sqlite_app, monkeypatch):
     with sqlite_app.test_request_context("/"):
         text_index.narrows("abc")
     assert len(asked) == 3
+
+
+def test_sqlite_reads_the_runs_by_id_from_the_index(sqlite_app):
+    """With its statistics (refreshed hourly by the embedded reconciler, and by the bench),
+    SQLite reads the few runs the index names instead of every run of the workspace."""
+    ws = make_workspace()
+    for i in range(200):
+        make_run(ws, None, now=T0, status="completed", initiator=f"user{i}")
+    _db.session.commit()
+    refresh_statistics(_db.engine)
+    clause = sr.search_clause(sr.BY_TEXT, True)
+    query = sa.select(OperationRun.id).where(OperationRun.workspace_id == 1, clause)
+    seen = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    sa.event.listen(_db.engine, "before_cursor_execute", capture)
+    try:
+        _db.session.execute(query, sr.search_params("abc")).all()
+    finally:
+        sa.event.remove(_db.engine, "before_cursor_execute", capture)
+    statement, parameters = seen[-1]
+    raw = _db.session.connection().connection.dbapi_connection
+    plan = raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
+    details = " | ".join(row[-1] for row in plan)
+    assert "USING INTEGER PRIMARY KEY (rowid=?)" in details, details
+    assert "VIRTUAL TABLE INDEX" in details, details
