@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.extensions import db
-from app.models import OperationRun, Workspace
+from app.models import OperationRun, Workspace, run_search
 from app.operations import get_policy
 from app.operations.clock import FrozenClock, SystemClock, now
 from bench import generate
@@ -74,6 +74,10 @@ def _add_missing_indexes(inspector):
             if index.name not in present:
                 index.create(db.engine)
                 added.append(index.name)
+    if db.engine.dialect.name == "sqlite" and not inspector.has_table(run_search.TABLE):
+        with db.engine.begin() as connection:  # a set generated before migration 0012
+            run_search.create(connection)
+        added.append(run_search.TABLE)
     if added:
         print(f"created missing indexes: {', '.join(added)}")
         _analyze()
