@@ -179,7 +179,7 @@ def _sources():
 def test_no_module_outside_the_read_interface_names_its_parameters():
     offenders = []
     for rel, text in _sources():
-        if rel == "app/operations/freshness.py":
+        if rel == "app/operations/freshness/sql.py":
             continue  # the truth's own cutoffs, bound only by the read interface
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
