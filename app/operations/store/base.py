@@ -47,6 +47,20 @@ class Report:
         data = {"reported": self.processed, "total": self.total, "at": isoformat(self.at)}
         return {k: v for k, v in data.items() if v is not None}
 
+    def statement_values(self, *, now, actor, kept):
+        """The single heartbeat statements' values (``hb_*``), the same on every database."""
+        return {
+            "hb_run_id": self.run_id,
+            "hb_processed": self.processed,
+            "hb_total": self.total,
+            "hb_at": self.at,
+            "hb_now": now,
+            "hb_actor": actor,
+            "hb_data": self.event_data(),
+            "hb_regression_data": self.regression_data(),
+            "hb_regressions_kept": kept,
+        }
+
 
 class RunStore:
     """Writes of runs for one database; ``run_store()`` picks the session's."""

@@ -212,18 +212,8 @@ class PostgresRunStore(RunStore):
         return record(db.session.execute(statement, values).first())
 
     def heartbeat(self, run, report, *, now, actor, kept):
-        params = {
-            "hb_run_id": report.run_id,
-            "hb_processed": report.processed,
-            "hb_total": report.total,
-            "hb_at": report.at,
-            "hb_now": now,
-            "hb_actor": actor,
-            "hb_data": report.event_data(),
-            "hb_regression_data": report.regression_data(),
-            "hb_regressions_kept": kept,
-            "changed_at": now,
-        }
+        params = report.statement_values(now=now, actor=actor, kept=kept)
+        params["changed_at"] = now
         return record(db.session.execute(heartbeat_statement(), params).first())
 
     def heartbeats(self, reports, *, now, actor, kept):

@@ -87,17 +87,7 @@ class SqliteRunStore(RunStore):
         return row
 
     def heartbeat(self, run, report, *, now, actor, kept):
-        params = {
-            "hb_run_id": report.run_id,
-            "hb_processed": report.processed,
-            "hb_total": report.total,
-            "hb_at": report.at,
-            "hb_now": now,
-            "hb_actor": actor,
-            "hb_data": report.event_data(),
-            "hb_regression_data": report.regression_data(),
-            "hb_regressions_kept": kept,
-        }
+        params = report.statement_values(now=now, actor=actor, kept=kept)
         event, update = heartbeat_statements()
         # Only a report with progress or a total, or a run's first heartbeat, adds an
         # event (a stored first heartbeat never goes back to NULL): skip the statement.
