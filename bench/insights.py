@@ -9,10 +9,8 @@ signed in as the owner, for the whole workspace, one tenant, one type and a 7-da
 Writes ``bench/results/insights-<db>.json``.
 """
 
-import json
 import os
 import time
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -20,8 +18,9 @@ from app import create_app
 from app.extensions import db
 from app.models import OperationRun, Tenant, User
 from app.operations.clock import FrozenClock, SystemClock
-from bench.__main__ import BenchConfig, cpu_reference_ms, default_url, machine, prepare
-from bench.measures import _login, _timed
+from bench.__main__ import BenchConfig, cpu_reference_ms, default_url, prepare
+from bench.measures import _login
+from bench.reporting import time_pages, write_report
 
 TARGET_P95_MS = 50
 
@@ -64,29 +63,9 @@ def main():
         spread_gaps()
         client = app.test_client()
         _login(client, db.session.scalar(sa.select(User).where(User.email == "owner@bench.test")))
-        before, results = cpu_reference_ms(), {}
-        for name, path in paths():
-            results[name] = _timed(client, path, n)
-            verdict = "ok" if results[name]["p95_ms"] <= TARGET_P95_MS else "OVER"
-            print(
-                f"  {name:<24} p50 {results[name]['p50_ms']:8.1f}  p95 "
-                f"{results[name]['p95_ms']:8.1f} ms  {verdict}"
-            )
-        dialect = db.engine.dialect.name
-        report = {
-            "db": dialect,
-            "runs": runs,
-            "machine": machine(),
-            "loadavg": Path("/proc/loadavg").read_text().split()[:3],
-            "cpu_reference_ms": [before, cpu_reference_ms()],
-            "target_p95_ms": TARGET_P95_MS,
-            "results": results,
-            "at": time.strftime("%Y-%m-%d %H:%M:%S"),
-        }
-    out = Path(os.environ.get("BENCH_OUT") or f"bench/results/insights-{dialect}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
-    print(f"report written to {out}")
+        before = cpu_reference_ms()
+        results = time_pages(client, paths(), n, TARGET_P95_MS, width=24)
+        write_report("insights", runs, before, results, target_p95_ms=TARGET_P95_MS)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,8 @@ rules, ``RUNS`` and ``DATABASE_URL``), for the owner's scope. ``BENCH_REQUESTS``
 (default 60). Writes ``bench/results/read-shape-<db>.json``.
 """
 
-import json
 import os
 import time
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -25,7 +23,8 @@ from app.operations.queries import TABS, RunFilters
 from app.operations.reads import lists, widgets
 from app.operations.reads.binds import bound, shape_of
 from app.operations.visibility import scope_for_user
-from bench.__main__ import BenchConfig, cpu_reference_ms, default_url, machine, prepare, summarize
+from bench.__main__ import BenchConfig, cpu_reference_ms, default_url, prepare, summarize
+from bench.reporting import write_report
 
 
 def _runs_only(joined):
@@ -97,20 +96,7 @@ def main():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Tenant)) > 0
         before = cpu_reference_ms()
         results = measure(scope, get_policy(), ws.created_at, rounds)
-        dialect = db.engine.dialect.name
-        report = {
-            "db": dialect,
-            "runs": runs,
-            "machine": machine(),
-            "loadavg": Path("/proc/loadavg").read_text().split()[:3],
-            "cpu_reference_ms": [before, cpu_reference_ms()],
-            "results": results,
-            "at": time.strftime("%Y-%m-%d %H:%M:%S"),
-        }
-    out = Path(os.environ.get("BENCH_OUT") or f"bench/results/read-shape-{dialect}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
-    print(f"report written to {out}")
+        write_report("read-shape", runs, before, results)
 
 
 if __name__ == "__main__":
