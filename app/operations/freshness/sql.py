@@ -23,6 +23,7 @@ from app.operations.freshness.rule import (
     TERMINAL,
     TERMINAL_FOLLOW_UP,
 )
+from app.operations.plan_hints import no_index_range
 
 
 def _lit(*values):
@@ -165,16 +166,21 @@ def freshness_case(policy, model=OperationRun):
 
 
 @_memo
-def follow_up_clause(policy, model=OperationRun):
+def follow_up_clause(policy, model=OperationRun, in_list_order=False):
     """SQL: completed within the follow-up window, failed or partially succeeded (or, for
-    a type with ``running_min``, succeeded faster than it)."""
+    a type with ``running_min``, succeeded faster than it).
+
+    ``in_list_order``: for a statement reading runs newest first, the window is written so
+    that SQLite does not read it as an index range (``plan_hints.no_index_range``): the
+    follow-ups are then read in list order, not the whole window sorted."""
     needs = model.outcome.in_(_lit(*FOLLOW_UP_OUTCOMES))
     fast = _too_fast_clause(policy, model)
+    completed_at = no_index_range(model.completed_at) if in_list_order else model.completed_at
     return sa.and_(
         model.status == sa.literal_column("'completed'"),
         needs if fast is None else sa.or_(needs, fast),
         model.completed_at.is_not(None),
-        model.completed_at >= _cutoff(policy.follow_up_window),
+        completed_at >= _cutoff(policy.follow_up_window),
     )
 
 
@@ -193,12 +199,12 @@ def _too_fast_clause(policy, model):
     )
 
 
-def problem_class_clause(problem, policy, model=OperationRun):
-    """SQL filter for one problem class."""
+def problem_class_clause(problem, policy, model=OperationRun, in_list_order=False):
+    """SQL filter for one problem class (``in_list_order``: see ``follow_up_clause``)."""
     if problem == ACTIVE_STALE_ATTENTION:
         return likely_stale_clause(policy, model)
     if problem == TERMINAL_FOLLOW_UP:
-        return follow_up_clause(policy, model)
+        return follow_up_clause(policy, model, in_list_order)
     if problem == NO_PROBLEM:
         return _no_problem_clause(policy, model)
     raise ValueError(f"unknown problem class {problem!r}")

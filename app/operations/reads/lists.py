@@ -15,14 +15,15 @@ from app.operations.queries import STATUSES, TAB_ACTIVE, TAB_ALL, TABS, InvalidQ
 from app.operations.reads.binds import fixed, visible, with_tenant
 
 
-def tab_clause(tab, policy):
-    """SQL filter of a list tab."""
+def tab_clause(tab, policy, in_list_order=False):
+    """SQL filter of a list tab (``in_list_order``: for a page read newest first, see
+    ``freshness.follow_up_clause``)."""
     if tab == TAB_ALL:
         return sa.true()
     if tab == TAB_ACTIVE:
         return fr.active_clause()
     if tab in (fr.ACTIVE_STALE_ATTENTION, fr.TERMINAL_FOLLOW_UP):
-        return fr.problem_class_clause(tab, policy)
+        return fr.problem_class_clause(tab, policy, in_list_order=in_list_order)
     raise InvalidQuery("activeTab", f"unknown tab {tab!r}")
 
 
@@ -52,8 +53,9 @@ def filter_values(filters):
     return {key: value for key, value in values.items() if value is not None}
 
 
-def filter_clauses(shape, policy):
-    """SQL filters for RunFilters of ``shape`` (see ``filter_shape``)."""
+def filter_clauses(shape, policy, in_list_order=False):
+    """SQL filters for RunFilters of ``shape`` (see ``filter_shape``; ``in_list_order`` as
+    for ``tab_clause``)."""
     has_tenant, has_type, status, problem_class, search, has_from, has_to = shape
     clauses = sr.range_clauses(has_from, has_to)
     if search is not None:
@@ -68,18 +70,23 @@ def filter_clauses(shape, policy):
             raise InvalidQuery("status", f"unknown status {status!r}")
         clauses.append(OperationRun.status == sa.literal_column(f"'{status}'"))
     if problem_class is not None:
-        clauses.append(fr.problem_class_clause(problem_class, policy))
+        clauses.append(fr.problem_class_clause(problem_class, policy, in_list_order=in_list_order))
     return clauses
 
 
 @lru_cache(maxsize=256)
 def page_query(policy, scope_shape, tab, shape, sort, at_cursor, newer, rows):
     """The keyset page statement: read-model rows, then the sort key."""
-    key = OperationRun.created_at if sort == sr.SORT_CREATED else sr.duration_key()
+    in_order = sort == sr.SORT_CREATED
+    key = OperationRun.created_at if in_order else sr.duration_key()
     order = (key.asc(), OperationRun.id.asc()) if newer else (key.desc(), OperationRun.id.desc())
     query = (
         sa.select(OperationRun.__table__, key.label("sort_key"))
-        .where(visible(scope_shape), tab_clause(tab, policy), *filter_clauses(shape, policy))
+        .where(
+            visible(scope_shape),
+            tab_clause(tab, policy, in_order),
+            *filter_clauses(shape, policy, in_order),
+        )
         .order_by(*order)
         .limit(fixed(rows))
     )

@@ -1,0 +1,116 @@
+"""SQLite list statements read the index their order needs (SQLite keeps no planner figures
+for partial indexes, so the statement's shape has to choose), and find the same runs."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from app.extensions import db as _db
+from app.operations import freshness as fr
+from app.operations.clock import FrozenClock
+from app.operations.queries import RunFilters
+from app.operations.reads import RunReads
+from app.operations.visibility import scope_for_user
+from config import TestConfig
+from reconciler.maintenance import refresh_statistics
+from tests.conftest import T0
+from tests.factories import make_member, make_run, make_user, make_workspace
+
+
+@pytest.fixture
+def sqlite_app():
+    """An app on an empty in-memory SQLite schema (these plans are SQLite's)."""
+    application = create_app(TestConfig("sqlite://"), clock=FrozenClock(T0))
+    with application.app_context():
+        _db.create_all()
+        yield application
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+
+
+def executed(read):
+    """(the result of ``read()``, [(statement, parameters)] it executed)."""
+    seen = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    sa.event.listen(_db.engine, "before_cursor_execute", capture)
+    try:
+        result = read()
+    finally:
+        sa.event.remove(_db.engine, "before_cursor_execute", capture)
+    return result, seen
+
+
+def plan_of(statement, parameters):
+    """EXPLAIN QUERY PLAN rows of ``statement``: (id, parent, detail)."""
+    raw = _db.session.connection().connection.dbapi_connection
+    rows = raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
+    return [(row[0], row[1], row[-1]) for row in rows]
+
+
+def inner_page_plan(plan):
+    """The plan lines of the page's own runs (the subquery the tenant is joined to)."""
+    page = next(node for node, _, detail in plan if detail == "CO-ROUTINE page")
+    return [detail for _, parent, detail in plan if parent == page]
+
+
+def follow_up_world(policy):
+    """An owner's reads over 400 older successes and follow-ups around the window's edge."""
+    ws = make_workspace()
+    owner = make_user()
+    make_member(owner, ws, "owner")
+    window = policy.follow_up_window
+    for n in range(400):
+        make_run(ws, now=T0, status="completed", age=window + 4000 + n, completed_ago=window + n)
+    edge = [window - 1, window, window + 1]  # in, in (the window includes its start), out
+    for n, completed_ago in enumerate([*edge, *range(10, 130, 10)]):
+        make_run(
+            ws,
+            now=T0,
+            status="completed",
+            outcome="failed" if n % 2 else "partially_succeeded",
+            age=completed_ago + 30 + 7 * n,
+            completed_ago=completed_ago,
+        )
+    _db.session.commit()
+    refresh_statistics(_db.engine)  # as the embedded reconciler leaves them
+    return RunReads(scope_for_user(owner, ws.id), policy, T0)
+
+
+@pytest.mark.parametrize("by", ["tab", "filter"])
+def test_the_follow_up_list_reads_its_list_order_index_and_finds_the_window(sqlite_app, by):
+    policy = sqlite_app.extensions["runwarden.policy"]
+    reads = follow_up_world(policy)
+    if by == "tab":
+        read = lambda: reads.page(tab=fr.TERMINAL_FOLLOW_UP, limit=5)  # noqa: E731
+    else:
+        filters = RunFilters(problem_class=fr.TERMINAL_FOLLOW_UP)
+        read = lambda: reads.page(filters=filters, limit=5)  # noqa: E731
+    page, seen = executed(read)
+    statement, parameters = next((s, p) for s, p in seen if " AS page " in s)
+    inner = inner_page_plan(plan_of(statement, parameters))
+    assert any("USING INDEX ix_runs_follow_up_created" in line for line in inner), inner
+    assert not any("TEMP B-TREE" in line for line in inner), inner  # read in order, no sort
+
+    cutoff = T0 - timedelta(seconds=policy.follow_up_window)
+    everything = []
+    while True:  # every page through the cursor: newest first, the window's edge exact
+        everything += page.runs
+        if page.next_cursor is None:
+            break
+        page = reads.page(tab=fr.TERMINAL_FOLLOW_UP, cursor=page.next_cursor, limit=5)
+    expected = _db.session.execute(
+        sa.text(
+            "SELECT id FROM operation_runs WHERE outcome IN ('failed', 'partially_succeeded') "
+            "AND completed_at >= :cutoff ORDER BY created_at DESC, id DESC"
+        ),
+        {"cutoff": cutoff},
+    )
+    assert [run.id for run in everything] == list(expected.scalars())
+    assert len(everything) == 14  # 12 inside, one at the window's start, one 1 s after it
+    assert all(run.completed_at >= cutoff for run in everything)
