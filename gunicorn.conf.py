@@ -8,7 +8,10 @@ gthread workers of ``RUNWARDEN_THREADS`` threads on ``RUNWARDEN_BIND``. With
 
 ``RUNWARDEN_SERVE=live``: the live process, one worker on ``RUNWARDEN_LIVE_BIND`` with
 ``RUNWARDEN_LIVE_THREADS`` threads (each open page holds one), which relays changes from the
-database to the open pages; it never runs the reconciler.
+database to the open pages; it never runs the reconciler. Its worker runs at a lower CPU
+priority (``RUNWARDEN_LIVE_NICE``, default 10, 0 to 19): on shared cores page loads and the
+worker API (whose heartbeats keep healthy runs from looking stale) go first, and open pages
+take the CPU they leave.
 
 With RUNWARDEN_RECONCILER=embedded the reconciler runs in the web master (which never serves
 requests and outlives its workers), not once per worker; the workers inherit
@@ -35,12 +38,20 @@ if serve == "live":
     os.environ["RUNWARDEN_LIVE"] = "embedded"
     os.environ["RUNWARDEN_RECONCILER"] = "off"
     os.environ.setdefault("RUNWARDEN_LIVE_MAX_CLIENTS", str(max(threads // 2, threads - 64)))
+    live_nice = os.environ.get("RUNWARDEN_LIVE_NICE", "10")
+    if not (live_nice.isascii() and live_nice.isdigit() and int(live_nice) <= 19):
+        raise SystemExit(f"RUNWARDEN_LIVE_NICE must be a whole number 0 to 19 (got {live_nice!r})")
 else:
     bind = os.environ.get("RUNWARDEN_BIND", "127.0.0.1:8000")
     workers = int(os.environ.get("RUNWARDEN_WORKERS", "2"))
     threads = int(os.environ.get("RUNWARDEN_THREADS", "64"))
     if os.environ.get("RUNWARDEN_LIVE", "embedded") == "embedded":
         os.environ.setdefault("RUNWARDEN_LIVE_MAX_CLIENTS", str(max(1, threads // 2)))
+
+
+def post_fork(server, worker):
+    if serve == "live":
+        os.nice(int(live_nice))
 
 
 def when_ready(server):

@@ -9,6 +9,12 @@ every client, and its compressed bytes depend on the text alone. They are kept i
 shared cache, so a push to 100 sockets is deflated once. Receiving and the client side are
 the library's own.
 
+Messages under ``PLAIN_BELOW`` bytes (the ``current <ms>`` confirmations every open page
+gets every couple of seconds, ``stale``, ``revoked ...``) go uncompressed: the extension
+lets a sender leave any message uncompressed (RSV1 clear, RFC 7692, 6), deflating a few
+bytes saves nothing, and a fresh compressor for each of them would cost more CPU than
+everything else an idle page costs and push the shared pushes out of the cache.
+
 ``install()`` makes simple_websocket's server handshake accept this extension in place of
 its plain ``PerMessageDeflate`` (the module looks the name up at each handshake).
 """
@@ -22,9 +28,10 @@ from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import Opcode, RsvBits
 
 CACHE_ENTRIES = 64  # distinct pushes kept; a sweep sends one per render group
+PLAIN_BELOW = 256  # bytes: smaller messages are sent uncompressed
 _cache = OrderedDict()
 _lock = threading.Lock()
-stats = {"compressed": 0, "shared": 0}
+stats = {"compressed": 0, "shared": 0, "plain": 0}
 
 
 def compressed(data, bits):
@@ -72,6 +79,9 @@ class SharedDeflate(PerMessageDeflate):
             return super().frame_outbound(proto, opcode, rsv, data, fin)
         if self._compressor is not None:  # after a fragmented message: keep its stream
             return super().frame_outbound(proto, opcode, rsv, data, fin)
+        if len(data) < PLAIN_BELOW:
+            _count("plain")
+            return rsv, bytes(data)
         rsv = RsvBits(True, rsv[1], rsv[2])
         return rsv, compressed(bytes(data), int(self.server_max_window_bits))
 

@@ -55,6 +55,32 @@ def test_a_client_keeping_its_context_inflates_fresh_messages_after_older_ones()
         assert inflater.decompress(frame + TAIL) == text
 
 
+def test_a_small_message_goes_uncompressed_and_leaves_the_cache_alone():
+    """``current <ms>`` goes to every open page every couple of seconds: sent plain (RSV1
+    clear, allowed by RFC 7692), it needs no compressor and evicts no shared push."""
+    push = ("<turbo-stream>" + "row " * 500 + "</turbo-stream>").encode()
+    server_frame(SharedDeflate(), push)
+    before = dict(deflate.stats)
+    for n in range(deflate.CACHE_ENTRIES + 10):
+        text = f"current {n}".encode()
+        rsv, data = SharedDeflate().frame_outbound(
+            Proto(False), Opcode.TEXT, RsvBits(False, False, False), text, True
+        )
+        assert not rsv.rsv1 and data == text
+    assert deflate.stats["plain"] == before["plain"] + deflate.CACHE_ENTRIES + 10
+    assert deflate.stats["compressed"] == before["compressed"]
+    server_frame(SharedDeflate(), push)
+    assert deflate.stats["shared"] == before["shared"] + 1, "the push is still cached"
+
+
+def test_the_size_limit_is_exact():
+    below = b"x" * (deflate.PLAIN_BELOW - 1)
+    at = b"x" * deflate.PLAIN_BELOW
+    frame = SharedDeflate().frame_outbound
+    assert not frame(Proto(False), Opcode.TEXT, RsvBits(False, False, False), below, True)[0].rsv1
+    assert frame(Proto(False), Opcode.TEXT, RsvBits(False, False, False), at, True)[0].rsv1
+
+
 def test_the_window_the_client_asked_for_is_kept():
     narrow = compressed(b"x" * 5000 + b"y" * 5000, 9)
     assert zlib.decompressobj(-9).decompress(narrow + TAIL) == b"x" * 5000 + b"y" * 5000
@@ -84,7 +110,7 @@ def test_sockets_on_one_page_share_one_compression_over_real_sockets(served, clo
         page = f"/admin/t/{a.uuid}"
         sockets = [stack.enter_context(browser_like(base, cookie, page)) for _ in range(3)]
         for socket in sockets:
-            assert socket.recv(timeout=5).startswith(("current", "stale"))
+            assert socket.recv(timeout=5).startswith(("current", "stale")), "inflated or plain"
             until_page(socket, None)  # its catch-up: this page since it was opened
             assert socket.response.headers["Sec-WebSocket-Extensions"].startswith(
                 "permessage-deflate"
