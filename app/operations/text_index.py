@@ -11,6 +11,9 @@ find a text shorter than three characters: such a search keeps the plain scan, a
 does a text that many runs hold (``narrows``): the list's own order finds a page of those
 sooner than the index finds them all.
 PostgreSQL renders the clause as true: its own trigram index serves the LIKE there.
+
+Every SQLite search, narrowed or not, matches its LIKE in the text the table stores for a
+run (``stored_text_like``) rather than building it again from the run's columns.
 """
 
 import sqlalchemy as sa
@@ -27,6 +30,7 @@ MIN_CHARS = 3  # a trigram index cannot match less
 # by id costs a few milliseconds. A commoner text fills a page (and the count up to 100)
 # sooner by reading the list in its own order, as without the index.
 RARE_BELOW = 1000
+CONTENT = f"{TABLE}_content"  # FTS5's own table of the indexed texts, by rowid
 _KNOWN = "runwarden.text_index_rare"  # per request: a page asks for several queries
 _PROBE = sa.text(
     f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE {TABLE} MATCH :phrase LIMIT :cap)"
@@ -66,7 +70,7 @@ def match_phrase(text):
 
 
 class candidates_clause(ColumnElement):
-    """Runs of ``model`` whose indexed text holds the phrase bound as ``:search_phrase``."""
+    """Runs of ``model`` whose indexed text holds the FTS5 ``phrase`` (a clause)."""
 
     # Untyped: a Boolean would be compared "= 1" on SQLite, and the planner would not
     # read the runs by id then.
@@ -77,9 +81,8 @@ class candidates_clause(ColumnElement):
         ("phrase", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, model_id):
-        self.model_id = model_id
-        self.phrase = sa.bindparam("search_phrase", type_=sa.String, required=True)
+    def __init__(self, model_id, phrase):
+        self.model_id, self.phrase = model_id, phrase
 
 
 @compiles(candidates_clause)
@@ -93,3 +96,31 @@ def _candidates_sqlite(element, compiler, **kw):
 @compiles(candidates_clause, "postgresql")
 def _candidates_postgresql(element, compiler, **kw):
     return "true"
+
+
+class stored_text_like(ColumnElement):
+    """SQLite: the text the index stores for run ``run_id`` matches the LIKE ``pattern``.
+
+    FTS5 keeps each row's text in its content table (``<table>_content``: ``id`` the
+    rowid, ``c0`` the first column; SQLite's documented shadow-table layout), here the
+    lower-cased ``search_document`` of the run, kept by the triggers. Reading that one short
+    text by the run's id costs a third of building it again from the run's columns."""
+
+    type = sa.types.NullType()  # as candidates_clause: a Boolean would be compared "= 1"
+    inherit_cache = True
+    _traverse_internals = [
+        ("run_id", InternalTraversal.dp_clauseelement),
+        ("pattern", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, run_id, pattern):
+        self.run_id, self.pattern = run_id, pattern
+
+
+@compiles(stored_text_like)
+def _stored_text_like_sqlite(element, compiler, **kw):
+    return (
+        f"EXISTS (SELECT 1 FROM {CONTENT} WHERE {CONTENT}.id = "
+        f"{compiler.process(element.run_id, **kw)} AND {CONTENT}.c0 LIKE "
+        f"{compiler.process(element.pattern, **kw)} ESCAPE '\\')"
+    )

@@ -165,7 +165,20 @@ WRITES = {
     "app/operations/lifecycle.py",
     "app/operations/closing.py",
 }
-BIND_NAMES = ("scope_workspace_id", "scope_tenant_ids", "cutoff_", "filter_tenant_id")
+BIND_NAMES = (
+    "scope_workspace_id",
+    "scope_tenant_ids",
+    "cutoff_",
+    "filter_tenant_id",
+    "search_id",
+    "search_pattern",
+    "search_phrase",
+    "created_from",
+    "created_to",
+    "sort_now",
+    "cursor_key",
+    "cursor_id",
+)
 
 
 def _sources():
@@ -176,14 +189,27 @@ def _sources():
                 yield rel, path.read_text()
 
 
+def _docstrings(tree):
+    """The docstring nodes of a module's tree (prose may name a parameter)."""
+    owners = [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef))]
+    return [
+        owner.body[0].value
+        for owner in owners
+        if owner.body
+        and isinstance(owner.body[0], ast.Expr)
+        and isinstance(owner.body[0].value, ast.Constant)
+    ]
+
+
 def test_no_module_outside_the_read_interface_names_its_parameters():
     offenders = []
     for rel, text in _sources():
         if rel == "app/operations/freshness/sql.py":
             continue  # the truth's own cutoffs, bound only by the read interface
-        for node in ast.walk(ast.parse(text)):
+        tree = ast.parse(text)
+        for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if any(name in node.value for name in BIND_NAMES):
+                if node not in _docstrings(tree) and any(n in node.value for n in BIND_NAMES):
                     offenders.append((rel, node.value))
             if isinstance(node, ast.Attribute) and node.attr == "instant":
                 offenders.append((rel, "instant"))

@@ -114,3 +114,25 @@ def test_the_follow_up_list_reads_its_list_order_index_and_finds_the_window(sqli
     assert [run.id for run in everything] == list(expected.scalars())
     assert len(everything) == 14  # 12 inside, one at the window's start, one 1 s after it
     assert all(run.completed_at >= cutoff for run in everything)
+
+
+def test_a_text_search_reads_the_stored_text_by_run_id_not_the_runs_columns(sqlite_app):
+    """The LIKE reads the text the index table stores for each run (one lookup by id), and
+    the list is still read newest first through its own index."""
+    ws = make_workspace()
+    owner = make_user()
+    make_member(owner, ws, "owner")
+    for n in range(300):
+        make_run(ws, now=T0, status="completed", age=n + 60, initiator=f"someone {n % 7}")
+    _db.session.commit()
+    refresh_statistics(_db.engine)
+    reads = RunReads(scope_for_user(owner, ws.id), sqlite_app.extensions["runwarden.policy"], T0)
+    page, seen = executed(lambda: reads.page(filters=RunFilters(text="SOMEONE 3"), limit=10))
+    assert len(page.runs) == 10 and all(run.initiator == "someone 3" for run in page.runs)
+    statement, parameters = next((s, p) for s, p in seen if " AS page " in s)
+    assert "lower(" not in statement  # the runs' columns are not read to search
+    inner = inner_page_plan(plan_of(statement, parameters))
+    assert any("ix_runs_workspace_created" in line for line in inner), inner
+    assert not any("TEMP B-TREE" in line for line in inner), inner
+    lookups = [d for _, _, d in plan_of(statement, parameters) if "run_search_content" in d]
+    assert lookups and all("INTEGER PRIMARY KEY (rowid=?)" in d for d in lookups), lookups

@@ -14,6 +14,7 @@ from app.operations import text_index
 from app.operations.clock import FrozenClock
 from app.operations.queries import RunFilters
 from app.operations.reads import RunReads
+from app.operations.reads import search as rs
 from app.operations.visibility import scope_for_user
 from bench import generate
 from config import TestConfig
@@ -88,13 +89,24 @@ def random_text(rng, low=0, high=40):
 
 def found(text, indexed):
     kind = sr.search_kind(text)
-    query = sa.select(OperationRun.id).where(sr.search_clause(kind, indexed))
-    return set(_db.session.scalars(query, sr.search_params(text)))
+    query = sa.select(OperationRun.id).where(rs.search_clause(kind, indexed))
+    return set(_db.session.scalars(query, rs.search_params(text)))
+
+
+def found_in_columns(text):
+    """What the search finds by the LIKE over the run's own columns (``search_document``)."""
+    document = sr.search_document().like(sr.like_pattern(text), escape="\\")
+    run_id = sr.run_id_in(text)
+    where = {sr.BY_TEXT: document, sr.BY_ID: OperationRun.id == run_id}.get(
+        sr.search_kind(text), sa.or_(OperationRun.id == run_id, document)
+    )
+    return set(_db.session.scalars(sa.select(OperationRun.id).where(where)))
 
 
 def candidates(text):
-    query = sa.select(OperationRun.id).where(text_index.candidates_clause(OperationRun.id))
-    return set(_db.session.scalars(query, {"search_phrase": text_index.match_phrase(text)}))
+    phrase = sa.bindparam("phrase", type_=sa.String)
+    query = sa.select(OperationRun.id).where(text_index.candidates_clause(OperationRun.id, phrase))
+    return set(_db.session.scalars(query, {"phrase": text_index.match_phrase(text)}))
 
 
 def indexed_ids(phrase):
@@ -126,6 +138,7 @@ def test_index_and_like_agree_over_generated_and_hostile_texts(sqlite_app):
         if not needle:
             continue
         by_like = found(needle, indexed=False)
+        assert by_like == found_in_columns(needle), needle  # the stored text is the runs'
         assert found(needle, indexed=text_index.indexable(needle)) == by_like, needle
         if text_index.indexable(needle):
             assert candidates(needle) >= by_like, needle  # narrows, never loses a run
@@ -135,7 +148,7 @@ def test_index_and_like_agree_over_generated_and_hostile_texts(sqlite_app):
 
 def test_the_search_sql_uses_the_index_only_from_three_characters(sqlite_app):
     def sql(text):
-        clause = sr.search_clause(*sr.search_shape(text))
+        clause = rs.search_clause(*sr.search_shape(text))
         return str(clause.compile(_db.engine))
 
     assert "run_search MATCH" in sql("abc")
@@ -185,6 +198,9 @@ def test_triggers_keep_the_index_on_insert_update_and_delete(sqlite_app):
     _db.session.commit()
     assert indexed_ids("timeout talking") == set()
     assert indexed_ids("permission denied") == {run.id}
+    # The search reads the stored text: it follows the update like the columns.
+    assert found("timeout talking", False) == found_in_columns("timeout talking") == set()
+    assert found("PERMISSION", False) == found_in_columns("PERMISSION") == {run.id}
 
     run.reconciliation_message = "Closed by the reconciler"
     run.context = {"ticket": "INC-4242"}
@@ -263,7 +279,7 @@ def test_sqlite_reads_the_runs_by_id_from_the_index(sqlite_app):
         make_run(ws, None, now=T0, status="completed", initiator=f"user{i}")
     _db.session.commit()
     refresh_statistics(_db.engine)
-    clause = sr.search_clause(sr.BY_TEXT, True)
+    clause = rs.search_clause(sr.BY_TEXT, True)
     query = sa.select(OperationRun.id).where(OperationRun.workspace_id == 1, clause)
     seen = []
 
@@ -272,7 +288,7 @@ def test_sqlite_reads_the_runs_by_id_from_the_index(sqlite_app):
 
     sa.event.listen(_db.engine, "before_cursor_execute", capture)
     try:
-        _db.session.execute(query, sr.search_params("abc")).all()
+        _db.session.execute(query, rs.search_params("abc")).all()
     finally:
         sa.event.remove(_db.engine, "before_cursor_execute", capture)
     statement, parameters = seen[-1]

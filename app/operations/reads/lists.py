@@ -12,6 +12,7 @@ from app.models import OperationRun
 from app.operations import freshness as fr
 from app.operations import search as sr
 from app.operations.queries import STATUSES, TAB_ACTIVE, TAB_ALL, TABS, InvalidQuery
+from app.operations.reads import search as rs
 from app.operations.reads.binds import fixed, visible, with_tenant
 
 
@@ -49,17 +50,17 @@ def filter_values(filters):
         "created_to": filters.created_to,
     }
     if filters.text is not None:
-        values.update(sr.search_params(filters.text))
+        values.update(rs.search_params(filters.text))
     return {key: value for key, value in values.items() if value is not None}
 
 
-def filter_clauses(shape, policy, in_list_order=False):
+def filter_clauses(shape, policy, in_list_order=False, trigrams=True):
     """SQL filters for RunFilters of ``shape`` (see ``filter_shape``; ``in_list_order`` as
-    for ``tab_clause``)."""
+    for ``tab_clause``; ``trigrams`` as for ``rs.search_clause``)."""
     has_tenant, has_type, status, problem_class, search, has_from, has_to = shape
-    clauses = sr.range_clauses(has_from, has_to)
+    clauses = rs.range_clauses(has_from, has_to)
     if search is not None:
-        clauses.append(sr.search_clause(*search))
+        clauses.append(rs.search_clause(*search, trigrams=trigrams))
     if has_tenant:
         tenant = sa.bindparam("filter_tenant_id", type_=sa.Integer, required=True)
         clauses.append(OperationRun.tenant_id == tenant)
@@ -78,7 +79,7 @@ def filter_clauses(shape, policy, in_list_order=False):
 def page_query(policy, scope_shape, tab, shape, sort, at_cursor, newer, rows):
     """The keyset page statement: read-model rows, then the sort key."""
     in_order = sort == sr.SORT_CREATED
-    key = OperationRun.created_at if in_order else sr.duration_key()
+    key = OperationRun.created_at if in_order else rs.duration_key()
     order = (key.asc(), OperationRun.id.asc()) if newer else (key.desc(), OperationRun.id.desc())
     query = (
         sa.select(OperationRun.__table__, key.label("sort_key"))
@@ -125,11 +126,31 @@ def newer_query(policy, scope_shape, tab, shape, cap):
 
 @lru_cache(maxsize=256)
 def counts_query(policy, scope_shape, shape, cap):
-    """Every tab's capped count under the same filters, in one statement."""
-    base = [visible(scope_shape), *filter_clauses(shape, policy)]
-    return sa.select(
-        *[capped_count([*base, tab_clause(tab, policy)], cap).label(tab) for tab in TABS]
-    )
+    """Every tab's capped count under the same filters, in one statement.
+
+    With a text search, the other tabs (active runs, the follow-up window: few runs, read
+    by their own index) look for the text through PostgreSQL's trigram index only when
+    the whole list holds it at most ``cap`` times. A common text's trigrams fill the
+    index's lists: reading them took 22 ms at 1M runs, reading a tab's runs 1 ms. Only the
+    branch taken is run; on SQLite both branches are the same statement."""
+
+    def count(tab, trigrams=True):
+        filters = filter_clauses(shape, policy, trigrams=trigrams)
+        return capped_count([visible(scope_shape), *filters, tab_clause(tab, policy)], cap)
+
+    search = shape[4]
+    if search is None or search[0] == sr.BY_ID:
+        return sa.select(*[count(tab).label(tab) for tab in TABS])
+    # OFFSET 0: PostgreSQL would otherwise fold this into the outer SELECT and count the
+    # whole list once per use of it.
+    everything = sa.select(count(TAB_ALL).label(TAB_ALL)).offset(fixed(0)).subquery("everything")
+    few = everything.c[TAB_ALL] <= fixed(cap)
+    others = [
+        sa.case((few, count(tab)), else_=count(tab, trigrams=False)).label(tab)
+        for tab in TABS
+        if tab != TAB_ALL
+    ]
+    return sa.select(everything.c[TAB_ALL], *others).select_from(everything)
 
 
 @lru_cache(maxsize=64)
