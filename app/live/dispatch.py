@@ -9,7 +9,6 @@ in one sweep, so a burst of changes costs one render per group.
 
 import logging
 import threading
-import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,13 +18,13 @@ import sqlalchemy as sa
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
+from app.live import keeper
 from app.live.groups import cheapest_first, concerns, group_key
 from app.live.pacing import Pacing
 from app.live.reconciler_pages import ReconcilerPages
 from app.live.registry import WATCH_RECONCILER
 from app.live.render import plan, render, render_context
 from app.live.timer import Due, Schedule
-from app.live.watch import refresh_scope, session_alive
 from app.models import RunChange
 from app.operations.clock import get_clock
 from app.pages import SweepMemo, use_memo
@@ -35,7 +34,6 @@ log = logging.getLogger(__name__)
 CATCH_UP_LIMIT = 500
 RECENT_SECONDS = 5
 GONE = "revoked This page is no longer available to you."
-REVOKED = "revoked You are signed out or no longer have access to this page."
 
 
 @dataclass
@@ -253,44 +251,12 @@ class Dispatcher:
         if planned is None or (due is not None and due.at < planned.at):
             self.schedule.set(group_key(client), due)
 
-    # -- keeping clients honest ---------------------------------------------------------
+    # -- keeping clients honest (app.live.keeper) -----------------------------------------
 
     def refresh(self, clients):
-        """Re-read each user's Scope (once per user, every ``scope_ttl`` seconds) and end the
-        sockets of users who lost access or whose session ended. Returns the kept clients."""
-        checked_at = time.monotonic()
-        now = get_clock(self.app).now()
-        fresh, alive, kept = {}, {}, []
-        for client in clients:
-            if client.closing:
-                continue
-            if client.scope is not None and checked_at - client.scope_checked_at >= self.scope_ttl:
-                key = (client.user_id, client.scope.workspace_id)
-                if key not in fresh:
-                    fresh[key] = refresh_scope(client)
-                if client.session_key not in alive:
-                    alive[client.session_key] = session_alive(client, now)
-                if fresh[key] is None or not alive[client.session_key]:
-                    client.end(REVOKED)
-                    continue
-                client.scope, client.scope_checked_at = fresh[key], checked_at
-            kept.append(client)
-        return kept
+        """Re-check entitlements and sessions when due; the kept clients (``keeper``)."""
+        return keeper.refresh(self.app, clients, self.scope_ttl)
 
     def keep(self, send_timeout):
-        """Drop sockets stuck in a send for over ``send_timeout`` s; re-check entitlements."""
-        clients = self.registry.snapshot()
-        checked_at = time.monotonic()
-        for client in clients:
-            if client.stuck_for(checked_at) > send_timeout:
-                log.info("live: dropping a client that stopped reading (%s)", client)
-                client.abort()
-        if any(
-            c.scope is not None and checked_at - c.scope_checked_at >= self.scope_ttl
-            for c in clients
-        ):
-            with self.app.app_context():
-                try:
-                    self.refresh(clients)
-                finally:
-                    db.session.remove()
+        """Drop stuck sockets; re-check entitlements when due (``keeper.keep``)."""
+        keeper.keep(self.app, self.registry.snapshot(), send_timeout, self.scope_ttl)

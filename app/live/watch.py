@@ -11,7 +11,6 @@ from flask import current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from app.extensions import db
 from app.live.registry import (
     WATCH_LIST,
     WATCH_PAGE,
@@ -25,7 +24,6 @@ from app.operations import get_policy
 from app.operations.clock import now as clock_now
 from app.operations.queries import MAX_ROW_ID
 from app.operations.reads import RunReads
-from app.operations.sessions import session_is_live, touch_session
 from app.operations.visibility import scope_for_user
 
 KINDS = {
@@ -94,24 +92,3 @@ def _narrow(watch, scope, view_args, args):
             return None
         return replace(watch, tenant_id=tenant_id)
     return watch
-
-
-def refresh_scope(client):
-    """Re-read what ``client``'s user may see now; None when no longer a member."""
-    from app.models import User
-
-    if client.scope is None:
-        return None
-    user = db.session.get(User, client.user_id)
-    if user is None or not user.is_active:
-        return None
-    return scope_for_user(user, client.scope.workspace_id)
-
-
-def session_alive(client, now):
-    """Whether the session that opened ``client``'s socket is still signed in; an open
-    live page counts as activity (``touch_session`` writes at most once a minute)."""
-    if not session_is_live(client.session_key, client.user_id, now):
-        return False
-    touch_session(client.session_key, now)
-    return True

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import Membership, OperationRun, Tenant, TenantGrant, Workspace
+from app.models import Membership, OperationRun, Tenant, TenantGrant, User, Workspace
 from app.operations.reads.binds import NO_TENANT, SOME_TENANTS, shape_of, values_of, visible
 
 
@@ -154,6 +154,55 @@ def scope_for_member(user_id, workspace_id, role):
             )
         )
     return Scope(workspace_id, role, tenant_ids, user_id)
+
+
+def scopes_of_members(members):
+    """``{(user_id, workspace_id): Scope}`` for the pairs of ``members`` whose user is active
+    and a member of that workspace (the others are left out), as ``scope_for_user`` would
+    answer each: two statements for any number of them (the live keeper's re-check)."""
+    pairs = {(int(user_id), int(workspace_id)) for user_id, workspace_id in members}
+    if not pairs:
+        return {}
+    rows = db.session.execute(
+        sa.select(Membership.id, Membership.user_id, Membership.workspace_id, Membership.role)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            User.active.is_(True),
+            Membership.user_id.in_(sorted({user for user, _ in pairs})),
+            Membership.workspace_id.in_(sorted({space for _, space in pairs})),
+        )
+    ).all()
+    rows = [row for row in rows if (row.user_id, row.workspace_id) in pairs]
+    granted = _grants_of([row.id for row in rows if row.role != "owner"])
+    return {
+        (row.user_id, row.workspace_id): Scope(
+            row.workspace_id,
+            row.role,
+            None if row.role == "owner" else frozenset(granted.get(row.id, ())),
+            row.user_id,
+        )
+        for row in rows
+    }
+
+
+def _grants_of(membership_ids):
+    """``{membership_id: {tenant_id}}``: the grants of those memberships to tenants of
+    their own workspace."""
+    if not membership_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(TenantGrant.membership_id, TenantGrant.tenant_id)
+        .join(Membership, Membership.id == TenantGrant.membership_id)
+        .join(Tenant, Tenant.id == TenantGrant.tenant_id)
+        .where(
+            TenantGrant.membership_id.in_(sorted(membership_ids)),
+            Tenant.workspace_id == Membership.workspace_id,
+        )
+    )
+    granted = {}
+    for membership_id, tenant_id in rows:
+        granted.setdefault(membership_id, set()).add(tenant_id)
+    return granted
 
 
 def scope_for_token(token):

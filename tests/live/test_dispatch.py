@@ -1,5 +1,6 @@
 """Pushes reach only entitled clients whose page shows a run, rendered once per group."""
 
+import time
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -7,10 +8,11 @@ import pytest
 from werkzeug.exceptions import NotFound
 
 from app.extensions import db as _db
-from app.live import dispatch
-from app.live.dispatch import GONE, REVOKED
+from app.live import dispatch, keeper
+from app.live.dispatch import GONE
 from app.live.feed import Change
 from app.live.groups import concerns, group_key
+from app.live.keeper import REVOKED
 from app.live.registry import Watch
 from app.models import Membership, TenantGrant
 from app.operations.clock import isoformat
@@ -326,35 +328,72 @@ def test_an_ended_session_ends_its_sockets_at_the_next_refresh(app, world, clock
     assert other.closing is None
 
 
-def test_scope_is_re_read_once_per_user_per_sweep(app, world, clock, monkeypatch):
+def _statements():
+    seen = []
+
+    def note(conn, cursor, statement, *args):
+        seen.append(statement.lstrip().split()[0].upper())
+
+    _db.event.listen(_db.engine, "before_cursor_execute", note)
+    return seen, lambda: _db.event.remove(_db.engine, "before_cursor_execute", note)
+
+
+def test_every_page_is_re_checked_in_three_statements(app, world, clock):
+    """Scopes and sessions of every open page are read together: two statements for the
+    scopes and one for the sessions, however many pages, users and sessions are open."""
     h, w = Harness(app, scope_ttl=0), world
-    scopes, sessions = [], []
-    real_scope, real_alive = dispatch.refresh_scope, dispatch.session_alive
-    monkeypatch.setattr(
-        dispatch, "refresh_scope", lambda c: scopes.append(c.user_id) or real_scope(c)
-    )
-    monkeypatch.setattr(
-        dispatch,
-        "session_alive",
-        lambda c, now: sessions.append(c.session_key) or real_alive(c, now),
-    )
     owner_sid = start_session(w.u.owner, clock.now())
     for page in ("/admin", "/admin/operations", f"/admin/t/{w.a.uuid}", "/admin/reconciler"):
         h.open(w.u.owner, page, session_key=owner_sid)
     for _ in range(3):
         _signed_in(h, w.u.op_a, "/admin", clock)
-
-    h.dispatcher.keep(send_timeout=5)
-
-    assert sorted(scopes) == sorted([w.u.owner.id, w.u.op_a.id])
-    assert len(sessions) == 4, "one look-up per session: one owner session, three operator ones"
+    for _ in range(2):
+        _signed_in(h, w.u.viewer_b, f"/admin/t/{w.b.uuid}", clock)
+    before = {c.id: c.scope for c in h.registry.snapshot()}
+    seen, stop = _statements()
+    try:
+        h.dispatcher.keep(send_timeout=5)
+    finally:
+        stop()
+    assert seen == ["SELECT", "SELECT", "SELECT"]
     assert all(c.closing is None for c in h.registry.snapshot())
+    assert {c.id: c.scope for c in h.registry.snapshot()} == before
+
+
+def test_a_recheck_ends_only_the_pages_that_lost_access(app, world, clock):
+    h, w = Harness(app, scope_ttl=0), world
+    kept = [_signed_in(h, w.u.owner, "/admin", clock) for _ in range(2)]
+    lost = [_signed_in(h, w.u.op_a, page, clock) for page in ("/admin", "/admin/operations")]
+    viewer = _signed_in(h, w.u.viewer_b, f"/admin/t/{w.b.uuid}", clock)
+    _db.session.execute(_db.delete(Membership).where(Membership.user_id == w.u.op_a.id))
+    _db.session.commit()
+    end_session(viewer.session_key, clock.now())
+    h.dispatcher.keep(send_timeout=5)
+    assert [c.closing for c in lost] == [REVOKED, REVOKED] and viewer.closing == REVOKED
+    assert all(c.closing is None for c in kept)
+    assert h.dispatcher.refresh(h.registry.snapshot()) == kept
+
+
+def test_pages_are_re_checked_together_once_the_oldest_check_is_due(app, world, clock):
+    h, w = Harness(app, scope_ttl=3), world
+    old = _signed_in(h, w.u.owner, "/admin", clock)
+    new = _signed_in(h, w.u.op_a, "/admin", clock)
+    old.scope_checked_at -= 3  # checked 3 s ago: due; the other one just now
+    checked = time.monotonic()
+    h.dispatcher.keep(send_timeout=5)
+    assert old.scope_checked_at >= checked and new.scope_checked_at >= checked
+    seen, stop = _statements()
+    try:
+        h.dispatcher.keep(send_timeout=5)  # nothing due: no statement
+    finally:
+        stop()
+    assert seen == []
 
 
 def test_scopes_are_not_re_read_before_their_ttl(app, world, clock, monkeypatch):
     h, w = Harness(app, scope_ttl=60), world
     calls = []
-    monkeypatch.setattr(dispatch, "refresh_scope", lambda c: calls.append(c) or None)
+    monkeypatch.setattr(keeper, "scopes_of_members", lambda pairs: calls.append(pairs) or {})
     client = _signed_in(h, w.u.owner, "/admin", clock)
     h.changed(w.runs.a)
     h.dispatcher.keep(send_timeout=5)

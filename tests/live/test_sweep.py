@@ -14,10 +14,11 @@ from datetime import timedelta
 import pytest
 from flask import g
 
-from app.live import dispatch
+from app.live import keeper
 from app.live import render as live_render
-from app.live.dispatch import REVOKED, group_key
+from app.live.dispatch import group_key
 from app.live.feed import Change
+from app.live.keeper import REVOKED
 from app.live.render import plan, render_context
 from app.live.timer import LiveWorker
 from app.models import Membership
@@ -273,8 +274,10 @@ def test_with_a_keeper_sweeps_never_re_read_scopes_and_the_keeper_ends_lost_acce
     h = Harness(app, scope_ttl=0)
     viewer = h.open(world.viewer, f"/admin/t/{world.a.uuid}")
     reads = []
-    real = dispatch.refresh_scope
-    monkeypatch.setattr(dispatch, "refresh_scope", lambda c: reads.append(c.id) or real(c))
+    real = keeper.scopes_of_members
+    monkeypatch.setattr(
+        keeper, "scopes_of_members", lambda pairs: reads.extend(sorted(pairs)) or real(pairs)
+    )
     h.dispatcher.kept_apart = True
     db.session.query(Membership).filter_by(user_id=world.viewer.id).delete()
     db.session.commit()
@@ -282,7 +285,7 @@ def test_with_a_keeper_sweeps_never_re_read_scopes_and_the_keeper_ends_lost_acce
     assert h.changed(world.runs.fresh) == 1 and reads == []
     assert received(viewer) is not None
     h.dispatcher.keep(send_timeout=5)
-    assert reads == [viewer.id] and viewer.closing == REVOKED
+    assert reads == [(world.viewer.id, world.ws.id)] and viewer.closing == REVOKED
     viewer.offer("a page rendered before the keeper noticed")
     assert received(viewer) is None, "an ended client takes no new page"
 

@@ -3,10 +3,15 @@
 import pytest
 import sqlalchemy as sa
 
-from app.models import OperationRun
+from app.models import OperationRun, Workspace
 from app.operations import get_policy
 from app.operations.reads import RunReads
-from app.operations.visibility import scope_for_token, scope_for_user, workspaces_for_user
+from app.operations.visibility import (
+    scope_for_token,
+    scope_for_user,
+    scopes_of_members,
+    workspaces_for_user,
+)
 from tests.conftest import T0
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
 
@@ -130,3 +135,51 @@ def test_workspaces_for_user_lists_memberships_only(world):
     ws, _, users, _ = world
     assert [(w.id, role) for w, role in workspaces_for_user(users["viewer"])] == [(ws.id, "viewer")]
     assert workspaces_for_user(users["nobody"]) == []
+
+
+def _statements(db):
+    seen = []
+
+    def note(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", note)
+    return seen, lambda: sa.event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_scopes_of_members_answer_as_scope_for_user_in_two_statements(world, db):
+    ws, tenants, users, _ = world
+    other_ws = tenants["foreign"].workspace_id
+    make_member(users["nobody"], ws, "viewer", tenants=[tenants["foreign"], tenants["c"]])
+    make_member(
+        users["operator"], db.session.get(Workspace, other_ws), "viewer", [tenants["foreign"]]
+    )
+    pairs = {(user.id, space) for user in users.values() for space in (ws.id, other_ws)}
+    expected = {
+        (user.id, space): scope_for_user(user, space)
+        for user in users.values()
+        for space in (ws.id, other_ws)
+    }
+    db.session.expire_all()
+    seen, stop = _statements(db)
+    try:
+        scopes = scopes_of_members(pairs)
+    finally:
+        stop()
+    assert scopes == {pair: scope for pair, scope in expected.items() if scope is not None}
+    assert scopes[(users["nobody"].id, ws.id)].tenant_ids == {tenants["c"].id}, "no foreign grant"
+    assert scopes[(users["operator"].id, other_ws)].tenant_ids == {tenants["foreign"].id}
+    assert (users["outsider"].id, ws.id) not in scopes
+    assert len(seen) == 2
+
+
+def test_scopes_of_members_leave_out_inactive_users_and_unasked_pairs(world, db):
+    ws, tenants, users, _ = world
+    users["viewer"].active = False
+    db.session.commit()
+    other_ws = tenants["foreign"].workspace_id
+    scopes = scopes_of_members({(users["viewer"].id, ws.id), (users["owner"].id, ws.id)})
+    assert set(scopes) == {(users["owner"].id, ws.id)}
+    assert scopes[(users["owner"].id, ws.id)].tenant_ids is None
+    assert scopes_of_members({(users["outsider"].id, ws.id), (users["owner"].id, other_ws)}) == {}
+    assert scopes_of_members(set()) == {}

@@ -232,3 +232,62 @@ def test_cli_sign_out_everywhere(app, db, owner):
     missing = runner.invoke(args=["users", "sign-out-everywhere", "nobody@example.test"])
     assert missing.exit_code == 1 and missing.stdout == ""
     assert "no user" in json.loads(missing.stderr)["error"]
+
+
+def statements(db):
+    seen = []
+
+    def note(conn, cursor, statement, *args):
+        seen.append(statement.lstrip().split()[0].upper())
+
+    sa.event.listen(db.engine, "before_cursor_execute", note)
+    return seen, lambda: sa.event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_live_sessions_answers_as_session_is_live_for_many_at_once(app, db, owner):
+    other = make_user()
+    mine, theirs, ended = (ss.start_session(u, T0) for u in (owner, other, owner))
+    ss.end_session(ended, T0, "test")
+    keys = {(mine, owner.id), (mine, other.id), (theirs, other.id), (theirs, owner.id)}
+    keys |= {(ended, owner.id), (mine, str(owner.id))}
+    keys |= {(bad, owner.id) for bad in (None, "", "x" * 500, "unknown", 42)}
+    keys |= {(mine, "1 OR 1=1"), (mine, None)}
+    live = ss.live_sessions(keys, T0)
+    assert live == {(mine, owner.id), (theirs, other.id), (mine, str(owner.id))}
+    assert live == {key for key in keys if ss.session_is_live(*key, T0)}
+    assert ss.live_sessions(set(), T0) == set()
+
+
+def test_live_sessions_at_the_idle_limit(app, db, clock, owner):
+    app.config.update(SESSION_IDLE_SECONDS=IDLE, SESSION_MAX_SECONDS=LIFETIME)
+    at = T0 + timedelta(seconds=IDLE)
+    for offset, live in ((-1, True), (0, True), (1, False)):
+        sid = ss.start_session(owner, T0)  # each instant its own session: reading touches
+        found = ss.live_sessions({(sid, owner.id)}, at + timedelta(seconds=offset))
+        assert found == ({(sid, owner.id)} if live else set())
+
+
+def test_live_sessions_reads_once_and_writes_only_when_activity_is_due(app, db, clock, owner):
+    sids = [ss.start_session(owner, T0) for _ in range(7)]
+    keys = {(sid, owner.id) for sid in sids}
+    seen, stop = statements(db)
+    try:
+        assert len(ss.live_sessions(keys, T0 + timedelta(seconds=59), chunk=3)) == 7
+        assert seen == ["SELECT"] * 3, "one read per chunk, no write within the minute"
+        seen.clear()
+        assert len(ss.live_sessions(keys, T0 + timedelta(seconds=60))) == 7
+        assert seen == ["SELECT", "UPDATE"]
+        seen.clear()
+        assert len(ss.live_sessions(keys, T0 + timedelta(seconds=61))) == 7
+        assert seen == ["SELECT"], "touched a second ago: nothing to write"
+    finally:
+        stop()
+    assert {r.last_seen_at for r in records(db, owner)} == {T0 + timedelta(seconds=60)}
+
+
+def test_live_sessions_never_revives_an_ended_session(app, db, clock, owner):
+    sid = ss.start_session(owner, T0)
+    ss.end_session(sid, T0, "test")
+    assert ss.live_sessions({(sid, owner.id)}, T0 + timedelta(seconds=120)) == set()
+    [record] = records(db, owner)
+    assert record.last_seen_at == T0 and record.end_reason == "test"
