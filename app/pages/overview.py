@@ -33,6 +33,7 @@ def build(scope, args, now):
     context = {
         "workspace": db.session.get(Workspace, scope.workspace_id),
         "listing": tenant_listing(cards, args.args, policy.follow_up_window),
+        "wall_tenants": sorted(cards, key=lambda card: (card.name.casefold(), card.uuid)),
         "totals": workspace_totals(total, policy.follow_up_window),
         "workspace_level": summary_of(workspace_level) if workspace_level else None,
         "recent": run_views(recent, policy=policy, now=now),

@@ -321,3 +321,59 @@ def test_the_wall_cycles_between_the_overview_and_chosen_tenants(browser, ux, se
         assert page.url.endswith("/admin?view=table")
     finally:
         context.close()
+
+
+def open_wall_setup(page):
+    """Open the overview's wall-screen setup with the keyboard, as an operator would."""
+    page.focus("#wall-setup > summary")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('wall-setup').open")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_open_wall_setup_passes_axe(browser, ux, server, scheme):
+    for email, _ in USERS:
+        context, page = signed_in(
+            browser, server, email, color_scheme=scheme, viewport={"width": 1440, "height": 900}
+        )
+        try:
+            open_live(page, f"{server.base}/admin")
+            open_wall_setup(page)
+            assert axe_violations(page) == [], email
+        finally:
+            context.close()
+
+
+def test_the_wall_chosen_with_the_keyboard_cycles_chosen_then_problem_tenants(browser, ux, server):
+    context, page = signed_in(
+        browser, server, "owner@example.test", viewport={"width": 1440, "height": 900}
+    )
+    try:
+        open_live(page, f"{server.base}/admin")
+        problems = page.eval_on_selector_all(
+            "#tenant-cards [data-problem]", "cards => cards.map(c => c.dataset.tenantCard)"
+        )
+        assert len(problems) == 9  # 3 likely stale, 2 late, 3 follow-up, the long-named one
+        open_wall_setup(page)
+        page.keyboard.press("Tab")  # the first choice: every tenant with problems
+        assert page.evaluate("document.activeElement.value") == "problems"
+        page.keyboard.press("Space")
+        quiet = page.locator("#wall-setup label").filter(has_text=re.compile(r"^\s*Tenant 01\s*$"))
+        quiet.locator("input").focus()
+        page.keyboard.press("Space")
+        chosen = quiet.locator("input").get_attribute("value")
+        page.focus("#wall-setup input[name=every]")
+        page.keyboard.press("Control+A")
+        page.keyboard.type("10")
+        page.keyboard.press("Enter")  # submits the form
+        page.wait_for_url(re.compile(rf"wall=1&cycle=problems&cycle={chosen}&every=10$"))
+        page.wait_for_function("document.documentElement.hasAttribute('data-wall')")
+        assert not page.is_visible("#wall-setup")  # no setup on the wall itself
+        # The chosen tenant first, then the tenants the overview showed with problems.
+        page.wait_for_url(re.compile(rf"/admin/t/{chosen}$"), timeout=25_000)
+        page.wait_for_url(re.compile(rf"/admin/t/{problems[0]}$"), timeout=25_000)
+        page.wait_for_function("document.documentElement.hasAttribute('data-wall')")
+        page.keyboard.press("Escape")
+        assert not page.evaluate("document.documentElement.hasAttribute('data-wall')")
+    finally:
+        context.close()

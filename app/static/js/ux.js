@@ -8,7 +8,9 @@
 // - Wall-screen mode (?wall=1, ?wall=0 to leave, or Escape): no chrome, larger type,
 //   absolute times shown. ?cycle=<tenant uuid>,...&every=<seconds> (10 s at least, 60 by
 //   default) cycles between the overview, as it was opened (?view=table kept), and those
-//   tenants' dashboards; Escape or ?wall=0 stops it.
+//   tenants' dashboards; cycle may repeat, and cycle=problems adds every tenant the
+//   overview shows with problems, read again at each visit of the overview (the
+//   overview's "Wall screen" form writes these). Escape or ?wall=0 stops it.
 (function () {
   "use strict";
   if (window.RunwardenUx) return;
@@ -129,13 +131,8 @@
     const store = storage();
     if (params.get("wall") === "1") {
       if (store) store.setItem(WALL_KEY, "1");
-      if (params.get("cycle") && store) {
-        const every = Math.max(10, parseInt(params.get("every"), 10) || 60);
-        const tenants = params
-          .get("cycle")
-          .split(",")
-          .filter((uuid) => /^[0-9A-Za-z-]{1,64}$/.test(uuid));
-        store.setItem(CYCLE_KEY, JSON.stringify({ tenants, every, overview: overviewStop() }));
+      if (params.getAll("cycle").length && store) {
+        store.setItem(CYCLE_KEY, JSON.stringify(cyclePlan(params)));
       }
     } else if (params.get("wall") === "0" && store) {
       store.removeItem(WALL_KEY);
@@ -146,6 +143,41 @@
     if (on) scheduleCycle(store);
   }
 
+  const TENANT_KEY = /^[0-9A-Za-z-]{1,64}$/;
+
+  function uuids(list) {
+    return Array.isArray(list) ? [...new Set(list.filter((uuid) => TENANT_KEY.test(uuid)))] : [];
+  }
+
+  function cyclePlan(params) {
+    const every = Math.max(10, parseInt(params.get("every"), 10) || 60);
+    const chosen = params.getAll("cycle").flatMap((value) => value.split(","));
+    const problems = chosen.includes("problems");
+    const tenants = uuids(chosen.filter((value) => value !== "problems"));
+    return { tenants, problems, found: [], every, overview: overviewStop() };
+  }
+
+  // The tenants the overview on screen shows with problems (likely stale, late, follow-up).
+  function problemTenants() {
+    const shown = document.querySelectorAll("[data-tenant-card][data-problem]");
+    return uuids(Array.from(shown, (card) => card.getAttribute("data-tenant-card")));
+  }
+
+  // The page after this one: the overview, then the chosen tenants, then (with problems)
+  // those the overview showed with problems when last seen; null to stay on this page.
+  function nextStop(store, plan) {
+    const overview = typeof plan.overview === "string" && plan.overview.startsWith("/admin") ? plan.overview : "/admin";
+    if (plan.problems && location.pathname === "/admin") {
+      plan.found = problemTenants();
+      store.setItem(CYCLE_KEY, JSON.stringify(plan));
+    }
+    const tenants = uuids(uuids(plan.tenants).concat(plan.problems ? uuids(plan.found) : []));
+    const stops = [overview].concat(tenants.map((uuid) => `/admin/t/${encodeURIComponent(uuid)}`));
+    const here = stops.findIndex((stop) => stop.split("?")[0] === location.pathname);
+    const next = stops[(here + 1) % stops.length];
+    return here >= 0 && stops.length === 1 ? null : next;
+  }
+
   let cycleTimer = null;
   function scheduleCycle(store) {
     let plan = null;
@@ -154,13 +186,13 @@
     } catch (error) {
       plan = null;
     }
-    if (!plan || !plan.tenants || !plan.tenants.length) return;
-    const overview = typeof plan.overview === "string" && plan.overview.startsWith("/admin") ? plan.overview : "/admin";
-    const stops = [overview].concat(plan.tenants.map((uuid) => `/admin/t/${encodeURIComponent(uuid)}`));
-    const here = stops.findIndex((stop) => stop.split("?")[0] === location.pathname);
-    const next = stops[(here + 1) % stops.length];
+    if (!plan || !(uuids(plan.tenants).length || plan.problems)) return;
     clearTimeout(cycleTimer);
-    cycleTimer = setTimeout(() => location.assign(next), plan.every * 1000);
+    cycleTimer = setTimeout(() => {
+      const next = nextStop(store, plan);
+      if (next) location.assign(next);
+      else scheduleCycle(store);
+    }, Math.max(10, plan.every || 60) * 1000);
   }
 
   function leaveWall(event) {
