@@ -74,6 +74,34 @@ def test_counts_cap_boundary(world, policy):
     assert (below.value, below.capped) == (8, True)
 
 
+@pytest.mark.parametrize(
+    ("cap", "expected"),
+    [(6, (5, False)), (5, (5, False)), (4, (4, True)), (3, (3, True)), (1, (1, True))],
+)
+def test_the_all_count_of_some_tenants_adds_its_parts_exactly_at_the_cap(
+    world, policy, cap, expected
+):
+    """The viewer sees four runs of tenant a and one workspace-level run, counted apart:
+    the sum is exact up to the cap and capped beyond it, whichever part passes it."""
+    ws, a, b, owner, viewer, *_ = world
+    elsewhere = make_workspace()
+    make_run(elsewhere, None, now=T0, age=5)  # another workspace's workspace-level run
+    make_run(elsewhere, make_tenant(elsewhere), now=T0, age=5)
+    counts = RunReads(scope_for_user(viewer, ws.id), policy, T0).tab_counts(cap=cap)
+    assert (counts["all"].value, counts["all"].capped) == expected
+
+
+def test_the_all_count_of_some_tenants_with_a_hidden_tenant_filter_is_zero(world, policy):
+    ws, a, b, owner, viewer, *_ = world
+    reads = RunReads(scope_for_user(viewer, ws.id), policy, T0)
+    counts = reads.tab_counts(filters=RunFilters(tenant_id=b.id), cap=1)
+    assert {tab: (c.value, c.capped) for tab, c in counts.items()} == dict.fromkeys(
+        counts, (0, False)
+    )
+    mine = reads.tab_counts(filters=RunFilters(tenant_id=a.id), cap=3)
+    assert (mine["all"].value, mine["all"].capped) == (3, True)
+
+
 def test_bad_cursor_and_filters_are_refused(world, policy):
     ws, *_, owner, _v, _r, _s, _f = world
     scope = scope_for_user(owner, ws.id)

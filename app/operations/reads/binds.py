@@ -33,6 +33,21 @@ def visible(shape, model=OperationRun):
     return sa.and_(clause, sa.or_(model.tenant_id.is_(None), model.tenant_id.in_(granted)))
 
 
+def visible_parts(shape, model=OperationRun):
+    """``visible(shape)`` as disjoint clauses whose union it is: for a scope that sees some
+    tenants, the workspace-level runs and the visible tenants' runs apart (each part one
+    range of the workspace-and-tenant index, where the OR of the two reads the runs of
+    every tenant until enough match); one clause, ``visible(shape)``, for other shapes."""
+    if shape != SOME_TENANTS:
+        return [visible(shape, model)]
+    workspace = sa.bindparam("scope_workspace_id", type_=sa.Integer, required=True)
+    granted = sa.bindparam("scope_tenant_ids", expanding=True, required=True)
+    return [
+        sa.and_(model.workspace_id == workspace, model.tenant_id.is_(None)),
+        sa.and_(model.workspace_id == workspace, model.tenant_id.in_(granted)),
+    ]
+
+
 def values_of(scope):
     """The values of ``visible(shape_of(scope))``."""
     if shape_of(scope) == SOME_TENANTS:
