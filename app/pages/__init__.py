@@ -96,6 +96,11 @@ def use_memo(memo):
     setattr(g, MEMO, memo)
 
 
+def sweep_memo():
+    """The SweepMemo the live path opened for the current app context, or None."""
+    return g.get(MEMO) if has_app_context() else None
+
+
 def visibility_of(scope):
     """What decides which runs ``scope`` sees: scopes with equal ones see the same runs."""
     return (scope.workspace_id, scope.role, scope.tenant_ids)
@@ -104,22 +109,32 @@ def visibility_of(scope):
 def shared(scope, now, name, compute, *key):
     """``compute()``, or the value another page of the same visibility got for the same
     ``name``, ``now`` and ``key`` in this sweep (when the live path opened a memo)."""
-    memo = g.get(MEMO) if has_app_context() else None
+    memo = sweep_memo()
     if memo is None:
         return compute()
     return memo.get((name, visibility_of(scope), now, *key), compute)
 
 
+def shared_by_tenant(scope, now, name, compute, tenant_id, *key):
+    """``compute()`` for a read narrowed to the runs of ``tenant_id`` alone, shared within
+    a sweep by the pages of every visibility that may see that tenant.
+
+    Such a read binds the visibility rule and the tenant: for a scope that sees the tenant,
+    "its workspace, and a visible tenant or none" and "that tenant" select that tenant's
+    runs and nothing else, whatever else the scope sees (the role is no part of any read).
+    A scope that may not see the tenant shares its read with nobody but its own visibility.
+    """
+    if tenant_id is None or not scope.can_see_tenant(tenant_id):
+        return shared(scope, now, name, compute, tenant_id, *key)
+    memo = sweep_memo()
+    if memo is None:
+        return compute()
+    return memo.get((name, ("tenant", scope.workspace_id, tenant_id), now, *key), compute)
+
+
 def reads_for(scope, now):
     """The read interface of ``scope`` at ``now`` under the current policy."""
     return RunReads(scope, get_policy(), now)
-
-
-def stale_count(reads):
-    """The viewer's likely stale runs in the workspace, for the title and favicon of every
-    page (``data-stale-count`` on ``#page-content``; js/live.js shows it)."""
-    count = shared(reads.scope, reads.now, "stale_count", reads.likely_stale_total)
-    return f"{count.value}+" if count.capped else str(count.value)
 
 
 def render_page(page, *, fragment=False):

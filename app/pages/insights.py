@@ -11,7 +11,8 @@ from app.operations import get_policy
 from app.operations.insight_report import parse_window, type_insights
 from app.operations.insights import Window
 from app.operations.suggestions import MIN_RUNS, RULE, toml_snippet
-from app.pages import Page, reads_for, stale_count
+from app.pages import Page, reads_for
+from app.pages.facts import stale_count
 from app.presenter.formatting import time_view
 from app.presenter.insights import type_views
 

@@ -6,7 +6,8 @@ from flask import abort
 
 from app.operations.queries import COUNT_CAP, MAX_ROW_ID, TAB_ALL, InvalidQuery, RunFilters
 from app.operations.search import SORT_CREATED, SORT_DURATION, SORTS, parse_instant, time_zone
-from app.pages import Page, reads_for, shared, stale_count
+from app.pages import Page, reads_for, shared_by_tenant
+from app.pages.facts import stale_count, tenant_by_id, tenant_rows
 from app.pages.tenant import overlay_for
 from app.presenter.lists import list_args, operations_list
 from app.presenter.runs import run_views
@@ -20,7 +21,7 @@ def _tenant(scope, raw):
     if not (raw.isascii() and raw.isdigit()):
         raise InvalidQuery("tenant_id", "tenant_id must be a number")
     tenant_id = int(raw)
-    tenant = scope.tenant_by_id(tenant_id) if tenant_id <= MAX_ROW_ID else None
+    tenant = tenant_by_id(scope, tenant_id) if tenant_id <= MAX_ROW_ID else None
     if tenant is None:
         abort(404)
     return tenant
@@ -88,6 +89,18 @@ def _newer(reads, tab, filters, query):
     return reads.count_newer(tab=tab, filters=filters, since_id=int(raw))
 
 
+def _page(reads, tab, filters, query):
+    """The keyset page the list shows (one tenant's: shared by every viewer of the tenant)."""
+    at = (query.get("cursor"), query.get("before"), query.get("sort", SORT_CREATED))
+
+    def read():
+        return reads.page(tab=tab, filters=filters, cursor=at[0], before=at[1], sort=at[2])
+
+    return shared_by_tenant(
+        reads.scope, reads.now, "list_page", read, filters.tenant_id, tab, filters, *at
+    )
+
+
 def build(scope, args, now):
     """The list page for ``args.args``; 400 for a bad filter or cursor, 404 for a hidden tenant."""
     reads = reads_for(scope, now)
@@ -97,25 +110,20 @@ def build(scope, args, now):
     try:
         tenant, filters = _filters(query, scope, now)
         cap = SEARCH_COUNT_CAP if filters.text else COUNT_CAP
-        counts = shared(
+        counts = shared_by_tenant(
             scope,
             now,
             "tab_counts",
             lambda: reads.tab_counts(filters=filters, cap=cap),
+            filters.tenant_id,
             filters,
             cap,
         )
-        page = reads.page(
-            tab=tab,
-            filters=filters,
-            cursor=query.get("cursor"),
-            before=query.get("before"),
-            sort=query.get("sort", SORT_CREATED),
-        )
+        page = _page(reads, tab, filters, query)
         newer = _newer(reads, tab, filters, query)
     except InvalidQuery as exc:
         abort(400, description=exc.message)
-    tenants = shared(scope, now, "tenant_rows", scope.tenant_rows)
+    tenants = tenant_rows(scope)
     view = operations_list(
         query,
         tab=tab,

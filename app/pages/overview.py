@@ -5,7 +5,8 @@ from app.models import Workspace
 from app.notifications.status import failing_warning
 from app.operations.reads import Activity
 from app.operations.reconciler_status import reconciler_status
-from app.pages import Page, reads_for, shared
+from app.pages import Page, reads_for
+from app.pages.facts import activity_by_tenant, last_reported, tenant_rows
 from app.presenter.dashboards import summary_of, workspace_totals
 from app.presenter.overview import tenant_card, tenant_listing
 from app.presenter.reconciler import stale_warning
@@ -20,9 +21,9 @@ def build(scope, args, now):
     filter (``q``), problems only (``problems=1``) and the compact table (``view=table``)."""
     reads = reads_for(scope, now)
     policy = reads.policy
-    activity = reads.activity_by_tenant()
-    tenants = shared(scope, now, "tenant_rows", scope.tenant_rows)
-    reported = reads.last_reported([t.id for t in tenants])
+    activity = activity_by_tenant(reads)
+    tenants = tenant_rows(scope)
+    reported = last_reported(reads, [t.id for t in tenants])
     cards = [
         tenant_card(t, activity.get(t.id, Activity()), reported.get(t.id), now) for t in tenants
     ]

@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 
 from app.operations.reconciler_status import recent_passes, reconciler_status, runs_visible_in
-from app.pages import Page, reads_for, stale_count
+from app.pages import Page, reads_for
+from app.pages.facts import stale_count
 from app.presenter.formatting import duration, time_view
 from app.presenter.reconciler import status_message
 

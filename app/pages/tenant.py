@@ -3,7 +3,8 @@
 from flask import abort, url_for
 
 from app.operations.queries import RunFilters
-from app.pages import Page, reads_for, shared, stale_count
+from app.pages import Page, reads_for, shared_by_tenant
+from app.pages.facts import stale_count, tenant_activity, tenant_by_uuid
 from app.pages.insights import ROLES as INSIGHT_ROLES
 from app.presenter.dashboards import needs_attention, overlay, tenant_kpis, type_rows
 from app.presenter.links import operations_url, stale_cta_url
@@ -15,7 +16,7 @@ RECENT = 10
 
 def tenant_or_404(scope, tenant_uuid):
     """The visible tenant with this uuid, or a 404 that says nothing more."""
-    tenant = scope.tenant_by_uuid(tenant_uuid)
+    tenant = tenant_by_uuid(scope, tenant_uuid)
     if tenant is None:
         abort(404)
     return tenant
@@ -28,9 +29,9 @@ def overlay_for(reads, tenant, *, activity=None):
     it, so its KPIs and its overlay speak of the same instant and the counts are read once.
     """
     scope, now = reads.scope, reads.now
-    runs = shared(scope, now, "overlay_runs", lambda: reads.overlay(tenant.id), tenant.id)
+    runs = shared_by_tenant(scope, now, "overlay_runs", lambda: reads.overlay(tenant.id), tenant.id)
     if activity is None:
-        activity = _activity(reads, tenant)
+        activity = tenant_activity(reads, tenant.id)
     src = url_for("tenant.active_operations", tenant_uuid=tenant.uuid, _external=False)
     return overlay(tenant, runs, activity, policy=reads.policy, now=reads.now, src=src)
 
@@ -42,11 +43,17 @@ def _insights_url(scope, tenant):
     return url_for("monitoring.insights", tenant_id=tenant.id, window="7d", _external=False)
 
 
-def _activity(reads, tenant):
-    def read():
-        return reads.tenant_activity(tenant.id)
+def _of_tenant(reads, tenant, name, read):
+    """``read(tenant.id)``, shared in a sweep by every viewer who may see the tenant."""
+    return shared_by_tenant(reads.scope, reads.now, name, lambda: read(tenant.id), tenant.id)
 
-    return shared(reads.scope, reads.now, "tenant_activity", read, tenant.id)
+
+def _recent_of(reads):
+    def recent(tenant_id):
+        runs = reads.page(filters=RunFilters(tenant_id=tenant_id), limit=RECENT).runs
+        return run_views(runs, policy=reads.policy, now=reads.now)
+
+    return recent
 
 
 def build(scope, args, now):
@@ -54,15 +61,16 @@ def build(scope, args, now):
     tenant = tenant_or_404(scope, args.view_args["tenant_uuid"])
     reads = reads_for(scope, now)
     policy = reads.policy
-    activity = _activity(reads, tenant)
-    stale, follow_ups = reads.attention(tenant.id)
-    recent = reads.page(filters=RunFilters(tenant_id=tenant.id), limit=RECENT).runs
+    activity = tenant_activity(reads, tenant.id)
+    stale, follow_ups = _of_tenant(reads, tenant, "attention", reads.attention)
+    recent = _of_tenant(reads, tenant, "recent_views", _recent_of(reads))
+    summary = _of_tenant(reads, tenant, "type_summary", reads.type_summary)
     context = {
         "tenant": tenant,
         "kpis": tenant_kpis(activity, tenant.id, policy.follow_up_window),
         "attention": needs_attention(stale, follow_ups, activity, tenant, policy=policy, now=now),
-        "recent": run_views(recent, policy=policy, now=now),
-        "types": type_rows(reads.type_summary(tenant.id), tenant.id, policy=policy),
+        "recent": recent,
+        "types": type_rows(summary, tenant.id, policy=policy),
         "overlay": overlay_for(reads, tenant, activity=activity),
         "list_url": operations_url(tenant_id=tenant.id),
         "stale_url": stale_cta_url(tenant.id),

@@ -1,8 +1,9 @@
 """One sweep's shared reads, wide pages paced to one render per interval, the keeper apart.
 
-Pages of one visibility share what they all show (stale count, tab counts, tenants, a
-tenant's activity and overlay, upcoming transitions) within a sweep; pages of different
-visibilities share nothing. A page over a whole scope renders at most once per
+Pages of one visibility share what they all show (tab counts, upcoming transitions) within
+a sweep; facts about one tenant (its activity, overlay, summary, lists) are shared by every
+viewer who may see it, and the tenants' counts are read once for the workspace and kept,
+for each page, to the tenants its viewer may see. A page over a whole scope renders at most once per
 ``LIVE_WIDE_INTERVAL`` however many changes come, while time-only flips stay exact and
 "current" never claims data the page does not have yet.
 """
@@ -76,6 +77,7 @@ def test_pages_of_one_visibility_read_shared_facts_once_per_sweep(
 ):
     stale_calls = counting(monkeypatch, "likely_stale_total")
     count_calls = counting(monkeypatch, "tab_counts")
+    activity_calls = counting(monkeypatch, "activity_by_tenant")
     h = Harness(app)
     people = (world.owner, world.viewer, viewer_b)
     clients = {(u.id, p): h.open(u, p) for u in people for p in SHARED_PAGES}
@@ -84,10 +86,12 @@ def test_pages_of_one_visibility_read_shared_facts_once_per_sweep(
 
     # one read per visibility, however many pages of it were rendered
     assert sorted(map(str, count_calls)) == sorted(map(str, {u.tenant_ids for u in scopes(h)}))
-    assert len(stale_calls) == len(count_calls) == 3
+    assert len(count_calls) == 3
+    # the tenants' counts are read once for the whole workspace; stale counts are their sum
+    assert activity_calls == [None] and stale_calls == []
     assert h.dispatcher.last_memo.hits > 0
     assert sweep(h, world.runs.ws_level) == len(clients)
-    assert len(count_calls) == 6, "a new sweep reads again"
+    assert len(count_calls) == 6 and len(activity_calls) == 2, "a new sweep reads again"
 
 
 def scopes(harness):
@@ -113,6 +117,62 @@ def test_shared_reads_leave_every_page_what_its_route_shows(app, world, viewer_b
     for page in SHARED_PAGES:
         sweep(h, world.runs.ws_level)
         assert not run_ids(received(clients[(viewer_b, page)])) & hidden_from_b
+
+
+def _tenant_pages(*tenants):
+    pages = []
+    for tenant in tenants:
+        pages += [f"/admin/t/{tenant.uuid}", f"/admin/operations?tenant_id={tenant.id}"]
+    return pages
+
+
+def test_facts_read_once_for_the_workspace_compose_each_visibility_alone(
+    app, world, viewer_b, monkeypatch
+):
+    """Five visibilities in one sweep (every tenant, a, b, a and b, none): every page is
+    what its route shows, byte for byte, and carries nothing of a tenant it may not see,
+    although the tenants' counts were read once for the whole workspace and a tenant's own
+    facts once for all its viewers."""
+    both, nobody = make_user(), make_user()
+    make_member(both, world.ws, "operator", tenants=[world.a, world.b])
+    make_member(nobody, world.ws, "viewer")
+    activity_calls = counting(monkeypatch, "activity_by_tenant")
+    summary_calls = counting(monkeypatch, "type_summary")
+    sees = {
+        world.owner: (world.a, world.b),
+        world.viewer: (world.a,),
+        viewer_b: (world.b,),
+        both: (world.a, world.b),
+        nobody: (),
+    }
+    h = Harness(app)
+    clients = {
+        (user, page): h.open(user, page)
+        for user, tenants in sees.items()
+        for page in (*SHARED_PAGES, *_tenant_pages(*tenants))
+    }
+
+    sweep(h, world.runs.ws_level, world.runs.fresh, world.runs.b_fresh)
+
+    assert activity_calls == [None], "one read of every tenant's counts"
+    assert len(summary_calls) == 2, "one 7-day summary per tenant, whoever shows it"
+    for (user, page), client in clients.items():
+        fragment = fragment_of(received(client))
+        g.pop("_login_user", None)
+        routed = page_content(login(app.test_client(), user).get(page).get_data(as_text=True))
+        assert fragment == routed, (user.id, page)
+        _assert_nothing_of_hidden_tenants(world, sees[user], fragment)
+
+
+def _assert_nothing_of_hidden_tenants(world, visible, fragment):
+    hidden = [t for t in (world.a, world.b, world.c) if t not in visible]
+    for tenant in hidden:
+        assert tenant.name not in fragment and str(tenant.uuid) not in fragment
+        assert f"tenant_id={tenant.id}" not in fragment
+    mine = {t.id for t in visible}
+    runs = vars(world.runs).values()
+    hidden_runs = {r.id for r in runs if r.tenant_id is not None and r.tenant_id not in mine}
+    assert not run_ids(fragment) & hidden_runs
 
 
 def test_tab_counts_differ_per_visibility_in_one_sweep(app, world, viewer_b):
