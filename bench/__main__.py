@@ -65,10 +65,14 @@ def prepare(runs):
 
 
 def _add_missing_indexes(inspector):
-    """A reused data set gets the indexes the models gained since it was generated; True
-    when it needed any (statistics are then refreshed)."""
+    """A reused data set gets the tables and indexes the models gained since it was
+    generated; True when it needed any (statistics are then refreshed)."""
     added = []
     for table in db.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            table.create(db.engine)
+            added.append(table.name)
+            continue
         present = {index["name"] for index in inspector.get_indexes(table.name)}
         for index in table.indexes:
             if index.name not in present:

@@ -35,7 +35,7 @@ from app.operations.clock import get_clock
 from app.operations.reconciler_status import pass_due
 from reconciler.lease import make_lease
 from reconciler.maintenance import STATISTICS_EVERY_SECONDS as STATISTICS_EVERY
-from reconciler.maintenance import prune_notifications, refresh_statistics
+from reconciler.maintenance import refresh_statistics, tidy
 from reconciler.reconcile import error_text, run_pass
 
 logger = logging.getLogger("runwarden.reconciler")
@@ -149,14 +149,8 @@ class ReconcilerService:
 
     def _upkeep(self):
         at = self._now()
-        try:  # retention never stands in the way of the statistics or the next pass
-            pruned = prune_notifications(self.app.config, at)
-        except Exception as exc:
-            db.session.rollback()
-            logger.exception("notification retention failed: %s", error_text(exc))
-        else:
-            if pruned:
-                logger.info(json.dumps({"event": "notifications_pruned", **vars(pruned)}))
+        # Retention and the insights rollup never stand in the way of the next pass.
+        tidy(self.app.config, get_policy(), at, logger)
         if self._analyzed_at and (at - self._analyzed_at).total_seconds() < STATISTICS_EVERY:
             return
         if refresh_statistics(db.engine):

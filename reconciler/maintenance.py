@@ -1,6 +1,11 @@
 """Database upkeep the reconciler does between passes."""
 
+import json
+
+from app.extensions import db
 from app.notifications import retention
+from app.operations.rollup import roll_up
+from reconciler.reconcile import error_text
 
 STATISTICS_EVERY_SECONDS = 3600
 
@@ -37,3 +42,24 @@ def prune_notifications(config, now):
     return retention.prune(
         now, config["NOTIFICATIONS_KEEP_DAYS"], batch=config["NOTIFICATIONS_PRUNE_BATCH"]
     )
+
+
+def tidy(config, policy, now, logger):
+    """Notification retention, then a step of the insights rollup; a failure of either
+    is logged (and rolled back), never raised."""
+    try:
+        pruned = prune_notifications(config, now)
+    except Exception as exc:
+        db.session.rollback()
+        logger.exception("notification retention failed: %s", error_text(exc))
+    else:
+        if pruned:
+            logger.info(json.dumps({"event": "notifications_pruned", **vars(pruned)}))
+    try:
+        days = roll_up(policy, now)
+    except Exception as exc:
+        db.session.rollback()
+        logger.exception("insights rollup failed: %s", error_text(exc))
+    else:
+        if len(days) > 1:  # the current day alone is every pass's routine
+            logger.info(json.dumps({"event": "insights_rolled", "days": [str(d) for d in days]}))

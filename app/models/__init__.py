@@ -2,6 +2,7 @@
 
 from app.models import run_search  # noqa: F401  (SQLite's search index, with the runs)
 from app.models.accounts import ApiToken, Membership, TenantGrant, User
+from app.models.insight_rollup import InsightDay, InsightRollupState
 from app.models.notifications import (
     NotificationAttempt,
     NotificationChannel,
@@ -17,6 +18,8 @@ from app.models.workspace import Tenant, Workspace
 
 __all__ = [
     "ApiToken",
+    "InsightDay",
+    "InsightRollupState",
     "Membership",
     "NotificationAttempt",
     "NotificationChannel",

@@ -102,6 +102,13 @@ class OperationRun(db.Model):
             sqlite_where=sa.text(FOLLOW_UP_PREDICATE),
             postgresql_where=sa.text(FOLLOW_UP_PREDICATE),
         ),
+        # The insights rollup reads the runs completed in a time range (and only those).
+        sa.Index(
+            "ix_runs_completed",
+            "completed_at",
+            sqlite_where=sa.text("completed_at IS NOT NULL"),
+            postgresql_where=sa.text("completed_at IS NOT NULL"),
+        ),
         sa.Index(
             "ix_runs_search",
             sa.literal_column(SEARCH_DOCUMENT).label("search"),

@@ -4,33 +4,18 @@ Used by the insights page and by ``flask types suggest``: both show the same num
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-import sqlalchemy as sa
-
-from app.models.runs import RunRecord
-from app.operations.dialect import is_postgres
-from app.operations.freshness import HISTORY_MEASURES, _lit, upcoming_stale_at
-from app.operations.insights import (
-    EMPTY,
-    MEASURES,
-    RUNS,
-    Counts,
-    counts,
-    distributions,
-    every_distribution,
-    measure,
-)
+from app.operations.buckets import value_of
+from app.operations.insights import NO_SUMMARY, Counts, summarize
 from app.operations.suggestions import suggest
 
 BUCKETS = 24
-NOTICED_SAMPLE = 500  # reconciled runs read per type for "noticed after" (the newest)
 
 
 @dataclass(frozen=True)
 class Noticed:
     """Runs the reconciler closed: how long after their last sign of life they were shown
-    likely stale, and closed (averages of ``runs`` runs, seconds)."""
+    likely stale, and closed (averages over the ``runs`` runs of the window, seconds)."""
 
     runs: int
     shown_after: float | None
@@ -50,52 +35,30 @@ class TypeInsight:
     suggestions: list
 
 
-NO_COUNTS = Counts({}, 0, 0, dict.fromkeys(HISTORY_MEASURES, 0), 0)
-
-
 def type_insights(window, policy):
     """[TypeInsight] for every configured type (or ``window.type``) and every other type
     that has completed runs in the window, by name."""
-    found = counts(window, policy)
+    found = summarize(window, policy)
     names = set(policy.names()) | set(found)
     if window.type is not None:
         names = {window.type}
-    by_measure = every_distribution(window)
-    daily = _daily(window)
-    measures_of = {name: {m: by_measure[m].get((name,), EMPTY) for m in MEASURES} for name in names}
-    widths = {
-        name: bucket_width(policy.for_type(name), measures_of[name]["run_time"]) for name in names
-    }
-    bars = _histograms(window, {n: w for n, w in widths.items() if measures_of[n]["run_time"].n})
     result = []
     for name in sorted(names):
         op_type = policy.for_type(name)
-        measures = measures_of[name]
+        summary = found.get(name, NO_SUMMARY)
+        width = bucket_width(op_type, summary.measures["run_time"])
         result.append(
             TypeInsight(
                 op_type,
-                found.get(name, NO_COUNTS),
-                measures,
-                daily.get(name, []),
-                (widths[name], *bars.get(name, ([0] * BUCKETS, 0))),
-                _noticed(window, name, policy),
-                suggest(op_type, measures),
+                summary.counts,
+                summary.measures,
+                summary.daily,
+                (width, *bars(summary.run_times, width)),
+                noticed(summary.cell),
+                suggest(op_type, summary.measures),
             )
         )
     return result
-
-
-def _day(column):
-    return sa.cast(column, sa.Date) if is_postgres() else sa.func.date(column)
-
-
-def _daily(window):
-    """{type: [(day, Distribution of run time)]} by the day runs completed (UTC)."""
-    grouped = distributions(window, "run_time", keys=(RUNS.type, _day(RUNS.completed_at)))
-    days = {}
-    for (name, day), dist in grouped.items():
-        days.setdefault(name, []).append((str(day)[:10], dist))
-    return {name: sorted(rows, key=lambda row: row[0]) for name, rows in days.items()}
 
 
 def bucket_width(op_type, run_time):
@@ -104,49 +67,22 @@ def bucket_width(op_type, run_time):
     return max(reach / BUCKETS, 1e-6)
 
 
-def _histograms(window, widths):
-    """{type: ([count per bucket], overflow)} of run times, every type in one query;
-    ``widths`` is {type: seconds per bucket}."""
-    if not widths:
-        return {}
-    seconds, known = measure("run_time")
-    width = sa.case(
-        *((RUNS.type == _lit(name)[0], sa.literal(w, sa.Float)) for name, w in widths.items()),
-    )
-    ratio = seconds / width
-    index = sa.func.floor(ratio) if is_postgres() else sa.cast(ratio, sa.Integer)
-    bucket = sa.case((ratio >= BUCKETS, BUCKETS), else_=index)
-    query = (
-        sa.select(RUNS.type, bucket, sa.func.count())
-        .where(window.where(), known, RUNS.type.in_(_lit(*widths)), seconds >= 0)
-        .group_by(RUNS.type, bucket)
-    )
-    bars = {name: [0] * (BUCKETS + 1) for name in widths}
-    for name, index_value, n in window.execute(query):
-        bars[name][min(int(index_value), BUCKETS)] += int(n)
-    return {name: (counts[:BUCKETS], counts[BUCKETS]) for name, counts in bars.items()}
+def bars(histogram, width):
+    """([count per bar], overflow) of run times ``width`` seconds a bar: each 2 % bucket
+    falls in the bar of the value it stands for (at most its exact maximum)."""
+    counts = [0] * (BUCKETS + 1)
+    for bucket, n in histogram.counts.items():
+        value = min(value_of(bucket), histogram.top)
+        counts[min(int(max(value, 0) / width), BUCKETS)] += n
+    return counts[:BUCKETS], counts[BUCKETS]
 
 
-def _noticed(window, name, policy):
-    """The newest reconciled runs of type ``name``: when the one truth says they became
-    likely stale, and when they were closed, after their last sign of life."""
-    query = (
-        sa.select(*RUNS.__table__.c)
-        .where(window.where(), RUNS.type == name, RUNS.reconciled_at.is_not(None))
-        .order_by(RUNS.completed_at.desc())
-        .limit(NOTICED_SAMPLE)
-    )
-    shown, closed = [], []
-    for row in window.execute(query):
-        run = RunRecord._make(row)
-        last_sign = run.last_heartbeat_at or run.started_at or run.created_at
-        active = run._replace(status="running" if run.started_at else "queued")
-        stale_at = upcoming_stale_at(active, policy)
-        shown.append((stale_at - last_sign) / timedelta(seconds=1))
-        closed.append((run.reconciled_at - last_sign) / timedelta(seconds=1))
-    if not shown:
+def noticed(cell):
+    """The Noticed of a Cell's reconciled runs."""
+    runs = cell.counts[-1]
+    if not runs:
         return Noticed(0, None, None)
-    return Noticed(len(shown), sum(shown) / len(shown), sum(closed) / len(closed))
+    return Noticed(runs, cell.shown / runs, cell.closed / runs)
 
 
 WINDOW_PATTERN = r"^([1-9][0-9]{0,2})d$"

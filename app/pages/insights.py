@@ -60,6 +60,7 @@ def build(scope, args, now):
         "rule": RULE,
         "min_runs": MIN_RUNS,
         "as_of": time_view(now, now),
+        "since": time_view(window.since, now),
         "refresh_url": args.path,
         "stale_count": stale_count(reads_for(scope, now)),
     }

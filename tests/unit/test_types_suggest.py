@@ -4,7 +4,9 @@ import tomllib
 
 import pytest
 
+from app.operations.buckets import same_bucket_or_next
 from app.operations.policy import load_policy
+from app.operations.suggestions import whole_seconds
 from tests.factories import add_runs, make_tenant, make_workspace
 from tests.unit.conftest import error, ok
 
@@ -17,14 +19,19 @@ def test_suggest_prints_percentiles_alarms_and_a_toml_that_loads(cli, db, tmp_pa
     assert out["workspace"] == "acme" and out["window_days"] == 30 and out["min_runs"] == 30
     (t,) = out["types"]
     assert t["type"] == "inventory_sync" and t["completed"] == 100
-    assert t["measures"]["run_time"]["p50"] == pytest.approx(50.5)
-    assert t["suggestions"]["running_expected"]["suggested"] == 91  # p90 = 90.1
-    assert t["suggestions"]["running_stale"]["suggested"] == 124  # p99 99.01 x 1.25
+    run_time = t["measures"]["run_time"]
+    assert same_bucket_or_next(run_time["p50"], 50.5) and run_time["max"] == 100
+    assert same_bucket_or_next(run_time["p90"], 90.1)
+    assert same_bucket_or_next(run_time["p99"], 99.01)
+    expected = whole_seconds(run_time["p90"])  # p90, rounded up
+    stale = whole_seconds(run_time["p99"] * 1.25)
+    assert t["suggestions"]["running_expected"]["suggested"] == expected
+    assert t["suggestions"]["running_stale"]["suggested"] == stale
     assert t["gaps_known"] == {"runs": 100, "of": 100}
     path = tmp_path / "types.toml"
     path.write_text(out["toml"])
     loaded = load_policy(str(path)).types["inventory_sync"]
-    assert (loaded.running_expected, loaded.running_stale) == (91, 124)
+    assert (loaded.running_expected, loaded.running_stale) == (expected, stale)
     assert tomllib.loads(out["toml"])["types"]["inventory_sync"]["queued_expected"] == 5
 
 

@@ -24,7 +24,7 @@ from app.operations.queries import (
     decode_cursor,
     encode_cursor,
 )
-from app.operations.reads import lists, single, widgets
+from app.operations.reads import insights, lists, single, widgets
 from app.operations.reads.binds import bound, shape_of, visible
 from app.operations.reads.everywhere import SystemReads
 from app.operations.reads.model import RunRead, as_read, reads_of
@@ -182,6 +182,14 @@ class RunReads:
         """Run a report's ``statement`` with the scope's and the instant's values and
         ``values`` (the report's own)."""
         return self._execute(statement, **values)
+
+    def insight_rows(self, since, until, *, tenant_id=None, type_name=None):
+        """The visible runs completed from ``since`` to ``until`` (both included), of one
+        tenant and one type when given, aggregated for the insights: (per-day counts rows,
+        per-day bucket rows, reconciled RunRecords); see ``reads.insights``."""
+        narrow = insights.Narrow(self._shape, tenant_id is not None, type_name, True)
+        values = {"range_from": since, "range_until": until, "narrow_tenant_id": tenant_id}
+        return insights.rows(self._execute, self.policy, narrow, values)
 
     # ------------------------------------------------------------------ chosen runs
 

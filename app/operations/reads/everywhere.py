@@ -4,7 +4,7 @@ metrics, time-only notifications and the demo's summary (never for a page: no Sc
 from app.extensions import db
 from app.models.runs import run_records
 from app.operations import freshness as fr
-from app.operations.reads import system
+from app.operations.reads import insights, system
 
 
 class SystemReads:
@@ -60,3 +60,19 @@ class SystemReads:
         if not run_ids:
             return []
         return list(self._execute(system.WORKSPACES_OF, run_ids=sorted(run_ids)).scalars())
+
+    def insight_rows(self, since, until):
+        """Every run completed from ``since`` (included) to ``until`` (excluded),
+        aggregated for the insights rollup: see ``RunReads.insight_rows``."""
+        values = {"range_from": since, "range_until": until}
+        return insights.rows(self._execute, self.policy, insights.Narrow(), values)
+
+    def first_completed_at(self):
+        """When the first run of any workspace completed (None: none has)."""
+        return self._execute(insights.FIRST_COMPLETED).scalar()
+
+    def completed_per_day(self, since, until):
+        """{UTC day (as the database answers it): runs completed in it}, from ``since``
+        (included) to ``until`` (excluded)."""
+        query = insights.completed_per_day_query()
+        return dict(self._execute(query, range_from=since, range_until=until).all())

@@ -1,0 +1,211 @@
+"""The insights rollup: kept by the reconciler's upkeep, read by the insights.
+
+``roll_up`` (re)builds whole UTC days from the runs: a day's rows are deleted and written
+again from every run that completed in it, so building a day twice gives the same rows
+and no run is ever counted twice. ``rolled_until`` is the high-water mark: every run
+completed before it is in the rollup. Each call rebuilds from the day of
+``rolled_until - LAG`` (a run whose completion committed up to LAG after its
+``completed_at`` is still caught) to ``now - LAG``, and every day whose rows were written
+under other windows than the policy's (a changed type: its false alarms are recounted).
+
+``gather`` answers a Window: rollup days from the window's first day up to the mark,
+plus the runs completed since the mark read raw (the same aggregation); when the rollup
+does not cover the window, or holds rows of other windows, everything is read raw.
+"""
+
+from datetime import datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models.insight_rollup import (
+    ALL_TENANTS,
+    COUNT_COLUMNS,
+    NO_TENANT,
+    InsightDay,
+    InsightRollupState,
+)
+from app.operations.insight_cells import (
+    Cell,
+    as_date,
+    cell_of_row,
+    cells_from,
+    fingerprint,
+    row_of,
+)
+from app.operations.reads import RunReads, SystemReads
+
+LAG = timedelta(minutes=5)
+DAYS_PER_CALL = 32  # a first build of a long history is spread over several calls
+VERIFY_DAYS = 2  # days before the mark whose counts each call checks against the runs
+DAYS = InsightDay.__table__
+STATE_ID = 1
+
+
+def day_start(at):
+    return datetime.combine(at.date(), time())
+
+
+def rolled_until():
+    """The high-water mark (None: nothing rolled yet)."""
+    state = db.session.get(InsightRollupState, STATE_ID)
+    return None if state is None else state.rolled_until
+
+
+def _tenant_rows(cells, policy):
+    """Rows per tenant key and the workspace's ALL_TENANTS sums, of ``cells``."""
+    keyed = {}
+    for (workspace_id, tenant_id, name, day), cell in cells.items():
+        tenant_key = NO_TENANT if tenant_id is None else tenant_id
+        for key in ((workspace_id, tenant_key, name, day), (workspace_id, ALL_TENANTS, name, day)):
+            keyed.setdefault(key, Cell()).merge(cell)
+    return [
+        {
+            "workspace_id": w,
+            "tenant_key": t,
+            "type": name,
+            "day": day,
+            "policy": fingerprint(policy.for_type(name)),
+            **row_of(cell),
+        }
+        for (w, t, name, day), cell in keyed.items()
+    ]
+
+
+def roll_day(day, until, policy, now):
+    """Write the rows of UTC ``day`` from the runs completed in it before ``until``."""
+    start = datetime.combine(day, time())
+    end = min(start + timedelta(days=1), until)
+    rows = _tenant_rows(
+        cells_from(SystemReads(policy, now).insight_rows(start, end), policy), policy
+    )
+    db.session.execute(sa.delete(DAYS).where(DAYS.c.day == day))
+    if rows:
+        db.session.execute(sa.insert(DAYS), rows)
+
+
+def _outdated_days(policy):
+    """Days holding a row written under other windows than its type's in ``policy``."""
+    pairs = db.session.execute(sa.select(DAYS.c.type, DAYS.c.policy).distinct()).all()
+    stale = [(t, p) for t, p in pairs if p != fingerprint(policy.for_type(t))]
+    if not stale:
+        return []
+    clause = sa.or_(*(sa.and_(DAYS.c.type == t, DAYS.c.policy == p) for t, p in stale))
+    return sorted(db.session.scalars(sa.select(DAYS.c.day).where(clause).distinct()))
+
+
+def _miscounted_days(policy, now, mark):
+    """Days of the VERIFY_DAYS before ``mark`` whose rows count other runs than the runs
+    table holds (a completion committed later than LAG, a run removed): rebuilt."""
+    since = day_start(mark) - timedelta(days=VERIFY_DAYS)
+    held = SystemReads(policy, now).completed_per_day(since, mark)
+    held = {as_date(day): n for day, n in held.items()}
+    outcomes = sum(DAYS.c[name] for name in COUNT_COLUMNS[:4])
+    query = (
+        sa.select(DAYS.c.day, sa.func.sum(outcomes))
+        .where(DAYS.c.tenant_key == ALL_TENANTS, DAYS.c.day >= since.date())
+        .group_by(DAYS.c.day)
+    )
+    rolled = {day: int(n) for day, n in db.session.execute(query)}
+    return [day for day in set(held) | set(rolled) if held.get(day, 0) != rolled.get(day, 0)]
+
+
+def _locked_state():
+    """The state row, locked until the transaction ends (PostgreSQL: a second builder
+    waits, then finds the days done); created when missing."""
+    query = sa.select(InsightRollupState).where(InsightRollupState.id == STATE_ID)
+    state = db.session.scalar(query.with_for_update())
+    if state is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(InsightRollupState(id=STATE_ID, rolled_until=None))
+        except IntegrityError:
+            pass  # another builder created it first
+        state = db.session.scalar(query.with_for_update())
+    return state
+
+
+def _due_days(policy, now, mark, target):
+    days = [d for d in _outdated_days(policy) if datetime.combine(d, time()) < mark]
+    days += _miscounted_days(policy, now, mark)
+    day = (min(mark, target) - LAG).date()
+    while day <= target.date():
+        days.append(day)
+        day += timedelta(days=1)
+    return sorted(set(days))[:DAYS_PER_CALL]
+
+
+def roll_up(policy, now):
+    """One step of upkeep, in one transaction: the days due (see the module), at most
+    DAYS_PER_CALL, oldest first. Returns the days rebuilt."""
+    target = now - LAG
+    state = _locked_state()
+    mark = state.rolled_until
+    if mark is None:
+        first = SystemReads(policy, now).first_completed_at()
+        mark = day_start(first) if first is not None else target
+    done = _due_days(policy, now, mark, target)
+    for day in done:
+        roll_day(day, target, policy, now)
+        reached = min(datetime.combine(day, time()) + timedelta(days=1), target)
+        mark = max(mark, reached)  # days come in order: every earlier one is rolled
+    state.rolled_until = mark
+    db.session.commit()
+    return done
+
+
+def _tenant_keys(window):
+    """The rollup rows that sum the runs ``window`` may see."""
+    if window.tenant_id is not None:
+        return [window.tenant_id]  # the page checked the viewer may see that tenant
+    granted = window.scope.tenant_ids
+    if granted is None:
+        return [ALL_TENANTS]
+    return [NO_TENANT, *sorted(granted)]
+
+
+def _stored(window, policy, mark):
+    """{(type, day): Cell} of the rollup rows of ``window`` up to ``mark``; None when one
+    was written under other windows than the policy's."""
+    query = sa.select(DAYS).where(
+        DAYS.c.workspace_id == window.scope.workspace_id,
+        DAYS.c.tenant_key.in_(_tenant_keys(window)),
+        DAYS.c.day >= window.since.date(),
+        DAYS.c.day <= mark.date(),
+    )
+    if window.type is not None:
+        query = query.where(DAYS.c.type == window.type)
+    found, prints = {}, {}
+    for row in db.session.execute(query).mappings():
+        name = row["type"]
+        if name not in prints:
+            prints[name] = fingerprint(policy.for_type(name))
+        if row["policy"] != prints[name]:
+            return None
+        found.setdefault((name, row["day"]), Cell()).merge(cell_of_row(row))
+    return found
+
+
+def _raw(window, policy, since):
+    """{(type, day): Cell} of the window's runs completed from ``since`` to its end."""
+    reads = RunReads(window.scope, policy, window.now)
+    rows = reads.insight_rows(since, window.now, tenant_id=window.tenant_id, type_name=window.type)
+    found = {}
+    for (_, _, name, day), cell in cells_from(rows, policy).items():
+        found.setdefault((name, day), Cell()).merge(cell)
+    return found
+
+
+def gather(window, policy):
+    """{(type, UTC day): Cell} of the runs ``window`` counts, from the rollup where it
+    holds them (see the module)."""
+    mark = rolled_until()
+    if mark is None or mark <= window.since or mark > window.now:
+        return _raw(window, policy, window.since)
+    found = _stored(window, policy, mark)
+    if found is None:
+        return _raw(window, policy, window.since)
+    for key, cell in _raw(window, policy, mark).items():
+        found.setdefault(key, Cell()).merge(cell)
+    return found
