@@ -36,12 +36,14 @@ def _columns():
         sa.Column("noticed_shown", sa.Float, nullable=False, server_default="0"),
         sa.Column("noticed_closed", sa.Float, nullable=False, server_default="0"),
     ]
-    for name in MEASURE_COLUMNS:  # n, exact max, first bucket, counts from it (text)
+    for (
+        name
+    ) in MEASURE_COLUMNS:  # n, exact max, first bucket, counts from it (packed 32-bit integers)
         columns += [
             sa.Column(f"{name}_n", sa.Integer, nullable=False, server_default="0"),
             sa.Column(f"{name}_max", sa.Float, nullable=True),
             sa.Column(f"{name}_low", sa.Integer, nullable=False, server_default="0"),
-            sa.Column(f"{name}_counts", sa.Text, nullable=False, server_default=""),
+            sa.Column(f"{name}_counts", sa.LargeBinary, nullable=True),
         ]
     return columns
 

@@ -38,6 +38,14 @@ class Cell:
     closed: float = 0.0
     measures: dict = field(default_factory=_histograms)
 
+    @classmethod
+    def total(cls, cells):
+        """One Cell of all ``cells`` (left as they are)."""
+        counts = [sum(column) for column in zip(*(c.counts for c in cells), strict=True)]
+        measures = {m: Histogram.total([c.measures[m] for c in cells]) for m in MEASURES}
+        shown, closed = sum(c.shown for c in cells), sum(c.closed for c in cells)
+        return cls(counts or [0] * len(COUNT_COLUMNS), shown, closed, measures)
+
     def merge(self, other):
         self.counts = [a + b for a, b in zip(self.counts, other.counts, strict=True)]
         self.shown += other.shown

@@ -71,7 +71,7 @@ def bars(histogram, width):
     """([count per bar], overflow) of run times ``width`` seconds a bar: each 2 % bucket
     falls in the bar of the value it stands for (at most its exact maximum)."""
     counts = [0] * (BUCKETS + 1)
-    for bucket, n in histogram.counts.items():
+    for bucket, n in histogram.items():
         value = min(value_of(bucket), histogram.top)
         counts[min(int(max(value, 0) / width), BUCKETS)] += n
     return counts[:BUCKETS], counts[BUCKETS]

@@ -18,6 +18,7 @@ from app.operations.insight_cells import MEASURES, Cell
 from app.operations.rollup import gather
 
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+LOW = 0.01
 OUTCOME_NAMES = COUNT_COLUMNS[:4]
 __all__ = ["MEASURES", "Counts", "Distribution", "Window", "summarize"]
 
@@ -32,6 +33,7 @@ class Distribution:
     p95: float | None = None
     p99: float | None = None
     max: float | None = None
+    p01: float | None = None  # the fastest 1 %: what a suggested running_min rests on
 
 
 EMPTY = Distribution(0)
@@ -60,7 +62,7 @@ def distribution(histogram):
     if not n:
         return EMPTY
     ranks = {n - 1}
-    for p in PERCENTILES:
+    for p in (*PERCENTILES, LOW):
         low = int(p * (n - 1))
         ranks |= {low, min(low + 1, n - 1)}
     by_rank = histogram.ranked(ranks)
@@ -68,18 +70,20 @@ def distribution(histogram):
     return interpolated(n, by_rank)
 
 
+def _at(p, n, by_rank):
+    position = p * (n - 1)
+    low = int(position)
+    value = by_rank[low]
+    if position > low:
+        value += (by_rank[low + 1] - value) * (position - low)
+    return value
+
+
 def interpolated(n, by_rank):
     """The Distribution of ``n`` sorted values of which ``by_rank`` holds (at least) the
     ranks each percentile needs: ``percentile_cont``'s formula."""
-    found = []
-    for p in PERCENTILES:
-        position = p * (n - 1)
-        low = int(position)
-        value = by_rank[low]
-        if position > low:
-            value += (by_rank[low + 1] - value) * (position - low)
-        found.append(value)
-    return Distribution(n, *found, by_rank[n - 1])
+    found = [_at(p, n, by_rank) for p in PERCENTILES]
+    return Distribution(n, *found, by_rank[n - 1], _at(LOW, n, by_rank))
 
 
 @dataclass(frozen=True)
@@ -134,9 +138,10 @@ def summarize(window, policy):
     by_type, days = {}, {}
     for (name, day), cell in gather(window, policy).items():
         days.setdefault(name, []).append((day.isoformat(), cell.measures["run_time"]))
-        by_type.setdefault(name, Cell()).merge(cell)
+        by_type.setdefault(name, []).append(cell)
     found = {}
-    for name, cell in by_type.items():
+    for name, cells in by_type.items():
+        cell = Cell.total(cells)
         measures = {m: distribution(cell.measures[m]) for m in MEASURES}
         daily = [(day, distribution(h)) for day, h in sorted(days[name], key=lambda d: d[0]) if h.n]
         found[name] = Summary(cell, measures, daily)

@@ -183,7 +183,11 @@ def _stored(window, policy, mark):
             prints[name] = fingerprint(policy.for_type(name))
         if row["policy"] != prints[name]:
             return None
-        found.setdefault((name, row["day"]), Cell()).merge(cell_of_row(row))
+        key, cell = (name, row["day"]), cell_of_row(row)
+        if key in found:
+            found[key].merge(cell)
+        else:
+            found[key] = cell
     return found
 
 

@@ -2,8 +2,10 @@
 
 expected = p90 and stale = p99 x 1.25 of the measure each window watches, in whole
 seconds rounded up (at least 1), from the successful runs of the window; below
-``MIN_RUNS`` runs of a measure nothing is suggested for its windows. ``reconcile_grace``
-and the label are never suggested: history says nothing about them.
+``MIN_RUNS`` runs of a measure nothing is suggested for its windows. ``running_min`` (a
+successful run faster than it is a follow-up) = p1 x 0.5 of the run times, rounded down,
+none under 1 s. ``reconcile_grace`` and the label are never suggested: history says
+nothing about them.
 """
 
 import math
@@ -12,9 +14,11 @@ from dataclasses import dataclass, replace
 
 MIN_RUNS = 30
 STALE_FACTOR = 1.25
+MIN_FACTOR = 0.5
 RULE = (
     f"expected = p90, stale = p99 × {STALE_FACTOR} of the successful runs, in whole "
-    f"seconds rounded up; nothing is suggested from fewer than {MIN_RUNS} runs"
+    f"seconds rounded up; running_min = p1 × {MIN_FACTOR} of their run times, rounded "
+    f"down (none under 1 s); nothing is suggested from fewer than {MIN_RUNS} runs"
 )
 # window: (measure it watches, percentile, factor)
 SUGGESTED = {
@@ -24,7 +28,10 @@ SUGGESTED = {
     "running_stale": ("run_time", "p99", STALE_FACTOR),
     "heartbeat_stale": ("heartbeat_gap", "p99", STALE_FACTOR),
     "progress_stale": ("progress_gap", "p99", STALE_FACTOR),
+    # A successful run faster than half what the fastest 1 % take is a follow-up.
+    "running_min": ("run_time", "p01", MIN_FACTOR),
 }
+ROUNDED_DOWN = {"running_min"}
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -45,6 +52,15 @@ def whole_seconds(seconds):
     return max(1, math.ceil(round(seconds, 6)))
 
 
+def _value(key, dist, rank, factor):
+    seconds = getattr(dist, rank)
+    if seconds is None:
+        return None
+    if key in ROUNDED_DOWN:  # a minimum: whole seconds rounded down, none under 1 s
+        return math.floor(round(seconds * factor, 6)) or None
+    return whole_seconds(seconds * factor)
+
+
 def suggest(op_type, measures):
     """[Suggestion] for ``op_type`` from ``measures`` ({measure: Distribution})."""
     found = []
@@ -55,8 +71,10 @@ def suggest(op_type, measures):
             reason = f"only {dist.n} runs with a {name.replace('_', ' ')}; {MIN_RUNS} needed"
             found.append(Suggestion(key, current, None, name, dist.n, reason))
             continue
-        value = whole_seconds(getattr(dist, rank) * factor)
+        value = _value(key, dist, rank, factor)
         reason = f"{rank} × {factor}" if factor != 1 else rank
+        if value is None:
+            reason = f"{reason} is under 1 s: no minimum"
         found.append(Suggestion(key, current, value, name, dist.n, reason))
     suggested = {s.key: s.value for s in found if s.value is not None}
     replace(op_type, **suggested).validate()  # the rule keeps stale >= expected

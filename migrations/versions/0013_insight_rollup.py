@@ -49,7 +49,7 @@ def _columns():
             sa.Column(f"{name}_n", sa.Integer(), nullable=False, server_default="0"),
             sa.Column(f"{name}_max", sa.Float(), nullable=True),
             sa.Column(f"{name}_low", sa.Integer(), nullable=False, server_default="0"),
-            sa.Column(f"{name}_counts", sa.Text(), nullable=False, server_default=""),
+            sa.Column(f"{name}_counts", sa.LargeBinary(), nullable=True),
         ]
     return columns
 

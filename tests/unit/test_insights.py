@@ -86,6 +86,7 @@ def test_percentiles_of_a_uniform_history(db, read):
     dist = distributions(read, Window(owner_scope(workspace), NOW), "run_time")[(KEY,)]
     assert dist.n == 1000
     assert within_a_bucket(as_list(dist), [500.5, 900.1, 950.05, 990.01, 1000])
+    assert same_bucket_or_next(dist.p01, 10.99)  # what a suggested running_min rests on
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 31, 997])

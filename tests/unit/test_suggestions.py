@@ -17,7 +17,7 @@ BASE = DEFAULT_TYPES["inventory_sync"]
 
 
 def dist(n, p90=100.0, p99=200.0):
-    return Distribution(n, p90 / 2, p90, (p90 + p99) / 2, p99, p99 * 2)
+    return Distribution(n, p90 / 2, p90, (p90 + p99) / 2, p99, p99 * 2, p90 / 10)
 
 
 def measures(n):
@@ -38,7 +38,20 @@ def test_the_rule_expected_p90_stale_p99_times_one_and_a_quarter():
         "running_stale": 1250,
         "heartbeat_stale": 75,  # 59.9 x 1.25 = 74.875
         "progress_stale": 375,
+        "running_min": 30,  # p1 60.02 x 0.5 = 30.01, rounded down
     }
+
+
+@pytest.mark.parametrize("p01, expected", [(2.0, 1), (1.999, None), (0.0, None), (61.5, 30)])
+def test_running_min_is_half_the_fastest_percent_rounded_down_never_under_a_second(p01, expected):
+    found = measures(MIN_RUNS)
+    found["run_time"] = replace(found["run_time"], p01=p01)
+    (running_min,) = [s for s in suggest(BASE, found) if s.key == "running_min"]
+    assert running_min.value == expected
+    if expected is None:
+        assert running_min.reason == "p01 × 0.5 is under 1 s: no minimum"
+    snippet = toml_snippet([("inventory_sync", [running_min])])
+    assert ("running_min" in snippet) is (expected is not None)
 
 
 def test_no_suggestion_below_the_minimum_sample():
