@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from app.cli import JsonCommand, JsonGroup, emit, fail
 from app.extensions import db
-from app.models import OperationRun, Tenant, Workspace
+from app.models import Tenant, Workspace
 from app.operations import get_policy
 from app.operations.clock import now as clock_now
 from app.operations.lifecycle import (
@@ -26,6 +26,7 @@ from app.operations.lifecycle import (
     heartbeat,
     start_run,
 )
+from app.operations.reads import SystemReads
 
 ACTOR = "simulator"
 OUTCOMES = ["succeeded"] * 16 + ["partially_succeeded"] * 2 + ["failed"] * 2
@@ -94,7 +95,7 @@ class Simulator:
         self.counts["created"] += 1
 
     def _advance(self, sim, now):
-        run = db.session.get(OperationRun, sim.run_id, populate_existing=True)
+        run = SystemReads(self.policy, now).runs([sim.run_id]).get(sim.run_id)
         if run is None or run.status == "completed":
             self.runs.pop(sim.run_id, None)
             return

@@ -1,10 +1,11 @@
 """Transitions by time alone, found with the one freshness truth.
 
-``SystemReads.stale_batch`` picks runs that are likely stale, in watched workspaces, with no
-open "stale" event; ``freshness`` gives each its ``stale_since``; the unique (run_id, kind,
-transition_at) keeps exactly one event per run and transition however many schedulers look
-at once. An open "stale" event whose run is no longer likely stale is closed, and the run
-gets one "recovered" event unless it failed (the failure is news of its own).
+``SystemReads.unannounced_stale`` picks runs that are likely stale, in watched workspaces,
+with no open "stale" event; ``freshness`` gives each its ``stale_since``; the unique
+(run_id, kind, transition_at) keeps exactly one event per run and transition however many
+schedulers look at once. An open "stale" event whose run is no longer likely stale is
+closed, and the run gets one "recovered" event unless it failed (the failure is news of its
+own).
 """
 
 from datetime import timedelta
@@ -12,37 +13,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import NotificationChannel, OperationRun
 from app.notifications.outbox import BATCH, EVENTS, TRUE, insert_ignoring_duplicates, stamp
 from app.operations.freshness import LIKELY_STALE, freshness, upcoming_stale_at
 from app.operations.reads import SystemReads
-
-RUNS = OperationRun.__table__
-# Runs in watched workspaces with no open "stale" event (SQL of our own tables only).
-UNANNOUNCED = (
-    RUNS.c.workspace_id.in_(
-        sa.select(NotificationChannel.workspace_id).where(NotificationChannel.enabled.is_(True))
-    ),
-    ~sa.exists().where(
-        EVENTS.c.run_id == RUNS.c.id, EVENTS.c.kind == "stale", EVENTS.c.open == TRUE
-    ),
-)
-# Open "stale" events and what their run last did.
-OPEN_STALE = (
-    (
-        EVENTS.c.id,
-        EVENTS.c.workspace_id,
-        EVENTS.c.tenant_id,
-        EVENTS.c.run_id,
-        RUNS.c.outcome,
-        RUNS.c.completed_at,
-        RUNS.c.last_heartbeat_at,
-        EVENTS.c.transition_at,
-    ),
-    EVENTS.join(RUNS, RUNS.c.id == EVENTS.c.run_id),
-    (EVENTS.c.kind == "stale", EVENTS.c.open == TRUE),
-    (EVENTS.c.id,),
-)
 
 
 def detect_stale(policy, now, batch=BATCH):
@@ -50,7 +23,7 @@ def detect_stale(policy, now, batch=BATCH):
     wrote."""
     found, last_id, reads = 0, 0, SystemReads(policy, now)
     while True:
-        runs = reads.stale_batch(last_id, batch, UNANNOUNCED)
+        runs = reads.unannounced_stale(last_id, batch)
         if not runs:
             return found
         last_id = runs[-1].id
@@ -88,7 +61,7 @@ def next_stale_at(policy, now, within):
     a poll interval late. A deadline already past (it passed while the tick ran) is
     returned as it is: wake at once."""
     ahead = SystemReads(policy, now + timedelta(seconds=within))
-    runs = ahead.stale_batch(0, BATCH, UNANNOUNCED)
+    runs = ahead.unannounced_stale(0, BATCH)
     db.session.rollback()
     deadlines = [upcoming_stale_at(run, policy) for run in runs]
     return min((d for d in deadlines if d is not None), default=None)
@@ -97,7 +70,7 @@ def next_stale_at(policy, now, within):
 def detect_recovered(policy, now, batch=BATCH):
     """Close open "stale" events whose run is no longer likely stale; a run that reported
     again or completed (not failed) gets one "recovered" event. How many recovered."""
-    rows = SystemReads(policy, now).not_stale(*OPEN_STALE, batch)
+    rows = SystemReads(policy, now).recovered(batch)
     if not rows:
         return 0
     closed = db.session.scalars(

@@ -21,7 +21,6 @@ from app.models import (
     NotificationDelivery,
     NotificationEvent,
     NotificationItem,
-    OperationRun,
     Tenant,
     Workspace,
 )
@@ -33,6 +32,7 @@ from app.notifications.formatting import (
     place_of,
 )
 from app.operations.bulk import relation
+from app.operations.reads import SystemReads
 
 BATCH = 2000
 MAX_GROUP = 10_000
@@ -197,10 +197,12 @@ def _group_channel(channel_id, now, policy):
         db.session.rollback()
         return 0
     facts = _facts(delivery.id)
-    listed = db.session.execute(_lines_query(), {"d": delivery.id})
+    listed = db.session.execute(_lines_query(), {"d": delivery.id}).all()
+    runs = SystemReads(policy, now).runs([row.run_id for row in listed])
     channel = db.session.get(NotificationChannel, channel_id)
     workspace = db.session.get(Workspace, channel.workspace_id)
-    payload = payload_of([_line(row, policy) for row in listed], workspace.name, facts)
+    lines = [_line(row, runs[row.run_id], policy) for row in listed]
+    payload = payload_of(lines, workspace.name, facts)
     delivery.title, delivery.payload = payload["title"], payload
     delivery.event_count = facts.total
     delivery.first_event_at = facts.first_at
@@ -244,28 +246,28 @@ def _facts(delivery_id):
 
 @lru_cache(maxsize=1)
 def _lines_query():
-    """The events a message lists: its first LISTED_IN_JSON, oldest first."""
-    runs = OperationRun.__table__
+    """The events a message lists: its first LISTED_IN_JSON, oldest first (their runs
+    are read with ``SystemReads.runs``; an event's run is never deleted before it)."""
     return (
         _of_delivery(EVENTS.c.kind, EVENTS.c.run_id, EVENTS.c.transition_at, EVENTS.c.data)
-        .add_columns(runs.c.type, runs.c.reconciliation_reason, Tenant.__table__.c.name)
-        .join(runs, runs.c.id == EVENTS.c.run_id)
+        .add_columns(Tenant.__table__.c.name)
         .order_by(EVENTS.c.transition_at, EVENTS.c.run_id)
         .limit(LISTED_IN_JSON)
     )
 
 
-def _line(row, policy):
+def _line(row, run, policy):
+    """The EventLine of an event ``row`` of run ``run`` (a RunRead)."""
     detail = None
     if row.kind == "stale" and row.data:
         detail = (row.data.get("reason") or "").replace("_", " ") or None
-    elif row.kind == "reconciled" and row.reconciliation_reason:
-        detail = row.reconciliation_reason.removeprefix("stale_").replace("_", " ")
+    elif row.kind == "reconciled" and run.reconciliation_reason:
+        detail = run.reconciliation_reason.removeprefix("stale_").replace("_", " ")
     return EventLine(
         kind=row.kind,
         run_id=row.run_id,
         at=row.transition_at,
         tenant=row.name,
-        type_label=policy.for_type(row.type).label,
+        type_label=policy.for_type(run.type).label,
         detail=detail,
     )

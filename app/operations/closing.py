@@ -1,19 +1,12 @@
 """Closing runs for the reconciler: one run or a batch, each only if still due."""
 
-from app.operations.freshness import instant, reconcile_due_clause
 from app.operations.store import run_store
-from app.operations.store.rules import RUNS
 
 
 def _closed(now):
-    """What closing a run writes besides its words (see ``RunStore.close_listed``)."""
-    return {
-        "status": "completed",
-        "outcome": "failed",
-        "completed_at": now,
-        "reconciled_at": now,
-        "event_count": RUNS.c.event_count + 1,
-    }
+    """What closing a run writes besides its words and its one more event (see
+    ``RunStore.close_listed``)."""
+    return {"status": "completed", "outcome": "failed", "completed_at": now, "reconciled_at": now}
 
 
 def reconcile_run(run, *, policy, now, reason, message, pass_id):
@@ -38,8 +31,7 @@ def reconcile_runs(closures, *, policy, now, pass_id):
         return []
     by_id = {run.id: (run, reason, message) for run, reason, message in closures}
     store = run_store()
-    due = reconcile_due_clause(policy)
-    closed = store.close_listed(by_id, _closed(now), due, instant(policy, now))
+    closed = store.close_listed(by_id, _closed(now), policy, now)
     if not closed:
         return []
     events = [

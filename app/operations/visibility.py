@@ -1,19 +1,19 @@
 """What a user (or an API token) may see in a workspace: a Scope, and its tenants.
 
 Routes never filter runs or tenants by hand: runs are read through ``RunReads(scope, ...)``
-(``app.operations.reads``, where the one visibility rule for runs lives), tenants through
-the Scope. Anything outside the scope answers None, and the route turns None into 404.
+(``app.operations.reads``, where the one visibility rule for runs lives), also the run a
+change is about to write, tenants through the Scope. Anything outside the scope answers
+None, and the route turns None into 404.
 """
 
 from dataclasses import dataclass
 from functools import lru_cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import Membership, OperationRun, Tenant, TenantGrant, User, Workspace
-from app.operations.reads.binds import NO_TENANT, SOME_TENANTS, shape_of, values_of, visible
+from app.models import Membership, Tenant, TenantGrant, User, Workspace
+from app.operations.reads.binds import NO_TENANT, SOME_TENANTS, shape_of
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,9 @@ class Scope:
 
     def tenant_rows(self, ids=None):
         """Visible tenants as plain rows, by name; ``ids`` narrows to those tenants."""
-        params = values_of(self)
+        params = {"workspace_id": self.workspace_id}
+        if shape_of(self) == SOME_TENANTS:
+            params["granted_tenant_ids"] = sorted(self.tenant_ids)
         if ids is not None:
             params["tenant_ids"] = sorted({i for i in ids if i is not None})
         return db.session.execute(_tenant_rows_query(shape_of(self), ids is not None), params).all()
@@ -53,53 +55,22 @@ class Scope:
         return self._tenant(_BY_REF, str(ref))
 
     def _tenant(self, query, key):
-        values = {"scope_workspace_id": self.workspace_id, "tenant_key": key}
+        values = {"workspace_id": self.workspace_id, "tenant_key": key}
         tenant = db.session.execute(query, values).first()
         return tenant if tenant is not None and self.can_see_tenant(tenant.id) else None
 
-    def run(self, run_id, with_tenant=False):
-        """The visible run with this id as an ORM object to change, or None; ``with_tenant``
-        loads its tenant too. Reads for showing go through ``RunReads``."""
-        query = _run_query(shape_of(self), with_tenant)
-        return db.session.scalar(query, {**values_of(self), "run_id": run_id})
 
-    def runs_to_change(self, run_ids, columns):
-        """{id: row of ``columns``} of the visible runs among ``run_ids``: what a change
-        checks before it is written."""
-        query = _runs_query(shape_of(self), tuple(columns))
-        rows = db.session.execute(query, {**values_of(self), "run_ids": sorted(run_ids)})
-        return {run.id: run for run in rows}
-
-
-@lru_cache(maxsize=16)
-def _run_query(shape, with_tenant):
-    """One visible run by id: built once per shape (the API changes one per call)."""
-    query = sa.select(OperationRun).where(
-        visible(shape),
-        OperationRun.id == sa.bindparam("run_id", type_=sa.Integer, required=True),
-    )
-    if with_tenant:
-        query = query.options(joinedload(OperationRun.tenant))
-    return query
-
-
-@lru_cache(maxsize=16)
-def _runs_query(shape, columns):
-    ids = sa.bindparam("run_ids", expanding=True, required=True)
-    return sa.select(*columns).where(visible(shape), OperationRun.id.in_(ids))
+_WORKSPACE = sa.bindparam("workspace_id", type_=sa.Integer, required=True)
 
 
 @lru_cache(maxsize=16)
 def _tenant_rows_query(shape, some):
     tenants = Tenant.__table__
-    query = sa.select(tenants).where(
-        tenants.c.workspace_id
-        == sa.bindparam("scope_workspace_id", type_=sa.Integer, required=True)
-    )
+    query = sa.select(tenants).where(tenants.c.workspace_id == _WORKSPACE)
     if shape == NO_TENANT:
         query = query.where(sa.false())
     elif shape == SOME_TENANTS:
-        granted = sa.bindparam("scope_tenant_ids", expanding=True, required=True)
+        granted = sa.bindparam("granted_tenant_ids", expanding=True, required=True)
         query = query.where(tenants.c.id.in_(granted))
     if some:
         query = query.where(tenants.c.id.in_(sa.bindparam("tenant_ids", expanding=True)))
@@ -108,8 +79,7 @@ def _tenant_rows_query(shape, some):
 
 def _tenant_query(*where):
     tenants = Tenant.__table__
-    workspace = sa.bindparam("scope_workspace_id", type_=sa.Integer, required=True)
-    return sa.select(tenants).where(tenants.c.workspace_id == workspace, *where)
+    return sa.select(tenants).where(tenants.c.workspace_id == _WORKSPACE, *where)
 
 
 _KEY = sa.bindparam("tenant_key", type_=sa.String, required=True)

@@ -185,3 +185,70 @@ def test_tests_import_fixtures_and_helpers_not_other_test_modules():
             if any(name.rpartition(".")[2].startswith("test_") for name in names):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+# Where statements over runs may be built: the table's own package, the read and write
+# interfaces, and the SQL form of the freshness truth (clauses the interfaces compose).
+RUN_INTERFACES = (
+    "app.models",
+    "app.operations.reads",
+    "app.operations.store",
+    "app.operations.freshness",
+)
+# Still building their own run statements, and moving behind RunReads: list search and
+# the insights (its figures and its report).
+RUN_STATEMENTS_MOVING = {
+    "app.operations.search",
+    "app.operations.insights",
+    "app.operations.insight_report",
+}
+# What a module needs to build a statement over runs: the mapped class, its table (as the
+# interfaces name it), the row shape of a whole-table SELECT, or the table's name in SQL.
+RUN_NAMES = {"OperationRun", "RUNS", "RunRecord", "run_records"}
+RUN_TABLE = "operation_runs"
+
+
+def run_statement_builders(root=ROOT):
+    """The modules outside RUN_INTERFACES that name the runs table in any of its forms."""
+    found = set()
+    for module, path in _modules(root).items():
+        if module.startswith(RUN_INTERFACES):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                (isinstance(node, ast.ImportFrom) and {a.name for a in node.names} & RUN_NAMES)
+                or (isinstance(node, ast.Attribute) and node.attr in RUN_NAMES)
+                or (isinstance(node, ast.Constant) and RUN_TABLE in str(node.value))
+            ):
+                found.add(module)
+    return found
+
+
+def test_only_the_read_and_write_interfaces_build_run_statements():
+    assert run_statement_builders() == RUN_STATEMENTS_MOVING
+
+
+def test_a_run_statement_outside_the_interfaces_is_found(tmp_path):
+    files = {
+        "app/__init__.py": "",
+        "app/models/__init__.py": "class OperationRun: ...\n",
+        "app/operations/__init__.py": "",
+        "app/operations/reads/__init__.py": "from app.models import OperationRun\n",
+        "app/operations/store/rules.py": "RUNS = 1\n",
+        "app/operations/clean.py": "from app.operations.reads import RunReads\n",
+        "app/pages/orm.py": "from app.models import OperationRun as Run\n",
+        "app/pages/dotted.py": "import app.models\nq = app.models.OperationRun.id\n",
+        "app/pages/table.py": "from app.operations.store.rules import RUNS\n",
+        "app/pages/text.py": "SQL = 'SELECT id FROM operation_runs WHERE id = :run_id'\n",
+        "reconciler/rows.py": "from app.models.runs import run_records\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert run_statement_builders(tmp_path) == {
+        "app.pages.orm",
+        "app.pages.dotted",
+        "app.pages.table",
+        "app.pages.text",
+        "reconciler.rows",
+    }

@@ -59,8 +59,12 @@ def test_members_see_their_tenants_and_workspace_level_runs(
     run_ids, slugs = visible(scope, db)
     assert slugs == tenant_slugs
     assert run_ids == {runs[key].id for key in run_keys}
+    reads = RunReads(scope, get_policy(), T0)
     for key, run in runs.items():
-        assert (scope.run(run.id) is not None) == (key in run_keys)
+        assert (reads.run(run.id) is not None) == (key in run_keys)
+    assert set(reads.to_check([run.id for run in runs.values()])) == {
+        runs[key].id for key in run_keys
+    }
 
 
 @pytest.mark.parametrize("role", ["outsider", "nobody"])
@@ -103,7 +107,11 @@ def test_a_grant_on_another_workspaces_tenant_opens_nothing(world, db):
     make_member(users["nobody"], ws, "viewer", tenants=[tenants["foreign"]])
     scope = scope_for_user(users["nobody"], ws.id)
     assert visible(scope, db) == ({runs["workspace"].id}, set())
-    assert scope.run(runs["foreign"].id) is None
+    reads = RunReads(scope, get_policy(), T0)
+    assert reads.run(runs["foreign"].id) is None
+    assert reads.to_check([runs["foreign"].id, runs["workspace"].id]).keys() == {
+        runs["workspace"].id
+    }
 
 
 def test_counts_exclude_hidden_tenants(world, policy):

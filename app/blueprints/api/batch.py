@@ -21,10 +21,10 @@ from app.blueprints.api.schemas import (
     parse_item,
 )
 from app.blueprints.api.throttle import throttle_reports
-from app.models import OperationRun
 from app.operations import get_policy
 from app.operations.clock import now
 from app.operations.lifecycle import LifecycleError, heartbeat_batch
+from app.operations.reads import RunReads
 from app.operations.store import Report
 
 
@@ -53,20 +53,10 @@ def _valid_items(items, policy, at):
     return results, valid
 
 
-# What the single call's checks read of a run: plain rows, not ORM objects (loading 500
-# runs as objects cost more than writing them).
-CHECKED = (
-    OperationRun.id,
-    OperationRun.status,
-    OperationRun.started_at,
-    OperationRun.processed,
-    OperationRun.total,
-)
-
-
-def _visible_runs(ids):
+def _visible_runs(ids, policy, at):
+    """What the single call's checks read of each visible run (``RunReads.to_check``)."""
     ids = [run_id for run_id in ids if run_id <= MAX_RUN_ID]
-    return principal().scope.runs_to_change(ids, CHECKED)
+    return RunReads(principal().scope, policy, at).to_check(ids)
 
 
 def _checked(index, item, run):
@@ -89,7 +79,7 @@ def heartbeats():
     policy, at = get_policy(), now()
     batch = parse_body(HeartbeatBatch, policy=policy, now=at)
     results, valid = _valid_items(batch.items, policy, at)
-    runs = _visible_runs([item.run_id for _, item in valid])
+    runs = _visible_runs([item.run_id for _, item in valid], policy, at)
     taken = []
     for index, item in valid:
         run = runs.get(item.run_id)

@@ -18,7 +18,7 @@ from app.blueprints.api.schemas import (
     parse_body,
     parse_query,
 )
-from app.blueprints.api.serialize import run_to_json, tenant_ref, timeline_to_json
+from app.blueprints.api.serialize import TenantRef, run_to_json, tenant_ref, timeline_to_json
 from app.blueprints.api.throttle import register_throttle, throttle_reports
 from app.operations import get_policy, lifecycle
 from app.operations.clock import now
@@ -37,16 +37,9 @@ def _not_found(run_id):
     return ApiError(404, "run_not_found", f"no run {run_id} in this workspace")
 
 
-def _run_or_404(run_id):
-    """The visible run to change, with its tenant (every answer names it)."""
-    run = principal().scope.run(run_id, with_tenant=True) if run_id <= MAX_RUN_ID else None
-    if run is None:
-        raise _not_found(run_id)
-    return run
-
-
 def _read_or_404(run_id, policy, at):
-    """The visible run as the API shows it (a RunRead)."""
+    """The visible run with its tenant (a RunRead): what the API shows, and what a change
+    checks before it is written."""
     run = RunReads(principal().scope, policy, at).run(run_id) if run_id <= MAX_RUN_ID else None
     if run is None:
         raise _not_found(run_id)
@@ -68,9 +61,11 @@ def _answer(run, policy, at, tenant, status=200):
 
 
 def _written(change, run, **kwargs):
-    """Apply ``change`` (a lifecycle function) to ``run``: the row as written, and the
-    run's tenant as it was read (the commit expires what the request loaded)."""
-    tenant = tenant_ref(run.tenant) if run.tenant_id is not None else None
+    """Apply ``change`` (a lifecycle function) to ``run`` (a RunRead): the row as written,
+    and the run's tenant as it was read."""
+    tenant = None
+    if run.tenant_id is not None:
+        tenant = TenantRef(run.tenant_id, run.tenant_uuid, run.tenant_slug, run.tenant_name)
     return change(run, actor=principal().actor, **kwargs), tenant
 
 
@@ -113,7 +108,7 @@ def create_run():
 def start_run(run_id):
     policy, at = get_policy(), now()
     body = parse_body(StartRun, policy=policy, now=at)
-    run = _run_or_404(run_id)
+    run = _read_or_404(run_id, policy, at)
     if run.is_active:
         check_not_before(body.at, run.created_at, "at", "the run was created")
     run, tenant = _written(lifecycle.start_run, run, now=at, at=body.at)
@@ -125,7 +120,7 @@ def start_run(run_id):
 def heartbeat(run_id):
     policy, at = get_policy(), now()
     body = parse_body(Heartbeat, policy=policy, now=at)
-    run = _run_or_404(run_id)
+    run = _read_or_404(run_id, policy, at)
     if run.status == "running":
         check_not_before(body.at, run.started_at, "at", "the run started")
         check_progress(run, body)
@@ -140,7 +135,7 @@ def heartbeat(run_id):
 def complete_run(run_id):
     policy, at = get_policy(), now()
     body = parse_body(CompleteRun, policy=policy, now=at)
-    run = _run_or_404(run_id)
+    run = _read_or_404(run_id, policy, at)
     if run.is_active:
         check_progress(run, body)
     run, tenant = _written(

@@ -1,10 +1,11 @@
 """Reads across every workspace: ``SystemReads(policy, now)``, for the reconciler, the
-metrics, time-only notifications and the demo's summary (never for a page: no Scope)."""
+metrics, time-only notifications and the demo's summary (never for a page: no Scope).
+Runs come back as every read returns them: RunReads."""
 
 from app.extensions import db
-from app.models.runs import run_records
 from app.operations import freshness as fr
 from app.operations.reads import insights, system
+from app.operations.reads.model import reads_of
 
 
 class SystemReads:
@@ -23,24 +24,22 @@ class SystemReads:
         return self._execute(system.first_due_query(self.policy)).first() is not None
 
     def due_batch(self, last_id, size, lock_rows):
-        """The next runs after ``last_id`` whose reconcile time has come, in id order, as
-        RunRecords; ``lock_rows``: locked ``FOR UPDATE SKIP LOCKED`` (PostgreSQL)."""
+        """The next runs after ``last_id`` whose reconcile time has come, in id order;
+        ``lock_rows``: locked ``FOR UPDATE SKIP LOCKED`` (PostgreSQL)."""
         query = system.due_batch_query(self.policy, size, lock_rows)
-        return run_records(self._execute(query, last_id=last_id))
+        return reads_of(self._execute(query, last_id=last_id))
 
-    def stale_batch(self, last_id, size, where=()):
-        """The next likely stale runs after ``last_id`` in id order (RunRecords), that also
-        match ``where`` (a tuple of SQL over the caller's own tables)."""
-        query = system.stale_batch_query(self.policy, size, tuple(where))
-        return run_records(self._execute(query, last_id=last_id))
+    def unannounced_stale(self, last_id, size):
+        """The next likely stale runs after ``last_id`` in id order, of workspaces with an
+        enabled notification channel, that have no open "stale" notification event."""
+        query = system.unannounced_stale_query(self.policy, size)
+        return reads_of(self._execute(query, last_id=last_id))
 
-    def not_stale(self, columns, join, where, order, size):
-        """Rows of ``columns`` from ``join`` (another table joined to runs) whose run is not
-        likely stale, matching ``where``, in ``order``, up to ``size``."""
-        query = system.not_stale_query(
-            self.policy, tuple(columns), join, tuple(where), tuple(order), size
-        )
-        return self._execute(query).all()
+    def recovered(self, size):
+        """Up to ``size`` open "stale" notification events, in id order, whose run is no
+        longer likely stale: (id, workspace_id, tenant_id, run_id, and the run's outcome,
+        completed_at, last_heartbeat_at, then the event's transition_at)."""
+        return self._execute(system.recovered_query(self.policy, size)).all()
 
     def active_by_freshness(self):
         """{freshness state: how many active runs}."""
@@ -51,9 +50,16 @@ class SystemReads:
         return dict(self._execute(system.RECONCILED_BY_REASON).all())
 
     def runs_in(self, workspace_ids):
-        """Every run of ``workspace_ids`` (RunRecords), for the demo's own summary."""
+        """Every run of ``workspace_ids``, for the demo's own summary."""
         ids = sorted(workspace_ids)
-        return run_records(self._execute(system.RUNS_IN, workspace_ids=ids)) if ids else []
+        return reads_of(self._execute(system.RUNS_IN, workspace_ids=ids)) if ids else []
+
+    def runs(self, run_ids):
+        """{id: run} of the runs ``run_ids`` (a notification names its runs)."""
+        if not run_ids:
+            return {}
+        rows = self._execute(system.RUNS_BY_ID, run_ids=sorted(set(run_ids)))
+        return {run.id: run for run in reads_of(rows)}
 
     def workspaces_of(self, run_ids):
         """The workspaces of the runs ``run_ids``."""

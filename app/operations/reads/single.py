@@ -12,6 +12,8 @@ from app.operations.reads.binds import fixed, visible, with_tenant
 
 RUN_ID = "run_id"
 NARROW_TENANT, NARROW_RUN = "tenant", "run"
+# What a worker's report is checked against before it is written (``RunReads.to_check``).
+CHECKED = ("id", "status", "started_at", "processed", "total")
 
 
 @lru_cache(maxsize=16)
@@ -50,3 +52,11 @@ def visible_ids_query(scope_shape):
     """The visible runs among ``:run_ids``."""
     ids = sa.bindparam("run_ids", expanding=True, required=True)
     return sa.select(OperationRun.id).where(visible(scope_shape), OperationRun.id.in_(ids))
+
+
+@lru_cache(maxsize=16)
+def checked_query(scope_shape):
+    """The CHECKED columns of the visible runs among ``:run_ids``."""
+    ids = sa.bindparam("run_ids", expanding=True, required=True)
+    columns = [OperationRun.__table__.c[name] for name in CHECKED]
+    return sa.select(*columns).where(visible(scope_shape), OperationRun.id.in_(ids))

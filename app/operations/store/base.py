@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import RunEvent
 from app.models.runs import RunRecord
+from app.operations import freshness as fr
 from app.operations.clock import isoformat
 from app.operations.store.rules import RUNS, late_report_statement
 
@@ -88,10 +89,12 @@ class RunStore:
         {run id: written row} of those whose run was running; one feed row per run."""
         raise NotImplementedError
 
-    def close_listed(self, closures, values, due, params):
+    def close_listed(self, closures, values, policy, now):
         """UPDATE the runs of ``closures`` ({run id: (run, reason, message)}) with
-        ``values`` and each its own reason and message (also as its failure message),
-        where ``due`` (SQL on the updated row, bound by ``params``) holds; the closed ids."""
+        ``values`` and each its own reason and message (also as its failure message), one
+        more event counted (the ``reconciled`` event the caller adds), where the reconcile
+        truth of ``policy`` at ``now``, checked on the updated row itself, still holds;
+        the closed ids."""
         raise NotImplementedError
 
     def record_changes(self, runs, at):
@@ -142,6 +145,11 @@ class RunStore:
         selected = [source.c[column] for column in columns]
         selected += [sa.literal(value, table.c[key].type) for key, value in constants.items()]
         return sa.insert(table).from_select([*columns, *constants], sa.select(*selected))
+
+
+def still_due(policy, now):
+    """(SQL: the updated row's reconcile time has come, the values it binds at ``now``)."""
+    return fr.reconcile_due_clause(policy), fr.instant(policy, now)
 
 
 def feed_rows(runs, at):

@@ -19,7 +19,14 @@ from sqlalchemy.dialects import postgresql
 
 from app.extensions import db
 from app.models import RunChange
-from app.operations.store.base import EVENT_COLUMNS, FEED_COLUMNS, RunStore, feed_rows, record
+from app.operations.store.base import (
+    EVENT_COLUMNS,
+    FEED_COLUMNS,
+    RunStore,
+    feed_rows,
+    record,
+    still_due,
+)
 from app.operations.store.rules import (
     EVENTS,
     RUNNING,
@@ -234,7 +241,9 @@ class PostgresRunStore(RunStore):
         rows = db.session.execute(heartbeats_statement(), params)
         return {row.id: record(row) for row in rows}
 
-    def close_listed(self, closures, values, due, params):
+    def close_listed(self, closures, values, policy, now):
+        due, params = still_due(policy, now)
+        values = {**values, "event_count": RUNS.c.event_count + 1}
         # The listed runs by id, each run's words looked up in one JSON document: a join
         # can be planned as a rescan of the whole list per due run when statistics
         # underestimate a fresh backlog (12 s for 10k runs), and the due check must stay

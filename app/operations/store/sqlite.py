@@ -19,6 +19,7 @@ from app.operations.store.base import (
     RunStore,
     feed_rows,
     record,
+    still_due,
 )
 from app.operations.store.rules import (
     EVENTS,
@@ -137,7 +138,9 @@ class SqliteRunStore(RunStore):
             self.record_changes(sorted(rows.values(), key=lambda row: row.id), now)
         return rows
 
-    def close_listed(self, closures, values, due, params):
+    def close_listed(self, closures, values, policy, now):
+        due, params = still_due(policy, now)
+        values = {**values, "event_count": RUNS.c.event_count + 1}
         closing = self.relation(
             "closing",
             [
