@@ -80,11 +80,7 @@ def run_tick(now=None, send_due=True):
 
     def send_some():
         if send_due:
-            started = time.perf_counter()
-            counts = send_due_deliveries(at())
-            for name, n in zip(("sent", "failed", "retrying"), counts, strict=True):
-                setattr(summary, name, getattr(summary, name) + n)
-            summary.timed("send", started)
+            _send(summary, at())
 
     steps = (
         ("stale", lambda: detect.detect_stale(policy, at())),
@@ -93,21 +89,35 @@ def run_tick(now=None, send_due=True):
         ("grouped", lambda: outbox.group(at(), window, policy, after_each=send_some)),
     )
     for name, step in steps:
-        started, sending = time.perf_counter(), summary.ms.get("send", 0)
-        try:  # one failing step does not stop the others
-            setattr(summary, name, step())
-        except Exception as exc:
-            db.session.rollback()
-            logger.exception("notification step %s failed", name)
-            summary.errors.append(f"{name}: {type(exc).__name__}")
-        summary.timed(name, started)
-        summary.ms[name] = round(summary.ms[name] - (summary.ms.get("send", 0) - sending), 1)
-    while send_due:
-        before = summary.sent + summary.failed + summary.retrying
-        send_some()
-        if summary.sent + summary.failed + summary.retrying - before < CLAIM_BATCH:
-            break
+        _step(summary, name, step)
+    while send_due and _send(summary, at()) >= CLAIM_BATCH:
+        pass  # a full claim: more may be due
     return summary
+
+
+def _step(summary, name, step):
+    """Run step ``name`` and count what it did and its time, less the sending it caused;
+    a failing step is logged and noted, and does not stop the others."""
+    started, sending = time.perf_counter(), summary.ms.get("send", 0)
+    try:
+        setattr(summary, name, step())
+    except Exception as exc:
+        db.session.rollback()
+        logger.exception("notification step %s failed", name)
+        summary.errors.append(f"{name}: {type(exc).__name__}")
+    summary.timed(name, started)
+    summary.ms[name] = round(summary.ms[name] - (summary.ms.get("send", 0) - sending), 1)
+
+
+def _send(summary, now):
+    """Send one claim of due deliveries, counted on ``summary``; how many it settled or
+    put back for a retry."""
+    started = time.perf_counter()
+    counts = send_due_deliveries(now)
+    for name, n in zip(("sent", "failed", "retrying"), counts, strict=True):
+        setattr(summary, name, getattr(summary, name) + n)
+    summary.timed("send", started)
+    return sum(counts)
 
 
 def _claim(now, timeout, limit):

@@ -55,32 +55,47 @@ def create_run(
     """Insert a queued or running run with its ``created`` (and ``started``) events and
     return it as written (a RunRecord); commit (unless ``commit`` is False: the caller
     commits it with more, see ``idempotency``)."""
-    if status not in ACTIVE_STATUSES:
-        raise TransitionNotAllowed(f"a run is created queued or running, not {status}")
-    created_at = created_at or now
-    started_at = (started_at or created_at) if status == "running" else None
-    values = dict(
+    values = _first_state(status, now, created_at, started_at, processed)
+    values.update(
         workspace_id=workspace_id,
         tenant_id=tenant_id,
         type=type,
-        status=status,
-        outcome="pending",
-        created_at=created_at,
-        started_at=started_at,
         total=total,
-        processed=processed,
-        last_progress_at=started_at if processed else None,
         initiator=initiator,
         context=context,
     )
-    events = [("created", created_at, actor, {"status": status, "initiator": initiator})]
-    if status == "running":
-        events.append(("started", started_at, actor, None))
+    events = _creation_events(values, actor, initiator)
     values["event_count"] = len(events)
     run = run_store().insert(values, events, now)
     if commit:
         db.session.commit()
     return run
+
+
+def _first_state(status, now, created_at, started_at, processed):
+    """A new run's status, outcome and times: created at ``created_at`` (or ``now``); a
+    running one started at ``started_at`` (or when it was created), its progress from then."""
+    if status not in ACTIVE_STATUSES:
+        raise TransitionNotAllowed(f"a run is created queued or running, not {status}")
+    created_at = created_at or now
+    started_at = (started_at or created_at) if status == "running" else None
+    return dict(
+        status=status,
+        outcome="pending",
+        created_at=created_at,
+        started_at=started_at,
+        processed=processed,
+        last_progress_at=started_at if processed else None,
+    )
+
+
+def _creation_events(values, actor, initiator):
+    """A new run's ``created`` event, and its ``started`` event when it starts running."""
+    status = values["status"]
+    events = [("created", values["created_at"], actor, {"status": status, "initiator": initiator})]
+    if status == "running":
+        events.append(("started", values["started_at"], actor, None))
+    return events
 
 
 def _change(run, expected, values, event, *, kind, now, data):

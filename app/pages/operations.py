@@ -101,6 +101,24 @@ def _page(reads, tab, filters, query):
     )
 
 
+def _read(reads, scope, query, tab):
+    """(tenant, tab counts, page, newer count) of the list ``query`` asks for; InvalidQuery
+    for a bad filter or cursor."""
+    tenant, filters = _filters(query, scope, reads.now)
+    cap = SEARCH_COUNT_CAP if filters.text else COUNT_CAP
+    counts = shared_by_tenant(
+        scope,
+        reads.now,
+        "tab_counts",
+        lambda: reads.tab_counts(filters=filters, cap=cap),
+        filters.tenant_id,
+        filters,
+        cap,
+    )
+    page = _page(reads, tab, filters, query)
+    return tenant, counts, page, _newer(reads, tab, filters, query)
+
+
 def build(scope, args, now):
     """The list page for ``args.args``; 400 for a bad filter or cursor, 404 for a hidden tenant."""
     reads = reads_for(scope, now)
@@ -108,19 +126,7 @@ def build(scope, args, now):
     query = list_args(args.args)
     tab = query.get("activeTab", TAB_ALL)
     try:
-        tenant, filters = _filters(query, scope, now)
-        cap = SEARCH_COUNT_CAP if filters.text else COUNT_CAP
-        counts = shared_by_tenant(
-            scope,
-            now,
-            "tab_counts",
-            lambda: reads.tab_counts(filters=filters, cap=cap),
-            filters.tenant_id,
-            filters,
-            cap,
-        )
-        page = _page(reads, tab, filters, query)
-        newer = _newer(reads, tab, filters, query)
+        tenant, counts, page, newer = _read(reads, scope, query, tab)
     except InvalidQuery as exc:
         abort(400, description=exc.message)
     tenants = tenant_rows(scope)

@@ -180,7 +180,41 @@ def operations_list(args, *, tab, counts, page, tenant, tenants, policy, newer=N
     was read; the first page's newest id travels in ``since_id`` with the paging links.
     """
     base = {k: v for k, v in args.items() if k not in PAGING}
-    tabs = [
+    filtered = any(args.get(k) for k in FILTERS)
+    title, text = _empty(tab, filtered, policy.follow_up_window, counts[TAB_ACTIVE].value)
+    start, position = _position(args, page, counts[tab])
+    older, newer_url = _paging(args, base, page, start)
+    return OperationsList(
+        tab=tab,
+        tabs=_tabs(base, counts, tab),
+        tenant=_tenant_context(tenant, base),
+        **_filter_options(args, tenants, policy),
+        has_filters=filtered or tenant is not None,
+        clear_url=operations_url(activeTab=tab if tab != TAB_ALL else None),
+        empty_title=title,
+        empty_text=text,
+        next_url=older,
+        first_url=operations_url(**base) if start > 0 else None,
+        newer=newer.value if newer else 0,
+        newer_text=_newer_text(newer),
+        search=args.get("q", ""),
+        created_from=args.get("from", ""),
+        created_to=args.get("to", ""),
+        time_zone=args.get("tz") or "UTC",
+        previous_url=newer_url,
+        position_text=position,
+        order_text=_order_text(args),
+    )
+
+
+# The arguments that narrow the list (a tenant narrows it too, and says so on its own).
+FILTERS = ("type", "status", "problemClass", "q", "range", "from", "to")
+
+
+def _tabs(base, counts, tab):
+    """One Tab per list tab, with its count, its link (the other arguments kept) and
+    whether it is the one shown."""
+    return [
         Tab(
             key,
             TAB_LABELS[key],
@@ -191,45 +225,30 @@ def operations_list(args, *, tab, counts, page, tenant, tenants, policy, newer=N
         )
         for key in TABS
     ]
+
+
+def _tenant_context(tenant, base):
+    """The TenantContext of a list narrowed to ``tenant`` (its page, and the list without
+    it), or None."""
+    if tenant is None:
+        return None
+    without = {k: v for k, v in base.items() if k != "tenant_id"}
+    return TenantContext(tenant.name, tenant_url(tenant.uuid), operations_url(**without))
+
+
+def _filter_options(args, tenants, policy):
+    """The options of every filter and order control, the chosen one marked."""
     types = [(name, policy.for_type(name).label) for name in policy.names()]
     if args.get("type") and not policy.knows(args["type"]):
         types.append((args["type"], policy.for_type(args["type"]).label))
-    filtered = any(
-        args.get(k) for k in ("type", "status", "problemClass", "q", "range", "from", "to")
-    )
-    title, text = _empty(tab, filtered, policy.follow_up_window, counts[TAB_ACTIVE].value)
-    start, position = _position(args, page, counts[tab])
-    older, newer_url = _paging(args, base, page, start)
-    context = None
-    if tenant is not None:
-        without = {k: v for k, v in base.items() if k != "tenant_id"}
-        context = TenantContext(tenant.name, tenant_url(tenant.uuid), operations_url(**without))
-    return OperationsList(
-        tab=tab,
-        tabs=tabs,
-        tenant=context,
-        tenant_options=_options([(str(t.id), t.name) for t in tenants], args.get("tenant_id")),
-        type_options=_options(types, args.get("type")),
-        status_options=_options(STATUS_LABELS.items(), args.get("status")),
-        problem_options=_options(PROBLEM_LABELS.items(), args.get("problemClass")),
-        has_filters=filtered or tenant is not None,
-        clear_url=operations_url(activeTab=tab if tab != TAB_ALL else None),
-        empty_title=title,
-        empty_text=text,
-        next_url=older,
-        first_url=operations_url(**base) if start > 0 else None,
-        newer=newer.value if newer else 0,
-        newer_text=_newer_text(newer),
-        search=args.get("q", ""),
-        range_options=tuple(_options(RANGE_LABELS.items(), args.get("range"))),
-        sort_options=tuple(_options(SORT_LABELS.items(), args.get("sort", "created"))),
-        created_from=args.get("from", ""),
-        created_to=args.get("to", ""),
-        time_zone=args.get("tz") or "UTC",
-        previous_url=newer_url,
-        position_text=position,
-        order_text=_order_text(args),
-    )
+    return {
+        "tenant_options": _options([(str(t.id), t.name) for t in tenants], args.get("tenant_id")),
+        "type_options": _options(types, args.get("type")),
+        "status_options": _options(STATUS_LABELS.items(), args.get("status")),
+        "problem_options": _options(PROBLEM_LABELS.items(), args.get("problemClass")),
+        "range_options": tuple(_options(RANGE_LABELS.items(), args.get("range"))),
+        "sort_options": tuple(_options(SORT_LABELS.items(), args.get("sort", "created"))),
+    }
 
 
 def _order_text(args):
