@@ -195,13 +195,8 @@ RUN_INTERFACES = (
     "app.operations.store",
     "app.operations.freshness",
 )
-# Still building their own run statements, and moving behind RunReads: list search and
-# the insights (its figures and its report).
-RUN_STATEMENTS_MOVING = {
-    "app.operations.search",
-    "app.operations.insights",
-    "app.operations.insight_report",
-}
+# Still building its own run statements, and moving behind RunReads: list search.
+RUN_STATEMENTS_MOVING = {"app.operations.search"}
 # What a module needs to build a statement over runs: the mapped class, its table (as the
 # interfaces name it), the row shape of a whole-table SELECT, or the table's name in SQL.
 RUN_NAMES = {"OperationRun", "RUNS", "RunRecord", "run_records"}
