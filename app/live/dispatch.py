@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from app.extensions import db
 from app.live import keeper
 from app.live.groups import cheapest_first, concerns, group_key
+from app.live.lanes import RenderOrder
 from app.live.pacing import Pacing
 from app.live.reconciler_pages import ReconcilerPages
 from app.live.registry import WATCH_RECONCILER
@@ -62,6 +63,8 @@ class Dispatcher:
         self.errors = 0
         self.last_memo = None
         self.kept_apart = False  # a keeper thread re-checks entitlements (LiveWorker)
+        self.due_apart = False  # a due lane renders time-only changes (LiveWorker)
+        self.order = RenderOrder()
         self.pacing = Pacing(self.schedule)
         self._queue = deque()
         self._wake = threading.Condition()
@@ -108,6 +111,27 @@ class Dispatcher:
             self.as_of = work.as_of
         return queued
 
+    def process_due(self):
+        """The due lane: render the groups whose time-only change has come, on the caller's
+        thread and database session, whatever sweep runs meanwhile. Returns pages queued."""
+        now = get_clock(self.app).now()
+        due = self.schedule.pop_due(now)
+        if not due:
+            return 0
+        work = _Work([], [], due, None, now)
+        with render_context(self.app):
+            try:
+                groups = self._dirty([c for c in self.registry.snapshot() if not c.closing], work)
+                ordered = sorted(groups.values(), key=cheapest_first)
+                return sum(self._render_group(members, work, now, None) for members in ordered)
+            finally:
+                db.session.remove()
+
+    def lanes_allowed(self):
+        """Whether renders may run on several threads (not on one shared connection)."""
+        with self.app.app_context():
+            return not one_shared_connection(db.engine)
+
     def _clients(self):
         """The clients a sweep serves: re-checked here unless a keeper thread does it."""
         if self.kept_apart:
@@ -125,7 +149,8 @@ class Dispatcher:
         with self._wake:
             items, self._queue = list(self._queue), deque()
         now = get_clock(self.app).now()
-        work = _Work([], [], self.schedule.pop_due(now), None, now)
+        due = [] if self.due_apart else self.schedule.pop_due(now)
+        work = _Work([], [], due, None, now)
         for kind, payload, extra in items:
             if kind == "changes":
                 work.changes.extend(payload)
@@ -165,6 +190,7 @@ class Dispatcher:
                 self._replan(client)
         work.partial = {key for key in groups if not touched[key]}  # catch-ups only
         self.pacing.forget(touched)
+        self.order.forget(touched)
         return groups
 
     def _changed_since(self, client, since, margin_seconds=2.0):
@@ -217,6 +243,10 @@ class Dispatcher:
         return sum(self._pool.map(task, ordered))
 
     def _render_group(self, members, work, now, memo):
+        with self.order.turn(group_key(members[0]), now) as now:
+            return self._render_turn(members, work, now, memo)
+
+    def _render_turn(self, members, work, now, memo):
         first = members[0]
         try:
             stream = render(first.watch, first.scope, now, as_of=work.as_of or now)

@@ -2,7 +2,8 @@
 
 For each group of clients (same page, same visibility) the Schedule keeps the next instant
 at which that page changes with no write (``render.plan``). The LiveWorker renders pending
-work and sleeps until new work or the earliest planned instant.
+work as it comes; its due lane sleeps until the earliest planned instant (or a new plan)
+and renders what has come then, beside any change sweep (``app.live.lanes``).
 """
 
 import logging
@@ -30,7 +31,8 @@ class Schedule:
 
     def __init__(self):
         self._due = {}
-        self._changed = threading.Lock()
+        self._changed = threading.Condition()
+        self.version = 0  # counts plans, so a waiter misses none made before it sleeps
 
     def set(self, key, due):
         """Plan ``key`` for ``due`` (None forgets it)."""
@@ -39,6 +41,20 @@ class Schedule:
                 self._due.pop(key, None)
             else:
                 self._due[key] = due
+                self.version += 1
+                self._changed.notify_all()
+
+    def wait(self, version, timeout):
+        """Sleep up to ``timeout`` s unless a plan was made since ``version`` (or one is)."""
+        with self._changed:
+            if self.version == version:
+                self._changed.wait(timeout)
+
+    def wake(self):
+        """Wake every waiter (stopping)."""
+        with self._changed:
+            self.version += 1
+            self._changed.notify_all()
 
     def get(self, key):
         """The Due planned for ``key``, or None."""
@@ -69,6 +85,10 @@ class Schedule:
 class LiveWorker:
     """The thread that renders: pending changes, catch-ups and due transitions, as they come.
 
+    Where renders may run on several threads (``Dispatcher.lanes_allowed``), due transitions
+    have a thread of their own (the due lane, ``Dispatcher.process_due``), so a flip is
+    rendered at its instant even while a long change sweep runs.
+
     A keeper thread beside it keeps the clients honest about once a second
     (``Dispatcher.keep``): sockets stuck in a send are dropped, entitlements and sessions
     re-checked. It runs apart so that a long sweep never delays dropping a stuck socket or
@@ -84,6 +104,7 @@ class LiveWorker:
         self._stop = threading.Event()
         self._thread = None
         self._keeper = None
+        self._due = None
 
     def start(self):
         self.dispatcher.kept_apart = True
@@ -91,6 +112,11 @@ class LiveWorker:
         self._keeper = threading.Thread(
             target=self._keep, name="runwarden-live-keeper", daemon=True
         )
+        self.dispatcher.due_apart = self.dispatcher.lanes_allowed()
+        if self.dispatcher.due_apart:
+            self._due = threading.Thread(target=self._due_lane, name="runwarden-live-due")
+            self._due.daemon = True
+            self._due.start()
         self._thread.start()
         self._keeper.start()
         return self
@@ -98,10 +124,11 @@ class LiveWorker:
     def stop(self, timeout=5.0):
         self._stop.set()
         self.dispatcher.submit([], None)
-        for thread in (self._thread, self._keeper):
+        self.dispatcher.schedule.wake()
+        for thread in (self._thread, self._keeper, self._due):
             if thread is not None:
                 thread.join(timeout)
-        self.dispatcher.kept_apart = False
+        self.dispatcher.kept_apart = self.dispatcher.due_apart = False
 
     @property
     def alive(self):
@@ -114,7 +141,17 @@ class LiveWorker:
                 self.dispatcher.process()
             except Exception:
                 log.exception("live: the worker's sweep failed")
-            self.dispatcher.wait(self._wait(clock))
+            self.dispatcher.wait(self.tick if self.dispatcher.due_apart else self._wait(clock))
+
+    def _due_lane(self):
+        clock, schedule = get_clock(self.app), self.dispatcher.schedule
+        while not self._stop.is_set():
+            version = schedule.version
+            try:
+                self.dispatcher.process_due()
+            except Exception:
+                log.exception("live: rendering due pages failed")
+            schedule.wait(version, self._wait(clock))
 
     def _keep(self):
         while not self._stop.wait(self.tick):

@@ -363,6 +363,9 @@ def test_the_worker_runs_a_keeper_beside_its_sweeps(app):
         def keep(self, send_timeout):
             self.kept.set()
 
+        def lanes_allowed(self):
+            return False
+
         def submit(self, changes, as_of):
             pass
 

@@ -56,6 +56,9 @@ class StubDispatcher:
     def keep(self, send_timeout):
         self.kept.append(send_timeout)
 
+    def lanes_allowed(self):
+        return False
+
     def submit(self, changes, as_of):
         self._wake.set()
 
