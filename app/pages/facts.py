@@ -11,11 +11,14 @@ its own visibility's rows, as before; both give the same figures (the live tests
 live render with the route's, byte for byte, for several visibilities).
 """
 
+import json
 from dataclasses import replace
 
 from app.operations.queries import Count
 from app.operations.reads import Activity, RunReads
 from app.pages import sweep_memo
+from app.presenter.runs import run_views as presenter_run_views
+from app.presenter.runs import view_maker
 
 STALE_CAP = 999
 
@@ -112,3 +115,27 @@ def run(reads, run_id):
     key = ("run", ("workspace", scope.workspace_id), reads.now, run_id)
     found = memo.get(key, lambda: _whole_workspace(reads).run(run_id))
     return found if found is not None and scope.can_see_tenant(found.tenant_id) else None
+
+
+def _columns(run):
+    """A RunRead as a hashable key: JSON values (the context) as their sorted text."""
+    return tuple(
+        json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict | list) else v for v in run
+    )
+
+
+def run_views(runs, *, policy, now, back=None):
+    """``presenter.runs.run_views``; in a sweep each view is shared by every page that
+    shows the same run (every column equal) at the same ``now`` with the same way
+    ``back``: a view is made from those alone, so it is the one the page would make."""
+    memo = sweep_memo()
+    if memo is None:
+        return presenter_run_views(runs, policy=policy, now=now, back=back)
+    maker = []
+
+    def make(run):
+        if not maker:
+            maker.append(view_maker(policy=policy, now=now, back=back))
+        return maker[0](run)
+
+    return [memo.get(("run_view", _columns(r), now, back), lambda r=r: make(r)) for r in runs]

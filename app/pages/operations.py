@@ -7,10 +7,9 @@ from flask import abort
 from app.operations.queries import COUNT_CAP, MAX_ROW_ID, TAB_ALL, InvalidQuery, RunFilters
 from app.operations.search import SORT_CREATED, SORT_DURATION, SORTS, parse_instant, time_zone
 from app.pages import Page, reads_for, shared_by_tenant
-from app.pages.facts import stale_count, tenant_by_id, tenant_rows
+from app.pages.facts import run_views, stale_count, tenant_by_id, tenant_rows
 from app.pages.tenant import overlay_for
 from app.presenter.lists import list_args, operations_list
-from app.presenter.runs import run_views
 
 TEMPLATE = "monitoring/operations.html"
 

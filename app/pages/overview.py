@@ -6,11 +6,10 @@ from app.notifications.status import failing_warning
 from app.operations.reads import Activity
 from app.operations.reconciler_status import reconciler_status
 from app.pages import Page, reads_for
-from app.pages.facts import activity_by_tenant, last_reported, tenant_rows
+from app.pages.facts import activity_by_tenant, last_reported, run_views, tenant_rows
 from app.presenter.dashboards import summary_of, workspace_totals
 from app.presenter.overview import tenant_card, tenant_listing
 from app.presenter.reconciler import stale_warning
-from app.presenter.runs import run_views
 
 TEMPLATE = "workspace/overview.html"
 RECENT = 10

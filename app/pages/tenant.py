@@ -4,11 +4,10 @@ from flask import abort, url_for
 
 from app.operations.queries import RunFilters
 from app.pages import Page, reads_for, shared_by_tenant
-from app.pages.facts import stale_count, tenant_activity, tenant_by_uuid
+from app.pages.facts import run_views, stale_count, tenant_activity, tenant_by_uuid
 from app.pages.insights import ROLES as INSIGHT_ROLES
 from app.presenter.dashboards import needs_attention, overlay, tenant_kpis, type_rows
 from app.presenter.links import operations_url, stale_cta_url
-from app.presenter.runs import run_views
 
 TEMPLATE = "tenant/dashboard.html"
 RECENT = 10

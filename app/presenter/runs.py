@@ -77,8 +77,14 @@ def run_view(run, *, policy, now, density=ROW, back=None, fresh=None):
 
 def run_views(runs, *, policy, now, density=ROW, back=None):
     """RunViews for ``runs`` (RunReads) in order (the links of the page are prepared once)."""
+    make = view_maker(policy=policy, now=now, density=density, back=back)
+    return [make(r) for r in runs]
+
+
+def view_maker(*, policy, now, density=ROW, back=None):
+    """The function that makes one run's RunView for a page (its links prepared once)."""
     run_link, tenant_link = run_links(back), tenant_links()
-    return [_view(r, policy, now, density, run_link, tenant_link, None) for r in runs]
+    return lambda run: _view(run, policy, now, density, run_link, tenant_link, None)
 
 
 def _view(run, policy, now, density, run_link, tenant_link, fresh):

@@ -38,3 +38,40 @@ def test_memory_is_bounded():
     for n in range(RememberedMacro.LIMIT * 2):
         remembered(Badge(f"label {n}", "info", "dot"))
         assert len(remembered._outputs) <= RememberedMacro.LIMIT
+
+
+ROW = (
+    "{% macro row(r, wide=True) %}<tr>{{ r.guidance }}"
+    "{% if wide %}<td>w</td>{% endif %}</tr>{% endmacro %}"
+)
+
+
+class View:
+    """Stands in for a RunView: equal when the sentence's text is, Markup or not."""
+
+    def __init__(self, guidance):
+        self.guidance = guidance
+
+    def __eq__(self, other):
+        return str(self.guidance) == str(other.guidance)
+
+    def __hash__(self):
+        return hash(str(self.guidance))
+
+
+def test_a_row_is_remembered_per_view_width_and_escaping():
+    from markupsafe import Markup
+
+    from app.presenter.templating import _row_key
+
+    environment, _ = env(ROW)
+    remembered = RememberedMacro(environment, "ui.html", "row", limit=4, key=_row_key)
+    text, markup = View("<b>late</b>"), View(Markup("<b>late</b>"))
+    assert text == markup
+    assert str(remembered(text)) == "<tr>&lt;b&gt;late&lt;/b&gt;<td>w</td></tr>"
+    assert str(remembered(markup)) == "<tr><b>late</b><td>w</td></tr>"
+    assert str(remembered(text, False)) == "<tr>&lt;b&gt;late&lt;/b&gt;</tr>"
+    assert remembered(text) is remembered(View("<b>late</b>")), "one render per view"
+    for n in range(10):
+        remembered(View(f"row {n}"))
+        assert len(remembered._outputs) <= 4
