@@ -10,6 +10,7 @@ alone: a run's freshness transition, the reconciler's next pass, or at the lates
 47 min") never stay behind by more than that.
 """
 
+from dataclasses import replace
 from datetime import timedelta
 
 from app.live.registry import (
@@ -76,10 +77,11 @@ def render_context(app):
 def plan(watch, scope, now, memo=None):
     """(instant, run ids) of the page's next change by time alone (never None for live pages).
 
-    ``memo`` (a ``SweepMemo`` kept for one sweep) shares the upcoming transitions of a
-    whole visibility between all its pages: one read per visibility per sweep instead of
-    one per page; a page about one tenant or one run takes its own runs from it (or reads
-    them itself when the visibility has more active runs than one read takes).
+    ``memo`` (a ``SweepMemo`` kept for one sweep) shares the upcoming transitions of the
+    whole workspace between all its pages, each keeping the runs of the tenants its scope
+    may see: one read per workspace per sweep instead of one per page; a page about one
+    tenant or one run takes its own runs from it (or reads them itself when the workspace
+    has more active runs than one read takes).
     """
     if scope is None or watch.endpoint is None:
         return None
@@ -93,12 +95,28 @@ def plan(watch, scope, now, memo=None):
     if memo is None:
         upcoming = reads.upcoming_transitions(limit=PLAN_LIMIT, **narrow)
     else:
-        read = memo.get(("plan", visibility_of(scope)), lambda: reads.transitions(PLAN_LIMIT))
-        upcoming = _narrow_upcoming(read, narrow, reads)
+        upcoming = _narrow_upcoming(_shared_transitions(memo, reads), narrow, reads)
     first = min(upcoming, default=None)
     if first is None or first > latest:
         return latest, ()
     return first, tuple(upcoming[first])
+
+
+def _shared_transitions(memo, reads):
+    """The transitions of every active run ``reads.scope`` may see, from one read of the
+    whole workspace per sweep (each row names its run's tenant; a row is kept only when the
+    scope may see that tenant), or from one read per visibility when the workspace has
+    more active runs than one read takes."""
+    scope = reads.scope
+
+    def every():
+        whole = RunReads(replace(scope, tenant_ids=None), reads.policy, reads.now)
+        return whole.transitions(PLAN_LIMIT)
+
+    rows, complete = memo.get(("plan", ("workspace", scope.workspace_id)), every)
+    if not complete:
+        return memo.get(("plan", visibility_of(scope)), lambda: reads.transitions(PLAN_LIMIT))
+    return [row for row in rows if scope.can_see_tenant(row[2])], True
 
 
 def _narrow_upcoming(read, narrow, reads):

@@ -240,19 +240,26 @@ def test_plans_from_the_shared_read_match_each_page_s_own(app, world, policy, mo
     first = min(at for at in (freshness(r, policy, T0).next_transition_at for r in active) if at)
     now = first - timedelta(seconds=10)
     memo = SweepMemo()
-    for page in (
+    everyone = (
         "/admin",
         "/admin/operations",
         f"/admin/t/{world.a.uuid}",
+        f"/admin/operations?tenant_id={world.a.id}",
+        f"/admin/operations/{world.runs.past.id}",
+    )
+    owner_only = (
         f"/admin/t/{world.b.uuid}",
         f"/admin/operations?tenant_id={world.b.id}",
-        f"/admin/operations/{world.runs.past.id}",
         f"/admin/operations/{world.runs.b_fresh.id}",
-    ):
-        watch, scope = watch_for(app, world.owner, page)
+    )
+    pages = [(world.owner, p) for p in everyone + owner_only]
+    pages += [(world.viewer, p) for p in everyone]  # sees tenant a and workspace-level runs
+    for user, page in pages:
+        watch, scope = watch_for(app, user, page)
         with render_context(app):
-            assert plan(watch, scope, now, memo) == plan(watch, scope, now), page
-    assert memo.misses == 1
+            assert plan(watch, scope, now, memo) == plan(watch, scope, now), (user.id, page)
+    # one read of the workspace; when it did not take every active run, one per visibility
+    assert memo.misses == (1 if limit > 1 else 3)
 
 
 # -- wide pages: at most one render per interval --------------------------------------------
@@ -386,3 +393,22 @@ def live_render_schedule():
     from app.live.timer import Schedule
 
     return Schedule()
+
+
+def test_a_viewer_s_transitions_from_the_workspace_read_are_its_own_runs_only(
+    app, world, policy, viewer_b
+):
+    memo = SweepMemo()
+    with render_context(app):
+        seen = {}
+        for user in (world.owner, world.viewer, viewer_b):
+            scope = watch_for(app, user, "/admin")[1]
+            reads = RunReads(scope, policy, T0)
+            rows, complete = live_render._shared_transitions(memo, reads)
+            assert complete and rows == reads.transitions(live_render.PLAN_LIMIT)[0]
+            seen[user] = {run_id for _, run_id, _ in rows}
+    assert memo.misses == 1
+    runs = world.runs
+    assert runs.b_fresh.id in seen[world.owner] and runs.fresh.id in seen[world.owner]
+    assert runs.b_fresh.id not in seen[world.viewer] and runs.fresh.id in seen[world.viewer]
+    assert runs.fresh.id not in seen[viewer_b] and runs.b_fresh.id in seen[viewer_b]
