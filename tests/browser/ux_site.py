@@ -57,6 +57,26 @@ def _failed(site, tenant_id, now, message, ago=3600):
     return run
 
 
+def _history(site, tenant_id, now, runs=35):
+    """Successful inventory syncs days ago: the insights page draws its charts, table and
+    suggestions from them."""
+    for i in range(runs):
+        done = now - timedelta(days=2 + i % 5, seconds=i)
+        start = done - timedelta(seconds=60 + 13 * i)
+        run = create_run(
+            workspace_id=site.workspace_id,
+            tenant_id=tenant_id,
+            type="inventory_sync",
+            now=start,
+            actor="fixture",
+            status="running",
+            initiator="scheduler",
+            created_at=start - timedelta(seconds=2 + i % 7),
+            started_at=start,
+        )
+        complete_run(run, outcome="succeeded", now=done, actor="fixture")
+
+
 def build_ux_site(tmp, database_url):
     """The base site plus 64 tenants, the long fixtures and an operator and a viewer."""
     site = build_site(tmp, database_url)
@@ -80,6 +100,7 @@ def build_ux_site(tmp, database_url):
         stale = _run(site, long_id, now, started_ago=45 * 60, initiator=f"deploy-bot {TOKEN}")
         failed = _failed(site, long_id, now, LONG_MESSAGE, ago=600)
         _run(site, long_id, now, started_ago=60)
+        _history(site, long_id, now)
         accounts.create_user("operator@example.test", PASSWORD, "Operator")
         accounts.add_member("operator@example.test", "acme", "operator", ("alpha", "t63"))
         accounts.create_user("viewer@example.test", PASSWORD, "Viewer")
