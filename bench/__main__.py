@@ -66,18 +66,23 @@ def prepare(runs):
 
 def _add_missing_indexes(inspector):
     """A reused data set gets the tables and indexes the models gained since it was
-    generated; True when it needed any (statistics are then refreshed)."""
+    generated, and again the indexes whose columns they changed; True when it needed any
+    (statistics are then refreshed)."""
     added = []
     for table in db.metadata.sorted_tables:
         if not inspector.has_table(table.name):
             table.create(db.engine)
             added.append(table.name)
             continue
-        present = {index["name"] for index in inspector.get_indexes(table.name)}
+        present = {i["name"]: i.get("column_names") for i in inspector.get_indexes(table.name)}
         for index in table.indexes:
-            if index.name not in present:
-                index.create(db.engine)
-                added.append(index.name)
+            columns = [column.name for column in index.columns]
+            if index.name in present and (not columns or present[index.name] == columns):
+                continue  # as the models have it (an expression index is taken as it is)
+            if index.name in present:  # the models changed its columns since
+                index.drop(db.engine)
+            index.create(db.engine)
+            added.append(index.name)
     if db.engine.dialect.name == "sqlite" and not inspector.has_table(run_search.TABLE):
         with db.engine.begin() as connection:  # a set generated before migration 0012
             run_search.create(connection)

@@ -73,23 +73,27 @@ class OperationRun(db.Model):
             sqlite_where=sa.text("reconciled_at IS NOT NULL"),
             postgresql_where=sa.text("reconciled_at IS NOT NULL"),
         ),
-        # Follow-up counts read only these (covering) indexes: window by completed_at.
+        # Follow-up counts read only these (covering) indexes: window by completed_at, and
+        # created_at for a list's created-at range.
         sa.Index(
             "ix_runs_follow_up",
             "workspace_id",
             "completed_at",
             "tenant_id",
             "status",
+            "created_at",
             sqlite_where=sa.text(FOLLOW_UP_PREDICATE),
             postgresql_where=sa.text(FOLLOW_UP_PREDICATE),
         ),
-        # The follow-up tab in list order: newest first, the window checked in the index.
+        # The follow-up tab in list order: newest first, the window checked in the index;
+        # with status, a created-at range counts its follow-ups from the index alone.
         sa.Index(
             "ix_runs_follow_up_created",
             "workspace_id",
             "created_at",
             "id",
             "completed_at",
+            "status",
             sqlite_where=sa.text(FOLLOW_UP_PREDICATE),
             postgresql_where=sa.text(FOLLOW_UP_PREDICATE),
         ),

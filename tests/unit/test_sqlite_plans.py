@@ -136,3 +136,29 @@ def test_a_text_search_reads_the_stored_text_by_run_id_not_the_runs_columns(sqli
     assert not any("TEMP B-TREE" in line for line in inner), inner
     lookups = [d for _, _, d in plan_of(statement, parameters) if "run_search_content" in d]
     assert lookups and all("INTEGER PRIMARY KEY (rowid=?)" in d for d in lookups), lookups
+
+
+def test_a_ranged_follow_up_count_reads_a_follow_up_index_alone(sqlite_app):
+    """Both follow-up indexes hold every column the follow-up count of a created-at range
+    asks for, so whichever SQLite reads (it has no figures to choose by), it reads that
+    index alone; the counts stay exact."""
+    policy = sqlite_app.extensions["runwarden.policy"]
+    reads = follow_up_world(policy)
+    needed = {"workspace_id", "created_at", "completed_at", "status"}
+    for name in ("ix_runs_follow_up", "ix_runs_follow_up_created"):
+        info = _db.session.execute(sa.text(f"PRAGMA index_info({name})"))
+        assert needed <= {row[2] for row in info}, name
+    since = T0 - timedelta(seconds=200)  # the follow-ups created in the last 200 s
+    filters = RunFilters(created_from=since)
+    counts, seen = executed(lambda: reads.tab_counts(filters=filters))
+    (statement, parameters) = [(s, p) for s, p in seen if "terminal_follow_up" in s][-1]
+    plan = " | ".join(detail for _, _, detail in plan_of(statement, parameters))
+    assert "USING INDEX ix_runs_follow_up" in plan, plan
+    expected = _db.session.scalar(
+        sa.text(
+            "SELECT count(*) FROM operation_runs WHERE outcome IN ('failed', "
+            "'partially_succeeded') AND completed_at >= :cutoff AND created_at >= :since"
+        ),
+        {"cutoff": T0 - timedelta(seconds=policy.follow_up_window), "since": since},
+    )
+    assert counts[fr.TERMINAL_FOLLOW_UP].value == expected > 0
