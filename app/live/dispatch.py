@@ -118,13 +118,15 @@ class Dispatcher:
         due = self.schedule.pop_due(now)
         if not due:
             return 0
-        work = _Work([], [], due, None, now)
+        work, memo = _Work([], [], due, None, now), SweepMemo()  # due together: shared reads
         with render_context(self.app):
+            use_memo(memo)
             try:
                 groups = self._dirty([c for c in self.registry.snapshot() if not c.closing], work)
                 ordered = sorted(groups.values(), key=cheapest_first)
-                return sum(self._render_group(members, work, now, None) for members in ordered)
+                return sum(self._render_group(members, work, now, memo) for members in ordered)
             finally:
+                use_memo(None)
                 db.session.remove()
 
     def lanes_allowed(self):

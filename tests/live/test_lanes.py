@@ -173,3 +173,32 @@ def test_the_worker_runs_a_due_lane_that_wakes_for_a_new_plan(relay_app, clock):
     finally:
         worker.stop()
     assert not lanes.due_apart and not worker.alive
+
+
+def test_groups_due_together_share_their_reads(app, clock, policy, monkeypatch):
+    ws, a, b, owner, op_a = _world(clock)
+    quiet = quiet_run(ws, a)
+    h = Harness(app)
+    h.dispatcher.due_apart = True
+    pages = [
+        h.open(op_a, f"/admin/t/{a.uuid}"),
+        h.open(op_a, f"/admin/operations?tenant_id={a.id}"),
+    ]
+    for client in pages:
+        h.dispatcher.catch_up(client, None)
+    assert h.dispatcher.process() == 2
+    assert all(received(client) is not None for client in pages)
+    due = h.dispatcher.schedule.next_at()
+    memos = []
+
+    class Recorded(dispatch.SweepMemo):
+        def __init__(self):
+            super().__init__()
+            memos.append(self)
+
+    monkeypatch.setattr(dispatch, "SweepMemo", Recorded)
+    clock.set(due)
+    assert h.dispatcher.process_due() == 2
+    assert all(states(received(client))[quiet.id] == fr.LIKELY_STALE for client in pages)
+    [memo] = memos
+    assert memo.hits > 0, "the viewer's two due pages shared what both show"
