@@ -8,6 +8,11 @@ from app.operations.rollup import roll_up
 from reconciler.reconcile import error_text
 
 STATISTICS_EVERY_SECONDS = 3600
+# The insights rollup moves its mark at most every 2 minutes (a page reads the runs since
+# the mark raw: at most LAG + 2 min of them), and begins no further day after 2 s, so a
+# first build of a long history is spread over passes and the lease is renewed meanwhile.
+ROLLUP_EVERY_SECONDS = 120
+ROLLUP_BUDGET_SECONDS = 2
 
 # ANALYZE's figures for a partial index mislead SQLite's planner: with one workspace, it
 # reads "2,000 active runs per workspace" as "every row of the table", and walks a
@@ -56,7 +61,7 @@ def tidy(config, policy, now, logger):
         if pruned:
             logger.info(json.dumps({"event": "notifications_pruned", **vars(pruned)}))
     try:
-        days = roll_up(policy, now)
+        days = roll_up(policy, now, every=ROLLUP_EVERY_SECONDS, budget=ROLLUP_BUDGET_SECONDS)
     except Exception as exc:
         db.session.rollback()
         logger.exception("insights rollup failed: %s", error_text(exc))

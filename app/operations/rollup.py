@@ -13,6 +13,7 @@ plus the runs completed since the mark read raw (the same aggregation); when the
 does not cover the window, or holds rows of other windows, everything is read raw.
 """
 
+import time as time_module
 from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -136,20 +137,28 @@ def _due_days(policy, now, mark, target):
     return sorted(set(days))[:DAYS_PER_CALL]
 
 
-def roll_up(policy, now):
+def roll_up(policy, now, *, every=0, budget=None):
     """One step of upkeep, in one transaction: the days due (see the module), at most
-    DAYS_PER_CALL, oldest first. Returns the days rebuilt."""
+    DAYS_PER_CALL, oldest first, and none when the mark is less than ``every`` seconds
+    behind ``now - LAG``; after ``budget`` seconds no further day is begun. Returns the
+    days rebuilt."""
     target = now - LAG
     state = _locked_state()
     mark = state.rolled_until
+    if mark is not None and (target - mark).total_seconds() < every:
+        db.session.commit()
+        return []
     if mark is None:
         first = SystemReads(policy, now).first_completed_at()
         mark = day_start(first) if first is not None else target
-    done = _due_days(policy, now, mark, target)
-    for day in done:
+    done, started = [], time_module.monotonic()
+    for day in _due_days(policy, now, mark, target):
+        if done and budget is not None and time_module.monotonic() - started > budget:
+            break
         roll_day(day, target, policy, now)
         reached = min(datetime.combine(day, time()) + timedelta(days=1), target)
         mark = max(mark, reached)  # days come in order: every earlier one is rolled
+        done.append(day)
     state.rolled_until = mark
     db.session.commit()
     return done

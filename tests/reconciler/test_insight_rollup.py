@@ -154,3 +154,16 @@ def test_two_builders_at_once_write_each_row_once(pg_app, pg_db, clock):
     keys = [(r["workspace_id"], r["tenant_key"], r["type"], r["day"]) for r in built]
     assert len(keys) == len(set(keys))
     assert sum(r["succeeded"] for r in built if r["tenant_key"] == ALL_TENANTS) == 40 * 4
+
+
+def test_a_step_waits_for_its_interval_and_begins_no_day_past_its_budget(db, policy):
+    workspace = make_workspace()
+    history(workspace, make_tenant(workspace))
+    first = roll_up(policy, NOW, budget=0)  # one day, then the budget is spent
+    day_end = datetime.combine(first[0], datetime.min.time()) + timedelta(days=1)
+    assert len(first) == 1 and rolled_until() == day_end  # every run before it is in
+    assert rolled_until() < NOW - LAG
+    roll_all(policy, NOW)
+    assert roll_up(policy, NOW + 119 * S, every=120) == []  # the mark is 119 s behind
+    assert roll_up(policy, NOW + 120 * S, every=120) == [NOW.date()]
+    assert rolled_until() == NOW + 120 * S - LAG
