@@ -96,6 +96,9 @@ class Config:
             self.RECONCILER_INTERVAL_SECONDS = int(env["RECONCILER_INTERVAL_SECONDS"])
         # Worker reports per token, and what a run's timeline keeps before it only counts.
         self.API_REPORT_LIMIT = env.get("API_REPORT_LIMIT") or "50/second"
+        # A verified token is trusted this long per process: a revoked one is refused by
+        # every web process within it (0: read the token on every call).
+        self.API_TOKEN_CACHE_SECONDS = whole_number(env, "API_TOKEN_CACHE_SECONDS", 5)
         self.TIMELINE_LATE_REPORTS_KEPT = int(env.get("TIMELINE_LATE_REPORTS_KEPT") or 100)
         self.TIMELINE_REGRESSIONS_KEPT = int(env.get("TIMELINE_REGRESSIONS_KEPT") or 100)
         self.LIVE_MODE = env.get("RUNWARDEN_LIVE", "embedded")
@@ -138,11 +141,16 @@ class ProductionConfig(Config):
 
 def positive_int(env, name, default):
     """``env[name]`` as a whole number of at least 1, ``default`` when unset."""
+    return whole_number(env, name, default, least=1)
+
+
+def whole_number(env, name, default, least=0):
+    """``env[name]`` as a whole number of at least ``least``, ``default`` when unset."""
     text = (env.get(name) or "").strip()
     if not text:
         return default
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise ConfigError(f"{name} must be a whole number of at least 1 (got {text!r})")
+    if not text.isascii() or not text.isdigit() or int(text) < least:
+        raise ConfigError(f"{name} must be a whole number of at least {least} (got {text!r})")
     return int(text)
 
 

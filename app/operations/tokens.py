@@ -1,6 +1,10 @@
 """API tokens: a random secret shown once, stored only as its sha256 hash and a short prefix.
 
 A token is bound to one workspace and can be revoked; a revoked token never verifies again.
+Each web process keeps a verified token for at most ``API_TOKEN_CACHE_SECONDS`` (default 5)
+before it reads the token again, so a token revoked elsewhere (``flask tokens revoke``,
+another process) is refused by every process within that many seconds, and at once by the
+process that revoked it.
 """
 
 import hashlib
@@ -10,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from app.extensions import db
 from app.models import ApiToken
@@ -20,6 +25,10 @@ MAX_SECRET_LENGTH = 200
 NAME_MAX_LENGTH = 100
 # last_used_at is bookkeeping: write it at most once per interval, not on every request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+TOKEN_CACHE_SECONDS = 5
+# Verified tokens a process keeps at most (one per worker token in use): beyond it the
+# cache starts over, so a flood of distinct tokens cannot grow it.
+TOKEN_CACHE_SIZE = 4096
 
 
 class TokenError(ValueError):
@@ -81,6 +90,7 @@ def revoke_token(token, *, now):
         return False
     token.revoked_at = now
     db.session.commit()
+    _verified().pop(token.token_hash, None)
     return True
 
 
@@ -90,33 +100,64 @@ _BY_HASH = sa.select(ApiToken.__table__).where(
 )
 
 
+def token_cache_seconds():
+    """How long a process trusts a verified token before reading it again (config
+    ``API_TOKEN_CACHE_SECONDS``; 0 reads it on every call)."""
+    return float(current_app.config.get("API_TOKEN_CACHE_SECONDS", TOKEN_CACHE_SECONDS))
+
+
+def _verified():
+    """This app's {token hash: [row, read at, last use written]} of verified tokens."""
+    return current_app.extensions.setdefault("runwarden.verified_tokens", {})
+
+
 def verify_token(secret, *, now):
     """The live token whose secret is ``secret`` (its row), or None (unknown, malformed or
     revoked).
 
     The lookup goes through the unique index on the hash; the final comparison is
-    constant-time all the same.
+    constant-time all the same. A token verified less than ``token_cache_seconds()`` ago
+    is answered from this process's cache (only valid tokens are kept).
     """
     if not secret or len(secret) > MAX_SECRET_LENGTH or not secret.startswith(SECRET_MARK):
         return None
     presented = hash_secret(secret)
+    cache, lifetime = _verified(), timedelta(seconds=token_cache_seconds())
+    kept = cache.get(presented)
+    if kept is not None and kept[1] <= now < kept[1] + lifetime:
+        kept[2] = _touch(kept[0].id, kept[2], now)
+        return kept[0]
+    token = _read_token(presented)
+    if token is None:
+        cache.pop(presented, None)
+        return None
+    used = _touch(token.id, token.last_used_at, now)
+    if lifetime:
+        if len(cache) >= TOKEN_CACHE_SIZE:
+            cache.clear()
+        cache[presented] = [token, now, used]
+    return token
+
+
+def _read_token(presented):
+    """The live token with hash ``presented`` as stored, or None."""
     token = db.session.execute(_BY_HASH, {"token_hash": presented}).first()
     if token is None or not hmac.compare_digest(token.token_hash, presented):
         return None
     if token.revoked_at is not None:
         return None
-    _touch(token, now)
     return token
 
 
-def _touch(token, now):
-    """Record use, at most once per LAST_USED_RESOLUTION, in its own small commit."""
-    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
-        return
+def _touch(token_id, last_used_at, now):
+    """Record use, at most once per LAST_USED_RESOLUTION, in its own small commit; the
+    last use as recorded."""
+    if last_used_at is not None and now - last_used_at < LAST_USED_RESOLUTION:
+        return last_used_at
     db.session.execute(
         sa.update(ApiToken)
         .where(
-            ApiToken.id == token.id,
+            ApiToken.id == token_id,
             sa.or_(
                 ApiToken.last_used_at.is_(None),
                 ApiToken.last_used_at <= now - LAST_USED_RESOLUTION,
@@ -126,3 +167,4 @@ def _touch(token, now):
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
+    return now
