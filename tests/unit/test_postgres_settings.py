@@ -39,3 +39,17 @@ def test_sqlite_is_left_alone():
     config = {"SQLALCHEMY_DATABASE_URI": "sqlite://"}
     configure(config)
     assert "SQLALCHEMY_ENGINE_OPTIONS" not in config
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_the_report_statements_are_parsed_once_per_process(app, db):
+    # psycopg re-parses a longer text (or one with more parameters) on every execution.
+    from psycopg import _queries
+
+    from app.operations.store.postgresql import heartbeat_statement, heartbeats_statement
+
+    for statement in (heartbeat_statement(), heartbeats_statement()):
+        compiled = statement.compile(dialect=db.engine.dialect)
+        assert 4096 < len(str(compiled).encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH
+        assert len(compiled.params) <= _queries.MAX_CACHED_STATEMENT_PARAMS
