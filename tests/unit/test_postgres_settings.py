@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from app.postgres import SESSION_SETTINGS, configure
+from app.postgres import POOL_SIZE, SESSION_SETTINGS, configure
 
 
 @pytest.mark.postgres
@@ -21,6 +21,7 @@ def test_settings_are_added_to_what_the_deployment_gave():
     configure(config)
     assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {
         "pool_size": 3,
+        "max_overflow": 0,
         "pool_pre_ping": True,
         "connect_args": {"options": f"-c a=b {SESSION_SETTINGS}"},
     }
@@ -33,6 +34,21 @@ def test_pooled_connections_are_checked_unless_the_deployment_says_otherwise():
     config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] = False
     configure(config)
     assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False
+
+
+def test_pooled_connections_are_kept_not_closed_and_opened_again():
+    # 15 at most, as SQLAlchemy's default 5 + 10 overflow, but the overflow ones were
+    # closed on return and reopened under load: a new server backend each time.
+    config = {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/runwarden"}
+    configure(config)
+    options = config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert (options["pool_size"], options["max_overflow"]) == (POOL_SIZE, 0) == (15, 0)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_the_app_engine_keeps_its_connections(app, db):
+    assert (db.engine.pool.size(), db.engine.pool._max_overflow) == (15, 0)
 
 
 def test_sqlite_is_left_alone():

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models.runs import run_records
 from app.operations import freshness as fr
 from app.operations import search as sr
+from app.operations.dialect import is_postgres
 from app.operations.queries import (
     COUNT_CAP,
     MAX_PAGE,
@@ -243,7 +244,8 @@ class RunReads:
         (plain rows of five columns: reading 500 whole runs cost more than writing them)."""
         if not run_ids:
             return {}
-        rows = self._execute(single.checked_query(self._shape), run_ids=sorted(run_ids))
+        query = single.checked_query(self._shape, is_postgres())
+        rows = self._execute(query, run_ids=sorted(run_ids))
         return {row.id: row for row in rows}
 
 

@@ -5,6 +5,7 @@ time-only change a live page plans, the runs a reconciler pass closed. Private t
 from functools import lru_cache
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from app.models import OperationRun
 from app.operations import freshness as fr
@@ -55,8 +56,14 @@ def visible_ids_query(scope_shape):
 
 
 @lru_cache(maxsize=16)
-def checked_query(scope_shape):
-    """The CHECKED columns of the visible runs among ``:run_ids``."""
-    ids = sa.bindparam("run_ids", expanding=True, required=True)
+def checked_query(scope_shape, as_array):
+    """The CHECKED columns of the visible runs among ``:run_ids``: on PostgreSQL
+    (``as_array``) one array parameter, so one statement text, prepared once, whatever the
+    batch's size (an IN list is rendered and sent item by item, a new text per size);
+    elsewhere an expanded IN list."""
     columns = [OperationRun.__table__.c[name] for name in CHECKED]
+    if as_array:
+        ids = sa.bindparam("run_ids", type_=postgresql.ARRAY(sa.Integer), required=True)
+        return sa.select(*columns).where(visible(scope_shape), OperationRun.id == sa.func.any(ids))
+    ids = sa.bindparam("run_ids", expanding=True, required=True)
     return sa.select(*columns).where(visible(scope_shape), OperationRun.id.in_(ids))
