@@ -48,6 +48,17 @@ class Report:
         data = {"reported": self.processed, "total": self.total, "at": isoformat(self.at)}
         return {k: v for k, v in data.items() if v is not None}
 
+    def item(self):
+        """This report as one item of a batch's JSON document (PostgreSQL's batch)."""
+        return {
+            "run_id": self.run_id,
+            "processed": self.processed,
+            "total": self.total,
+            "at": self.at.isoformat(),
+            "data": self.event_data(),
+            "regression": self.regression_data(),
+        }
+
     def statement_values(self, *, now, actor, kept):
         """The single heartbeat statements' values (``hb_*``), the same on every database."""
         return {

@@ -166,25 +166,26 @@ ITEM_TYPES = (
     ("processed", sa.BigInteger),
     ("total", sa.BigInteger),
     ("at", sa.DateTime),
-    ("data", sa.Text),
-    ("regression", sa.Text),
+    ("data", postgresql.JSON),
+    ("regression", postgresql.JSON),
 )
 
 
 @lru_cache(maxsize=1)
 def heartbeats_statement():
-    """Many heartbeats: the items as one ``unnest`` of typed arrays (one parameter per
-    column, whatever the batch's size) joined to their runs, locked in id order; one
+    """Many heartbeats: the items as one JSON document read by ``json_to_recordset`` and
+    their ids as one array (two text parameters whatever the batch's size, where psycopg
+    dumped six arrays item by item) joined to their runs, locked in id order; one
     UPDATE ... FROM that, the decided events and the feed rows, one wake-up."""
-    arrays = [
-        sa.bindparam(f"items_{name}", type_=postgresql.ARRAY(type_)) for name, type_ in ITEM_TYPES
-    ]
+    document = sa.bindparam("items", type_=sa.Text)
     items = (
-        sa.func.unnest(*arrays)
+        sa.func.json_to_recordset(sa.cast(document, postgresql.JSON))
         .table_valued(*(sa.column(name, type_) for name, type_ in ITEM_TYPES))
-        .render_derived(name="items")
+        .render_derived(name="items", with_types=True)
     )
-    listed = RUNS.c.id == sa.func.any(arrays[0])
+    # The ids again as an array literal ('{1,2,3}'), for the runs' primary key.
+    ids = sa.cast(sa.bindparam("item_ids", type_=sa.Text), postgresql.ARRAY(sa.Integer))
+    listed = RUNS.c.id == sa.func.any(ids)
     old = _locked(listed, items)
     report = {
         "processed": old.c.item_processed,
@@ -192,8 +193,8 @@ def heartbeats_statement():
         "at": old.c.item_at,
         "now": sa.bindparam("hb_now", type_=RUNS.c.last_heartbeat_at.type),
         "kept": sa.bindparam("hb_regressions_kept", type_=sa.Integer),
-        "data": sa.cast(old.c.item_data, sa.JSON),
-        "regression": sa.cast(old.c.item_regression, sa.JSON),
+        "data": sa.type_coerce(old.c.item_data, sa.JSON),
+        "regression": sa.type_coerce(old.c.item_regression, sa.JSON),
     }
     update = _heartbeat_update(old, report, listed)
     return write_with_trail(update, _decided_events)
@@ -227,12 +228,8 @@ class PostgresRunStore(RunStore):
         if not reports:
             return {}
         params = {
-            "items_run_id": [r.run_id for r in reports],
-            "items_processed": [r.processed for r in reports],
-            "items_total": [r.total for r in reports],
-            "items_at": [r.at for r in reports],
-            "items_data": [json.dumps(r.event_data()) for r in reports],
-            "items_regression": [json.dumps(r.regression_data()) for r in reports],
+            "items": json.dumps([report.item() for report in reports]),
+            "item_ids": "{" + ",".join(str(r.run_id) for r in reports) + "}",
             "hb_now": now,
             "hb_actor": actor,
             "hb_regressions_kept": kept,
