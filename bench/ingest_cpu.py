@@ -7,7 +7,7 @@ in batches of BENCH_BATCH, through the Flask test client on PostgreSQL.
 DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/bench_api) is emptied and
 rebuilt as ``make bench-ingest`` rebuilds it (it must not be named ``test``); BENCH_CALLS
 single calls (300) and BENCH_CALLS // 10 batches. ``--profile`` prints a pyinstrument
-profile of each measure (``pip install pyinstrument``). CPU time is far less disturbed by
+profile of each measure (pyinstrument, in the dev extras). CPU time is far less disturbed by
 a busy machine than wall time, which is why this measure exists next to the HTTP one.
 """
 

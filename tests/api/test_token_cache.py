@@ -1,13 +1,16 @@
 """A process trusts a verified token for API_TOKEN_CACHE_SECONDS: a token revoked by
 another process is refused within that bound, at once in the process that revoked it."""
 
+import threading
+
 import pytest
 import sqlalchemy as sa
 
+from app.extensions import db as _db
 from app.models import ApiToken
 from app.operations import tokens
 from app.operations.tokens import create_token, revoke_token, verify_token
-from tests.api.conftest import error_of
+from tests.api.conftest import ApiClient, error_of
 from tests.conftest import counted
 
 BOUND = 5
@@ -93,3 +96,32 @@ def test_a_bad_bound_is_refused_at_start(monkeypatch, value):
     monkeypatch.setenv("API_TOKEN_CACHE_SECONDS", value)
     with pytest.raises(ConfigError, match="API_TOKEN_CACHE_SECONDS"):
         Config()
+
+
+def _concurrently(app, secret, callers=8):
+    """The status of ``GET /api/v1/runs`` by ``callers`` threads at once."""
+    barrier, answers = threading.Barrier(callers), [None] * callers
+
+    def call(i):
+        with app.app_context():
+            client = ApiClient(app.test_client(), secret)
+            barrier.wait(timeout=30)
+            answers[i] = client.get("/api/v1/runs").status_code
+            _db.session.remove()
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_concurrent_calls_share_the_kept_token_and_its_bound(app, db, issued, clock):
+    assert _concurrently(app, issued.secret) == [200] * 8
+    revoke_elsewhere(db, issued.token.id, clock.now())
+    clock.advance(BOUND - 1)
+    assert _concurrently(app, issued.secret) == [200] * 8
+    clock.advance(1)
+    assert _concurrently(app, issued.secret) == [401] * 8
