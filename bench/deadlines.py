@@ -147,7 +147,7 @@ def stored_plan(ws_id, now):
     for run_id, tenant_id, expected_at, stale_at in db.session.execute(
         STORED_PLAN, {"b_now": now, "b_ws": ws_id}
     ):
-        at = expected_at if expected_at >= now else stale_at
+        at = min(expected_at, stale_at) if expected_at >= now else stale_at
         found.append((at + TICK, run_id, tenant_id))
     return found
 
