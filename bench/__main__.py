@@ -44,6 +44,7 @@ def prepare(runs):
         count = db.session.scalar(sa.select(sa.func.count()).select_from(OperationRun))
         if ws is not None and count == runs:
             print(f"reusing bench data: {count} runs")
+            db.session.rollback()  # the count's transaction would block DROP INDEX on PostgreSQL
             if not _add_missing_indexes(inspector) and db.engine.dialect.name == "sqlite":
                 _analyze()  # a set generated before its statistics were left as they are now
             return ws
@@ -77,7 +78,8 @@ def _add_missing_indexes(inspector):
         present = {i["name"]: i.get("column_names") for i in inspector.get_indexes(table.name)}
         for index in table.indexes:
             columns = [column.name for column in index.columns]
-            if index.name in present and (not columns or present[index.name] == columns):
+            expression = any(not isinstance(e, sa.Column) for e in index.expressions)
+            if index.name in present and (expression or present[index.name] == columns):
                 continue  # as the models have it (an expression index is taken as it is)
             if index.name in present:  # the models changed its columns since
                 index.drop(db.engine)
