@@ -215,3 +215,24 @@ def test_concurrent_batches_and_single_calls_keep_the_high_water_mark(
         run = _db.session.get(OperationRun, run_id)
         assert run.processed == highest[run_id] == progress[-1]
         assert run.event_count == len(events)
+
+
+def test_items_at_the_edges_of_their_values_are_written_as_sent(api, db, clock, workspace):
+    # The batch's items travel to PostgreSQL as one JSON document: the largest count and a
+    # report time to the microsecond, exactly at the run's start, come back unchanged.
+    from app.blueprints.api.schemas import MAX_INT64
+
+    at = clock.now() - timedelta(seconds=60, microseconds=-123456)
+    run = make_run(workspace, now=clock.now())
+    db.session.get(OperationRun, run.id).started_at = at
+    db.session.commit()
+    item = {"run_id": run.id, "processed": MAX_INT64, "total": MAX_INT64, "at": isoformat(at)}
+    results = api.post(URL, json={"items": [item]}).get_json()["results"]
+    assert [r["status"] for r in results] == [200]
+    assert _row(db, run.id)[:4] == [MAX_INT64, MAX_INT64, at, at]
+    kind, event_at, _, data = _events(db, run.id)[-1]
+    assert (kind, event_at, data) == (
+        "progress",
+        at,
+        {k: v for k, v in item.items() if k != "run_id"},
+    )
