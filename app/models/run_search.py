@@ -1,7 +1,7 @@
 """SQLite's text index for list search: an FTS5 table with the ``trigram`` tokenizer.
 
 ``run_search`` holds, under each run's id as its rowid, exactly the text a list search
-looks in (``app.operations.search.search_document`` as SQLite renders it), kept by
+looks in (``app.operations.reads.search.search_document`` as SQLite renders it), kept by
 triggers on every insert, on an update of a searched column and on delete. A search uses
 it only to narrow the candidate runs (``app.operations.text_index``); the search's own
 LIKE and the list's scoped WHERE still decide. PostgreSQL has its trigram index instead

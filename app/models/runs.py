@@ -13,7 +13,7 @@ TERMINAL_OUTCOMES = ("succeeded", "partially_succeeded", "failed", "cancelled")
 # Partial indexes only match a literal predicate: keep these strings literal.
 ACTIVE_PREDICATE = "status IN ('queued', 'running')"
 FOLLOW_UP_PREDICATE = "outcome IN ('failed', 'partially_succeeded')"
-# What a list search looks in (app.operations.search.search_document as PostgreSQL
+# What a list search looks in (app.operations.reads.search.search_document as PostgreSQL
 # renders it), indexed by trigrams on PostgreSQL (migration 0009).
 SEARCH_DOCUMENT = (
     "lower((((((coalesce(initiator, '') || ' ') || coalesce(failure_message, '')) || ' ') "

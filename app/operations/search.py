@@ -4,8 +4,8 @@ Text search looks in what people remember about a run: its initiator, its contex
 and its messages (the worker's and the reconciler's), case-insensitively, as a substring.
 On PostgreSQL a trigram index over the same expression (migration 0009) serves it, on
 SQLite an FTS5 trigram table narrows the runs the LIKE reads and holds the text it reads
-(``text_index``). The statements' bound parameters are the read interface's
-(``app.operations.reads.search``).
+(``text_index``). The searched text as SQL, the clauses and their bound parameters are the
+read interface's (``app.operations.reads.search``).
 """
 
 import base64
@@ -17,38 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
-from sqlalchemy.sql.visitors import InternalTraversal
 
-from app.models import OperationRun
 from app.operations import text_index
 
 SORT_CREATED, SORT_DURATION = "created", "duration"
 SORTS = (SORT_CREATED, SORT_DURATION)
 MAX_SEARCH = 200
-
-
-def search_document(model=OperationRun):
-    """The lower-cased text a search looks in (the trigram index is on this expression)."""
-    empty, space = sa.literal_column("''"), sa.literal_column("' '")
-    parts = [
-        sa.func.coalesce(model.initiator, empty),
-        sa.func.coalesce(model.failure_message, empty),
-        sa.func.coalesce(model.reconciliation_message, empty),
-        sa.func.coalesce(sa.cast(model.context, sa.Text), empty),
-    ]
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = joined.op("||")(space).op("||")(part)
-    return sa.func.lower(joined)
-
-
-def search_document_sql():
-    """``search_document`` as SQL text, for the index of migration 0009."""
-    from sqlalchemy.dialects import postgresql
-
-    table = OperationRun.__table__
-    expr = search_document(table.c)
-    return str(expr.compile(dialect=postgresql.dialect())).replace("operation_runs.", "")
 
 
 def like_pattern(text):
@@ -80,45 +54,6 @@ def search_shape(text):
     """What the SQL of a search for ``text`` depends on: (``search_kind``, whether SQLite's
     text index narrows it), the arguments of the read interface's search clause."""
     return search_kind(text), text_index.narrows(text)
-
-
-class text_contains(sa.sql.ColumnElement):  # noqa: N801 (an SQL expression, named like one)
-    """SQL: the searched text of a run of ``model`` matches the LIKE ``pattern`` (a clause).
-
-    On SQLite it is matched in the text the index table stores for the run
-    (``text_index.stored_text_like``): exactly ``search_document``, kept by triggers, and
-    three times cheaper to read than the run's own columns. On PostgreSQL it is matched in
-    ``search_document``, which its trigram index serves; without ``trigrams`` it is
-    written so that the index cannot serve it: a list bounded by its own index (active
-    runs, the follow-up window) reads those few runs sooner than the trigram index finds
-    every run holding a common text."""
-
-    type = sa.types.NullType()  # as candidates_clause: a Boolean would be compared "= 1"
-    inherit_cache = True
-    _traverse_internals = [
-        ("run_id", InternalTraversal.dp_clauseelement),
-        ("document", InternalTraversal.dp_clauseelement),
-        ("pattern", InternalTraversal.dp_clauseelement),
-        ("trigrams", InternalTraversal.dp_boolean),
-    ]
-
-    def __init__(self, pattern, model=OperationRun, trigrams=True):
-        self.run_id, self.document = model.id, search_document(model)
-        self.pattern, self.trigrams = pattern, trigrams
-
-
-@compiles(text_contains)
-def _text_contains_sqlite(element, compiler, **kw):
-    clause = text_index.stored_text_like(element.run_id, element.pattern)
-    return compiler.process(clause, **kw)
-
-
-@compiles(text_contains, "postgresql")
-def _text_contains_postgresql(element, compiler, **kw):
-    document = element.document
-    if not element.trigrams:
-        document = document.op("||")(sa.literal_column("''"))
-    return compiler.process(document.like(element.pattern, escape="\\"), **kw)
 
 
 class seconds_between(FunctionElement):

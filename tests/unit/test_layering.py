@@ -195,8 +195,8 @@ RUN_INTERFACES = (
     "app.operations.store",
     "app.operations.freshness",
 )
-# Still building its own run statements, and moving behind RunReads: list search.
-RUN_STATEMENTS_MOVING = {"app.operations.search"}
+# Still building their own run statements, and moving behind RunReads: none.
+RUN_STATEMENTS_MOVING = set()
 # What a module needs to build a statement over runs: the mapped class, its table (as the
 # interfaces name it), the row shape of a whole-table SELECT, or the table's name in SQL.
 RUN_NAMES = {"OperationRun", "RUNS", "RunRecord", "run_records"}

@@ -9,6 +9,7 @@ from app import create_app
 from app.extensions import db as _db
 from app.models import OperationRun, RunEvent
 from app.models.run_search import document
+from app.models.runs import SEARCH_DOCUMENT
 from app.operations import search as sr
 from app.operations import text_index
 from app.operations.clock import FrozenClock
@@ -95,7 +96,7 @@ def found(text, indexed):
 
 def found_in_columns(text):
     """What the search finds by the LIKE over the run's own columns (``search_document``)."""
-    document = sr.search_document().like(sr.like_pattern(text), escape="\\")
+    document = rs.search_document().like(sr.like_pattern(text), escape="\\")
     run_id = sr.run_id_in(text)
     where = {sr.BY_TEXT: document, sr.BY_ID: OperationRun.id == run_id}.get(
         sr.search_kind(text), sa.or_(OperationRun.id == run_id, document)
@@ -297,3 +298,9 @@ def test_sqlite_reads_the_runs_by_id_from_the_index(sqlite_app):
     details = " | ".join(row[-1] for row in plan)
     assert "USING INTEGER PRIMARY KEY (rowid=?)" in details, details
     assert "VIRTUAL TABLE INDEX" in details, details
+
+
+def test_the_searched_text_is_the_expression_postgresql_indexes():
+    """The trigram index (migration 0009) serves the search only if it is built on the very
+    expression the search compares."""
+    assert rs.search_document_sql() == SEARCH_DOCUMENT
