@@ -9,6 +9,12 @@ heartbeaten for BENCH_SECONDS (20) per measure after a 3 s warm-up, by BENCH_CON
 (50) connections spread over BENCH_TOKENS (100) tokens (the per-token report limit stays
 in force); batches carry BENCH_BATCH (100) items. gunicorn runs the production web shape
 (gunicorn.conf.py, RUNWARDEN_WORKERS and RUNWARDEN_THREADS as given). Needs ``wrk``.
+
+These are closed-loop maxima (BENCH_CLOSED=0 leaves them out). Then, unless BENCH_OPEN=0,
+the same server is driven open-loop (bench/ingest_open.py) at the targets' arrival rates
+for BENCH_SECONDS each: BENCH_RATE_SINGLE (1,000) single calls/s and BENCH_RATE_BATCH
+(200) batches/s, over BENCH_OPEN_CONNECTIONS (100), with achieved rate, p95 counted from
+each call's due time, errors and whether the server kept up.
 """
 
 import json
@@ -130,6 +136,27 @@ def figures(summary, size):
     }
 
 
+def open_measures(port, size, seconds, first, runs, secrets):
+    """The open-loop measures (bench/ingest_open.py): single calls at BENCH_RATE_SINGLE
+    (1,000/s) and batches at BENCH_RATE_BATCH (200/s), over BENCH_OPEN_CONNECTIONS (100),
+    each after 3 s of warm-up at that rate."""
+    from bench.ingest_open import open_loop
+
+    connections = setting("BENCH_OPEN_CONNECTIONS", 100)
+    results = {}
+    for plan in (
+        ("single", 1, setting("BENCH_RATE_SINGLE", 1000), 10**6),
+        ("batch", size, setting("BENCH_RATE_BATCH", 200), 2 * 10**6),
+    ):
+        open_loop(port, plan, 3, connections, first, runs, secrets)  # warm-up
+        plan = (*plan[:3], plan[3] + 10**5)
+        load = loadavg()
+        measure = open_loop(port, plan, seconds, connections, first, runs, secrets)
+        measure.update(load_1min_before=load, load_1min_after=loadavg())
+        results[f"open_{plan[0]}"] = measure
+    return results
+
+
 def loadavg():
     """The 1-minute load average."""
     with open("/proc/loadavg") as handle:
@@ -151,10 +178,12 @@ def main():
     server = start_gunicorn(url, port)
     results = {}
     try:
-        for mode, items in (("single", 1), ("batch", size)):
+        for mode, items in (("single", 1), ("batch", size)) * setting("BENCH_CLOSED", 1):
             wrk(port, mode, items, 3, connections, first, runs, secrets)  # warm-up
             summary = wrk(port, mode, items, seconds, connections, first, runs, secrets)
             results[f"heartbeats_{mode}"] = figures(summary, items)
+        if setting("BENCH_OPEN", 1):
+            results.update(open_measures(port, size, seconds, first, runs, secrets))
     finally:
         server.terminate()
         server.wait(timeout=30)
