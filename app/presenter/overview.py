@@ -10,7 +10,7 @@ from app.presenter.badges import DANGER, NEUTRAL, SUCCESS, WARNING, Badge
 from app.presenter.banners import AttentionSummary
 from app.presenter.dashboards import summary_of
 from app.presenter.formatting import aging, ago, window
-from app.presenter.links import operations_url, overview_url, stale_cta_url, tenant_url
+from app.presenter.links import overview_url, stale_cta_url, tenant_operations_url, tenant_url
 
 CARDS, TABLE = "cards", "table"
 VIEWS = (CARDS, TABLE)
@@ -95,9 +95,9 @@ def tenant_card(tenant, activity, last_at, now):
         activity=activity,
         reported=_reported(activity, last_at, now),
         reported_short=_reported_short(last_at, now),
-        list_url=operations_url(tenant_id=tenant.id),
+        list_url=tenant_operations_url(tenant.id),
         stale_url=stale_cta_url(tenant.id),
-        follow_up_url=operations_url(tenant_id=tenant.id, activeTab=fr.TERMINAL_FOLLOW_UP),
+        follow_up_url=tenant_operations_url(tenant.id, activeTab=fr.TERMINAL_FOLLOW_UP),
     )
 
 

@@ -3,7 +3,13 @@
 import pytest
 from flask import url_for
 
-from app.presenter.links import operations_url, run_links, safe_back, tenant_links
+from app.presenter.links import (
+    operations_url,
+    run_links,
+    safe_back,
+    tenant_links,
+    tenant_operations_url,
+)
 
 BACKS = [
     None,
@@ -27,6 +33,31 @@ def test_run_links_equal_url_for_with_back(app, script_name):
                     "monitoring.run_detail", run_id=int(run_id), back=safe_back(back)
                 )
                 assert link(run_id) == expected
+
+
+TENANT_QUERIES = [
+    {},
+    {"activeTab": "terminal_follow_up"},
+    {"activeTab": "active_stale_attention", "problemClass": "active_stale_attention"},
+    {"activeTab": None, "type": ""},
+    {"q": "ä/ö?&=#%+ x;@!$'()*,:", "activeTab": "active"},
+]
+
+
+@pytest.mark.parametrize("script_name", ["", "/runwarden", "/with space"])
+def test_tenant_operations_urls_equal_url_for(app, script_name):
+    with app.test_request_context("/admin", environ_base={"SCRIPT_NAME": script_name}):
+        for params in TENANT_QUERIES:
+            for tenant_id in (0, 1, 42, 2**31 - 1, "17"):
+                expected = operations_url(tenant_id=int(tenant_id), **params)
+                assert tenant_operations_url(tenant_id, **params) == expected
+
+
+def test_tenant_operations_url_refuses_a_tenant_id_that_is_not_a_number(app):
+    with app.test_request_context("/admin"):
+        for hostile in ("1&tenant_id=2", "x", None):
+            with pytest.raises((ValueError, TypeError)):
+                tenant_operations_url(hostile)
 
 
 def test_back_is_kept_only_for_the_canonical_list(app):
@@ -56,4 +87,7 @@ def test_links_are_paths_when_rendered_outside_a_request(app):
         )
         assert run_links()(5) == "/admin/operations/5"
         assert operations_url(tenant_id=7) == "/admin/operations?tenant_id=7"
+        assert tenant_operations_url(7, activeTab="active") == (
+            "/admin/operations?tenant_id=7&activeTab=active"
+        )
         assert tenant_links()("abc") == "/admin/t/abc"
