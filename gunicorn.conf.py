@@ -8,10 +8,10 @@ gthread workers of ``RUNWARDEN_THREADS`` threads on ``RUNWARDEN_BIND``. With
 
 ``RUNWARDEN_SERVE=live``: the live process, one worker on ``RUNWARDEN_LIVE_BIND`` with
 ``RUNWARDEN_LIVE_THREADS`` threads (each open page holds one), which relays changes from the
-database to the open pages; it never runs the reconciler. Its worker runs at a lower CPU
-priority (``RUNWARDEN_LIVE_NICE``, default 10, 0 to 19): on shared cores page loads and the
-worker API (whose heartbeats keep healthy runs from looking stale) go first, and open pages
-take the CPU they leave.
+database to the open pages; it never runs the reconciler. ``RUNWARDEN_LIVE_NICE`` (0 to 19,
+default 0) lowers its worker's CPU priority by that many steps, so that on shared cores page
+loads and the worker API go first; measured on a shared 2-core VM it slowed live pushes and
+flips without a measurable gain for the API or page loads (bench/README.md), hence off.
 
 With RUNWARDEN_RECONCILER=embedded the reconciler runs in the web master (which never serves
 requests and outlives its workers), not once per worker; the workers inherit
@@ -38,7 +38,7 @@ if serve == "live":
     os.environ["RUNWARDEN_LIVE"] = "embedded"
     os.environ["RUNWARDEN_RECONCILER"] = "off"
     os.environ.setdefault("RUNWARDEN_LIVE_MAX_CLIENTS", str(max(threads // 2, threads - 64)))
-    live_nice = os.environ.get("RUNWARDEN_LIVE_NICE", "10")
+    live_nice = os.environ.get("RUNWARDEN_LIVE_NICE", "0")
     if not (live_nice.isascii() and live_nice.isdigit() and int(live_nice) <= 19):
         raise SystemExit(f"RUNWARDEN_LIVE_NICE must be a whole number 0 to 19 (got {live_nice!r})")
 else:
@@ -50,7 +50,7 @@ else:
 
 
 def post_fork(server, worker):
-    if serve == "live":
+    if serve == "live" and int(live_nice):
         os.nice(int(live_nice))
 
 

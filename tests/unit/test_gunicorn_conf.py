@@ -1,4 +1,4 @@
-"""gunicorn.conf.py: the live process's worker yields the CPU to page loads and the API."""
+"""gunicorn.conf.py: the live process's worker may yield the CPU to page loads and the API."""
 
 import json
 import os
@@ -28,8 +28,12 @@ def _fork_niceness(**env):
     return result
 
 
-def test_the_live_worker_runs_ten_steps_nicer_by_default():
+def test_the_live_worker_keeps_its_priority_by_default_and_is_made_nicer_when_asked():
     before, after = json.loads(_fork_niceness(RUNWARDEN_SERVE="live").stdout)
+    assert after == before
+    before, after = json.loads(
+        _fork_niceness(RUNWARDEN_SERVE="live", RUNWARDEN_LIVE_NICE="10").stdout
+    )
     assert after == min(19, before + 10)
 
 
