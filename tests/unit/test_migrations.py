@@ -26,6 +26,12 @@ def with_probe_column(metadata):
     return copy
 
 
+RUNS_OPTIONS = sa.text("SELECT reloptions FROM pg_class WHERE relname = 'operation_runs'")
+RUNS_AUTOVACUUM = {
+    f"autovacuum_{kind}_{part}": value
+    for kind in ("vacuum", "vacuum_insert", "analyze")
+    for part, value in (("threshold", "1000"), ("scale_factor", "0.005"))
+}
 SEARCH_INDEX_SKIPPED = ".*expression-based index 'ix_runs_search'.*"
 
 
@@ -45,6 +51,7 @@ def upgrade_and_compare(url):
                 probe = compare_metadata(context, with_probe_column(db.metadata))
                 tables = set(sa.inspect(conn).get_table_names())
                 index_tables = {name for name in tables if run_search.is_own_table(name)}
+                options = conn.scalar(RUNS_OPTIONS) if url.startswith("postgresql") else None
         finally:
             db.engine.dispose()
     assert drift == [], f"models and migrations differ: {drift}"
@@ -56,6 +63,8 @@ def upgrade_and_compare(url):
         assert "run_search" in index_tables
     else:
         assert index_tables == set()
+        # 0015: the runs table is vacuumed and analyzed after 1,000 rows plus 0.5 % changed
+        assert sorted(options) == sorted(f"{k}={v}" for k, v in RUNS_AUTOVACUUM.items())
 
 
 def test_migrations_match_the_models_on_sqlite(tmp_path):
