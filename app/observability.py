@@ -115,20 +115,27 @@ def init_observability(app):
         elapsed = time.perf_counter() - started
         endpoint = request.endpoint or "unmatched"
         latency.labels(endpoint, request.method, str(response.status_code)).observe(elapsed)
-        log.info(
-            json.dumps(
-                {
-                    "event": "request",
-                    "method": request.method,
-                    "path": request.path,
-                    "endpoint": endpoint,
-                    "status": response.status_code,
-                    "ms": round(elapsed * 1000, 2),
-                    "request_id": request.headers.get("X-Request-Id"),
-                }
-            )
-        )
+        _log_request(endpoint, response.status_code, elapsed)
         return response
+
+
+def _log_request(endpoint, status, elapsed):
+    """The structured access log line, built only when it is logged."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    log.info(
+        json.dumps(
+            {
+                "event": "request",
+                "method": request.method,
+                "path": request.path,
+                "endpoint": endpoint,
+                "status": status,
+                "ms": round(elapsed * 1000, 2),
+                "request_id": request.headers.get("X-Request-Id"),
+            }
+        )
+    )
 
 
 def metrics_text():

@@ -5,6 +5,7 @@ import math
 import time
 
 from flask import abort, current_app, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from app.extensions import limiter
 from app.operations.accounts import normalize_email
@@ -35,14 +36,27 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 
+HEADER_KEYS = tuple((name.lower(), name, value) for name, value in HEADERS.items())
 FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 NUL_REFUSED = "the request contains a NUL character"
 ACCOUNT_KEY_PREFIX = "sign-in-account:"
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie session, which builds its signer only for a request that
+    carries a session cookie: a worker API call (a bearer token, no cookie) gets an empty
+    session as before, without the signer's cost on every call."""
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_security(app):
     """Register the header hook and the request text check; HSTS only where cookies are
     secure (production)."""
+    app.session_interface = CookieSessions()
 
     @app.before_request
     def _refuse_nul_characters():
@@ -52,8 +66,11 @@ def init_security(app):
 
     @app.after_request
     def _security_headers(response):
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
+        headers = response.headers
+        present = {name.lower() for name, _ in headers}
+        for key, name, value in HEADER_KEYS:
+            if key not in present:
+                headers.add(name, value)
         if _private_answer():
             response.headers["Cache-Control"] = "no-store"
         if app.config.get("SESSION_COOKIE_SECURE"):
