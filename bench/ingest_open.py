@@ -163,7 +163,7 @@ def open_loop(port, plan, seconds, connections, first, runs, tokens):
         "errors": tally["errors"],
         "unsent": tally["unsent"],
         "kept_up": _kept_up(tally, achieved, rate, p95),
-        "pacer_cpu_ms_per_call": round(cpu / max(1, count) * 1000, 3),
+        "pacer_cpu_ms_per_call": round(cpu / max(1, count - tally["unsent"]) * 1000, 3),
     }
 
 
