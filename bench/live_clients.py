@@ -160,6 +160,14 @@ async def _watch_stop(plan, deadline):
         await asyncio.sleep(0.2)
 
 
+async def _sample_lag(samples, every=0.1):
+    """The event loop's lag: how late a ``every``-second sleep wakes, with the process CPU."""
+    while True:
+        asked = time.perf_counter()
+        await asyncio.sleep(every)
+        samples.append([time.time(), time.perf_counter() - asked - every, time.process_time()])
+
+
 async def main_async(plan):
     """Open every page, run until the deadline or the stop file; the report."""
     deadline = _check(plan)
@@ -170,6 +178,8 @@ async def main_async(plan):
         from bench.live_stall import Stall
 
         stall = Stall(plan["stalled"], plan)
+    lag = []
+    lag_task = asyncio.create_task(_sample_lag(lag))
     tasks = await _open_all(pages, deadline, plan.get("connect_rate", 200))
     opened = [asyncio.create_task(p.open.wait()) for p in pages]
     await asyncio.wait(opened, timeout=max(1.0, deadline - time.time()))
@@ -180,9 +190,9 @@ async def main_async(plan):
     stall_task = asyncio.create_task(stall.run(deadline)) if stall else None
     await _watch_stop(plan, deadline)
     stop_at = time.time()
-    for task in [*tasks, *opened] + ([stall_task] if stall_task else []):
+    for task in [*tasks, *opened, lag_task] + ([stall_task] if stall_task else []):
         task.cancel()
-    await asyncio.gather(*tasks, *opened, return_exceptions=True)
+    await asyncio.gather(*tasks, *opened, lag_task, return_exceptions=True)
     if stall_task:
         await asyncio.gather(stall_task, return_exceptions=True)
     return {
@@ -191,6 +201,7 @@ async def main_async(plan):
         "stopped_at": stop_at,
         "open_at_ready": sum(p.open.is_set() for p in pages),
         "pages": [p.report() for p in pages],
+        "loop_lag": lag,  # [wall, seconds late, process CPU seconds] every 0.1 s
         "stalled": stall.report() if stall else None,
     }
 

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from bench import live_figures as figures
+from bench import live_stages
 from bench.live_sampling import CommitListener, Sampler, load_average, phase_report
 from bench.live_sites import DASHBOARD_TENANTS, ROOT, Processes, cleanup, prepare_site
 from bench.live_workload import QUICK_TYPES, Api, Flips, PageLoads, Writer
@@ -275,4 +276,8 @@ def _measure(args, site, processes, tmp):
         "revoked": sum(p["counts"]["revoked"] for p in pages),
         "stale_heartbeats": sum(p["counts"]["stale"] for p in pages),
         "push_stats_open": figures.push_stats(specs, pages, open_["start"], open_["end"]),
+        "stages_open": live_stages.stages(open_, specs, pages, commits, tmp / "live-timing.log"),
+        "clients_process_open": live_stages.client_process(
+            report.get("loop_lag", []), open_["start"], open_["end"]
+        ),
     }

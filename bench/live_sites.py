@@ -160,7 +160,8 @@ class Processes:
     def start(self):
         gunicorn = [sys.executable, "-m", "gunicorn"]
         self._spawn("web", gunicorn, {})
-        self._spawn("live", gunicorn, {"RUNWARDEN_SERVE": "live"})
+        timing = {"RUNWARDEN_LIVE_TIMING_LOG": str(self.log_dir / "live-timing.log")}
+        self._spawn("live", gunicorn, {"RUNWARDEN_SERVE": "live", **timing})
         self._spawn("reconciler", [sys.executable, "-m", "reconciler"], {})
         for name, port in (("web", self.web_port), ("live", self.live_port)):
             LiveServer.wait_healthy(f"http://127.0.0.1:{port}", self.procs[name], timeout=60)

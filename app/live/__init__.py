@@ -9,7 +9,7 @@ off. ``LIVE_MODE = "external"`` leaves the sockets to a separate live process (s
 ``gunicorn.conf.py``): this process then answers the stream route with 503.
 """
 
-from app.live import deflate
+from app.live import deflate, timing
 from app.live.assets import live_assets, live_status, static_status, transition_in_ms
 from app.live.dispatch import Dispatcher
 from app.live.registry import LiveRegistry
@@ -44,6 +44,7 @@ def init_live(app):
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
+    timing.install()  # only with RUNWARDEN_LIVE_TIMING_LOG (a bench's debug log)
     if app.config["LIVE_SHARED_DEFLATE"]:
         deflate.install()
     registry = LiveRegistry()

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
-from app.live import keeper
+from app.live import keeper, timing
 from app.live.groups import cheapest_first, concerns, group_key
 from app.live.lanes import RenderOrder
 from app.live.pacing import Pacing
@@ -45,6 +45,7 @@ class _Work:
     as_of: object
     now: object = None
     partial: set = field(default_factory=set)
+    taken: float = field(default_factory=timing.now)  # wall clock, for the timing log
 
 
 class Dispatcher:
@@ -249,7 +250,7 @@ class Dispatcher:
             return self._render_turn(members, work, now, memo)
 
     def _render_turn(self, members, work, now, memo):
-        first = members[0]
+        first, started = members[0], timing.now()
         try:
             stream = render(first.watch, first.scope, now, as_of=work.as_of or now)
         except HTTPException:
@@ -268,6 +269,8 @@ class Dispatcher:
             if key not in work.partial:  # every member has this render now
                 self.pacing.rendered(key, now, work.as_of or now)
         queued = self.registry.send(members, stream) if stream else 0
+        if timing.enabled():
+            timing.rendered(first.watch.page, work, now, started, len(members))
         self._replan(first, memo, keep_earlier=key in work.partial)
         return queued
 

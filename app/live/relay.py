@@ -18,6 +18,7 @@ import psycopg
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.live import timing
 from app.live.feed import ChangeFeed
 from app.operations.clock import get_clock
 from app.operations.store import NOTIFY_CHANNEL
@@ -107,6 +108,8 @@ class Relay:
         try:
             read_at = get_clock(self.app).now()
             changes = self.feed.read()
+            if changes and timing.enabled():
+                timing.line("read", as_of=timing.epoch(read_at), at=timing.now(), n=len(changes))
             self.handler(changes, read_at)
             self._maybe_prune()
             self.last_ok = time.monotonic()

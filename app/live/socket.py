@@ -18,6 +18,7 @@ from flask_login import current_user
 from simple_websocket import ConnectionClosed, Server
 
 from app.extensions import db
+from app.live import timing
 from app.live.state import ensure_relay, get_live
 from app.live.watch import resolve_watch
 from app.operations.clock import get_clock
@@ -104,6 +105,8 @@ def _serve(ws, client, live, relay):
             return
         if not client.send(message or _state(live, relay, client)):
             return
+        if message and timing.enabled():
+            timing.sent(client, message)
 
 
 def _flooded(ws):
