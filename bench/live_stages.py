@@ -64,6 +64,7 @@ def stages(phase, specs, reports, commits, log_path):
     """{stage: summary} over the phase's pairs, and how many pairs could be joined."""
     reads, renders, sents = read_log(log_path)
     found = {name: [] for name in STAGES}
+    by_kind = {}
     pairs = joined = 0
     for change in phase["changes"]:
         committed, _ = figures.commit_instant(change, commits)
@@ -75,10 +76,13 @@ def stages(phase, specs, reports, commits, log_path):
             split = push and _pair(committed, push, reads, renders, sents, spec["page"])
             if split:
                 joined += 1
+                kind = by_kind.setdefault(spec["kind"], {name: [] for name in STAGES})
                 for name, value in split.items():
                     found[name].append(value)
+                    kind[name].append(value)
     result = {name: figures.summary(values) for name, values in found.items()}
-    return {**result, "pairs": pairs, "joined": joined}
+    kinds = {k: {n: figures.summary(v) for n, v in b.items()} for k, b in sorted(by_kind.items())}
+    return {**result, "by_kind": kinds, "pairs": pairs, "joined": joined}
 
 
 def client_process(lag, start, end):
