@@ -36,3 +36,30 @@ def _no_index_range_sqlite(element, compiler, **kw):
 @compiles(no_index_range, "postgresql")
 def _no_index_range_postgresql(element, compiler, **kw):
     return compiler.process(element.column, **kw)
+
+
+class generic_plan_bound(sa.sql.ColumnElement):  # noqa: N801 (an SQL expression, named like one)
+    """An upper bound on ``column`` that no value reaches (``< 9999-01-01``), on PostgreSQL
+    only (elsewhere ``1 = 1``): true of every run, so it changes no result.
+
+    PostgreSQL's generic plans (``plan_cache_mode=force_generic_plan``, ``app.postgres``)
+    estimate a one-sided range on a parameter (``created_at >= $1``) as a third of the table
+    and read a day of runs in the duration order by a sequential scan of every run; a range
+    bounded on both sides is estimated as a narrow one and read by its index."""
+
+    inherit_cache = True
+    type = sa.Boolean()
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column):
+        self.column = column
+
+
+@compiles(generic_plan_bound)
+def _generic_plan_bound_default(element, compiler, **kw):
+    return "1 = 1"
+
+
+@compiles(generic_plan_bound, "postgresql")
+def _generic_plan_bound_postgresql(element, compiler, **kw):
+    return f"{compiler.process(element.column, **kw)} < '9999-01-01'"

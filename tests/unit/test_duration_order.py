@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from app.extensions import db as database
+from app.models import OperationRun
 from app.operations import freshness as fr
 from app.operations import get_policy
 from app.operations.queries import RunFilters
@@ -87,3 +88,32 @@ def test_a_running_run_is_ranked_by_its_duration_at_the_reads_instant(world):
     # 45 + 3700 = 3745 s and 4000 + 3700 = 7700 s: the longer one now leads the 7200 s run.
     assert ranked[0] == running_4000
     assert ranked[2] == running_45
+
+
+@pytest.mark.parametrize("edge", [-1, 0, 1])
+def test_duration_order_over_a_range_from_an_instant(world, edge):
+    """A range open at its end (``created_from`` only), at a run's creation instant and one
+    second either side: that run is in the page exactly when it was created at or after it."""
+    reads, durations = world
+    boundary = next(i for i, d in durations.items() if d == 3599.0)
+    since = database.session.get(OperationRun, boundary).created_at - timedelta(seconds=edge)
+    filters = RunFilters(created_from=since)
+    in_range = {r.id for r in reads.page(filters=filters, limit=200).runs}
+    forward, backward, _ = every_page(reads, 2, filters=filters)
+    assert forward == expected(durations, in_range) == backward
+    assert (boundary in forward) is (edge >= 0)
+    assert 0 < len(forward) < len(durations)
+
+
+def test_a_range_from_an_instant_is_bounded_above_for_postgresqls_generic_plans():
+    """The bound that lets a generic plan read the range by its index is on PostgreSQL's
+    statement only, and only when the range has no end of its own."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from app.operations.plan_hints import generic_plan_bound
+
+    bound = generic_plan_bound(OperationRun.created_at)
+    assert str(bound.compile(dialect=postgresql.dialect())) == (
+        "operation_runs.created_at < '9999-01-01'"
+    )
+    assert str(bound.compile(dialect=sqlite.dialect())) == "1 = 1"

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.models import OperationRun
 from app.operations import freshness as fr
 from app.operations import search as sr
+from app.operations.plan_hints import generic_plan_bound
 from app.operations.queries import STATUSES, TAB_ACTIVE, TAB_ALL, TABS, InvalidQuery
 from app.operations.reads import search as rs
 from app.operations.reads.binds import fixed, visible, visible_parts, with_tenant
@@ -93,6 +94,8 @@ def page_query(policy, scope_shape, tab, shape, sort, at_cursor, newer, rows):
         *filter_clauses(shape, policy, in_order),
     )
     if not in_order:
+        if shape[5] and not shape[6]:  # a range from an instant on: see generic_plan_bound
+            query = query.where(generic_plan_bound(OperationRun.created_at))
         ranked = query.subquery("ranked")
         query = sa.select(OperationRun.__table__, ranked.c.sort_key).join_from(
             OperationRun, ranked, OperationRun.id == ranked.c.ranked_id
