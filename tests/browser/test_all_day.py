@@ -346,6 +346,25 @@ def test_the_open_wall_setup_passes_axe(browser, ux, server, scheme):
             context.close()
 
 
+@pytest.mark.parametrize("width,height", [(1440, 900), (390, 844)])
+def test_the_open_wall_setup_never_scrolls_sideways(browser, ux, server, width, height):
+    """The setup lists every tenant, the 200-character name included, on a phone too."""
+    context, page = signed_in(
+        browser, server, "owner@example.test", viewport={"width": width, "height": height}
+    )
+    try:
+        open_live(page, f"{server.base}/admin")
+        open_wall_setup(page)
+        labels = page.locator("#wall-setup label").count()
+        scroll = page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert scroll[0] <= scroll[1], scroll
+        assert labels >= 60  # the many-tenant site: every tenant is offered
+    finally:
+        context.close()
+
+
 def test_the_wall_chosen_with_the_keyboard_cycles_chosen_then_problem_tenants(browser, ux, server):
     context, page = signed_in(
         browser, server, "owner@example.test", viewport={"width": 1440, "height": 900}
