@@ -90,7 +90,7 @@ def load_session_user(sid, user_id, now):
     if row is None or not row.User.active or not _live(row.UserSession, now):
         return None
     if now - row.UserSession.last_seen_at >= TOUCH_INTERVAL:
-        _touch(row.UserSession.sid_hash, now)
+        _touch_all([row.UserSession.sid_hash], now)
     return row.User
 
 
@@ -98,22 +98,7 @@ def touch_session(sid, now):
     """Record activity of ``sid`` at ``now``: at most one write per TOUCH_INTERVAL per
     session, none for an ended session; commits when it writes."""
     if _usable(sid):
-        _touch(_hash(sid), now)
-
-
-def _touch(sid_hash, now):
-    updated = db.session.execute(
-        sa.update(UserSession)
-        .where(
-            UserSession.sid_hash == sid_hash,
-            UserSession.ended_at.is_(None),
-            UserSession.last_seen_at <= now - TOUCH_INTERVAL,
-        )
-        .values(last_seen_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if updated.rowcount:
-        db.session.commit()
+        _touch_all([_hash(sid)], now)
 
 
 def end_session(sid, now, reason=SIGNED_OUT):
