@@ -81,6 +81,19 @@ def _truncate_all():
 
 
 @pytest.fixture
+def sqlite_app():
+    """An app on an empty in-memory SQLite schema, for what is SQLite's alone (its plans,
+    its text index), whatever the backend parameter."""
+    application = create_app(TestConfig("sqlite://"), clock=FrozenClock(T0))
+    with application.app_context():
+        _db.create_all()
+        yield application
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+
+
+@pytest.fixture
 def db(app):
     """The SQLAlchemy extension, inside the app context."""
     return _db

@@ -6,29 +6,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
 from app.extensions import db as _db
 from app.operations import freshness as fr
-from app.operations.clock import FrozenClock
 from app.operations.queries import RunFilters
 from app.operations.reads import RunReads
 from app.operations.visibility import scope_for_user
-from config import TestConfig
 from reconciler.maintenance import refresh_statistics
 from tests.conftest import T0
 from tests.factories import make_member, make_run, make_user, make_workspace
-
-
-@pytest.fixture
-def sqlite_app():
-    """An app on an empty in-memory SQLite schema (these plans are SQLite's)."""
-    application = create_app(TestConfig("sqlite://"), clock=FrozenClock(T0))
-    with application.app_context():
-        _db.create_all()
-        yield application
-        _db.session.remove()
-        _db.drop_all()
-        _db.engine.dispose()
 
 
 def executed(read):

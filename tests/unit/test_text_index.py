@@ -2,23 +2,19 @@
 
 import random
 
-import pytest
 import sqlalchemy as sa
 
-from app import create_app
 from app.extensions import db as _db
 from app.models import OperationRun, RunEvent
 from app.models.run_search import document
 from app.models.runs import SEARCH_DOCUMENT
 from app.operations import search as sr
 from app.operations import text_index
-from app.operations.clock import FrozenClock
 from app.operations.queries import RunFilters
 from app.operations.reads import RunReads
 from app.operations.reads import search as rs
 from app.operations.visibility import scope_for_user
 from bench import generate
-from config import TestConfig
 from reconciler.maintenance import refresh_statistics
 from tests.conftest import T0
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
@@ -70,18 +66,6 @@ HOSTILE = [
     "\t",
 ]
 ALPHABET = list("abcXYZ é É ß İ%_\\'\"*:^()-+.,{}0123456789") + [" NEAR ", " AND ", " OR "]
-
-
-@pytest.fixture
-def sqlite_app():
-    """An app on an empty in-memory SQLite schema (the index is SQLite's alone)."""
-    application = create_app(TestConfig("sqlite://"), clock=FrozenClock(T0))
-    with application.app_context():
-        _db.create_all()
-        yield application
-        _db.session.remove()
-        _db.drop_all()
-        _db.engine.dispose()
 
 
 def random_text(rng, low=0, high=40):
