@@ -9,8 +9,8 @@ import zlib
 
 from markupsafe import Markup, escape
 
-W, H = 360, 170
-LEFT, RIGHT, TOP, BOTTOM = 34, 8, 10, 26
+W, H = 360, 182
+LEFT, RIGHT, TOP, BOTTOM = 34, 8, 22, 26  # the scale's top value sits above the plot
 
 
 def _frame(title, desc, body):
@@ -38,7 +38,7 @@ def _axes(x_label_left, x_label_right, y_label_top):
         f'<line class="chart-axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}"/>'
         f'<text x="{LEFT}" y="{H - 8}">{escape(x_label_left)}</text>'
         f'<text x="{W - RIGHT}" y="{H - 8}" text-anchor="end">{escape(x_label_right)}</text>'
-        f'<text x="{LEFT + 4}" y="{TOP + 8}">{escape(y_label_top)}</text>'
+        f'<text x="{LEFT}" y="{TOP - 8}">{escape(y_label_top)}</text>'
     )
 
 
