@@ -38,3 +38,22 @@ def _sqlite(element, compiler, **kw):
 
 def _micro(text):
     return f"CAST(substr({text}, 21, 6) AS INTEGER)"
+
+
+class least(FunctionElement):  # noqa: N801 (an SQL function, named like one)
+    """SQL: the smallest of two or more values (NULL if any is NULL on SQLite: pass
+    values that are never NULL)."""
+
+    inherit_cache = True
+    name = "least"
+
+
+@compiles(least, "postgresql")
+def _postgresql_least(element, compiler, **kw):
+    return f"LEAST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(least)
+def _sqlite_least(element, compiler, **kw):
+    # min() of two or more arguments is SQLite's scalar minimum (of one, an aggregate).
+    return f"min({compiler.process(element.clauses, **kw)})"

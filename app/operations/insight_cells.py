@@ -65,7 +65,8 @@ def as_date(value):
 
 def noticed(run, policy):
     """(seconds from the run's last sign of life until the one truth showed it likely
-    stale, and until it was closed) of a reconciled run."""
+    stale, and until it was closed) of a reconciled run: the Python form of the sums the
+    counts statement adds up (``freshness.stale_after_sign``)."""
     last_sign = run.last_heartbeat_at or run.started_at or run.created_at
     active = run._replace(status="running" if run.started_at else "queued")
     stale_at = upcoming_stale_at(active, policy)
@@ -73,25 +74,24 @@ def noticed(run, policy):
     return (stale_at - last_sign) / second, (run.reconciled_at - last_sign) / second
 
 
-def cells_from(rows, policy):
+def cells_from(rows):
     """{(workspace id, tenant id, type, day): Cell} of ``RunReads.insight_rows``' rows."""
-    counts_rows, bucket_rows, reconciled = rows
+    counts_rows, bucket_rows = rows
     cells = {}
 
     def cell(key):
         key = (*key[:3], as_date(key[3]))
-        return cells.setdefault(key, Cell())
+        found = cells.get(key)
+        if found is None:
+            found = cells[key] = Cell()
+        return found
 
     for row in counts_rows:
-        cell(row[:4]).counts[: len(row) - 4] = [int(v) for v in row[4:]]
+        found = cell(row[:4])
+        found.counts = [int(v) for v in row[4:-2]]
+        found.shown, found.closed = float(row[-2]), float(row[-1])
     for index, *key, bucket, n, top in bucket_rows:
         cell(key).measures[MEASURES[index]].add(int(bucket), int(n), float(top))
-    for run in reconciled:
-        found = cell((run.workspace_id, run.tenant_id, run.type, run.completed_at))
-        shown, closed = noticed(run, policy)
-        found.counts[NOTICED] += 1
-        found.shown += shown
-        found.closed += closed
     return cells
 
 

@@ -78,9 +78,7 @@ def roll_day(day, until, policy, now):
     """Write the rows of UTC ``day`` from the runs completed in it before ``until``."""
     start = datetime.combine(day, time())
     end = min(start + timedelta(days=1), until)
-    rows = _tenant_rows(
-        cells_from(SystemReads(policy, now).insight_rows(start, end), policy), policy
-    )
+    rows = _tenant_rows(cells_from(SystemReads(policy, now).insight_rows(start, end)), policy)
     db.session.execute(sa.delete(DAYS).where(DAYS.c.day == day))
     if rows:
         db.session.execute(sa.insert(DAYS), rows)
@@ -205,7 +203,7 @@ def _raw(window, policy, since):
     reads = RunReads(window.scope, policy, window.now)
     rows = reads.insight_rows(since, window.now, tenant_id=window.tenant_id, type_name=window.type)
     found = {}
-    for (_, _, name, day), cell in cells_from(rows, policy).items():
+    for (_, _, name, day), cell in cells_from(rows).items():
         found.setdefault((name, day), Cell()).merge(cell)
     return found
 

@@ -2,12 +2,16 @@
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.models import OperationRun, Workspace
+from app.models.runs import run_records
 from app.operations import freshness as fr
+from app.operations.durations import seconds_between
+from app.operations.insight_cells import noticed
 from app.operations.policy import OperationType, Policy
 from tests.conftest import T0
 
@@ -138,3 +142,47 @@ def test_python_and_sql_agree(db, policy, specs, data):
             )
         )
         assert ids == {r.id for r in rows if fr.problem_class(r, policy, now) == problem}
+
+
+@st.composite
+def reconciled_runs(draw):
+    """A run the reconciler closed: queued (never started) or running when it did."""
+    created = T0 + draw(offset)
+    started = draw(st.none() | offset.map(lambda o: created + o))
+    heartbeat = draw(st.none() | offset.map(lambda o: started + o)) if started else None
+    progress = draw(st.none() | offset.map(lambda o: started + o)) if started else None
+    closed = max(filter(None, (created, started, heartbeat, progress))) + draw(offset)
+    return dict(
+        type=draw(st.sampled_from(["a", QUOTED, "unconfigured"])),
+        status="completed",
+        outcome="failed",
+        created_at=created,
+        started_at=started,
+        last_heartbeat_at=heartbeat,
+        last_progress_at=progress,
+        completed_at=closed,
+        reconciled_at=closed,
+    )
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(policy=policies(), specs=st.lists(reconciled_runs(), min_size=1, max_size=6))
+def test_when_a_reconciled_run_was_shown_stale_agrees_in_python_and_sql(db, policy, specs):
+    """``stale_after_sign`` (what the insights add up in SQL) is ``noticed`` (Python):
+    the seconds from the run's last sign of life to its first deadline as an active run."""
+    db.session.execute(sa.delete(OperationRun))
+    ws = db.session.scalar(sa.select(Workspace)) or Workspace(slug="w", name="W", created_at=T0)
+    db.session.add(ws)
+    db.session.flush()
+    db.session.add_all([OperationRun(workspace_id=ws.id, **spec) for spec in specs])
+    db.session.commit()
+    closed = seconds_between(OperationRun.reconciled_at, fr.last_sign())
+    query = sa.select(OperationRun.id, fr.stale_after_sign(policy), closed)
+    by_sql = {row[0]: tuple(row[1:]) for row in db.session.execute(query)}
+    for run in run_records(db.session.execute(sa.select(*OperationRun.__table__.c))):
+        shown, after = by_sql[run.id]
+        assert (shown, after) == pytest.approx(noticed(run, policy), abs=1e-6), run

@@ -247,6 +247,37 @@ def test_every_measure_keeps_its_own_runs(db, read):
     assert (other["run_time"].n, other["heartbeat_gap"].n) == (5, 0)
 
 
+@pytest.mark.parametrize("ago", [timedelta(hours=2), timedelta(minutes=1)], ids=["rolled", "tail"])
+def test_the_first_deadline_decides_when_a_run_was_shown_stale_to_the_second(db, read, ago):
+    """baseline_compare: stale 5 min after a heartbeat or 30 min after the start. A
+    heartbeat 1 s before, at and 1 s after start + 25 min: shown stale 300, 300 and 299 s
+    after it; a run that never started: its queued window after creation. Runs completed
+    2 h ago sit in the rollup, 1 min ago in the raw tail (in "rolled" mode)."""
+    op_type = read.policy.for_type(KEY)
+    assert (op_type.heartbeat_stale, op_type.running_stale) == (300, 1800)
+    done = NOW - ago
+    start = done - timedelta(hours=1)
+    cases = [(start, start + (1500 + d) * S) for d in (-1, 0, 1)] + [(None, None)]
+    workspaces = []
+    for started, beat in cases:
+        workspaces.append(make_workspace())
+        add_runs(
+            workspaces[-1],
+            [3600],
+            outcome="failed",
+            reconciled_at=done,
+            completed=lambda i: done,
+            started_at=started,
+            last_heartbeat_at=beat,
+            created_at=start - 10 * S,
+        )
+    found = [read.insight(Window(owner_scope(w), NOW)).noticed for w in workspaces]
+    assert [n.runs for n in found] == [1] * 4
+    assert [n.shown_after for n in found] == pytest.approx([300, 300, 299, op_type.queued_stale])
+    closed = [(done - (beat or start - 10 * S)) / S for _, beat in cases]
+    assert [n.closed_after for n in found] == pytest.approx(closed)
+
+
 def test_stale_runs_are_noticed_when_the_one_truth_says_they_were(db, read):
     """baseline_compare: heartbeat silence stale after 5 min, running stale after 30 min.
     A run silent 2 min after its start is shown stale at +5 min (heartbeat rule); a run

@@ -39,9 +39,11 @@ from app.operations.freshness.sql import (  # noqa: F401
     follow_up_clause,
     freshness_case,
     instant,
+    last_sign,
     likely_stale_clause,
     past_expected_clause,
     problem_class_clause,
     reconcile_due_clause,
     reconciled_clause,
+    stale_after_sign,
 )

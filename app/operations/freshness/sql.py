@@ -11,7 +11,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 from app.models import OperationRun
-from app.operations.durations import seconds_between
+from app.operations.durations import least, seconds_between
 from app.operations.freshness.rule import (
     ACTIVE_STALE_ATTENTION,
     FOLLOW_UP_OUTCOMES,
@@ -226,6 +226,44 @@ def reconcile_due_clause(policy, model=OperationRun):
         return _sql_rules(model, op_type, extra=grace, inclusive=grace > 0)
 
     return sa.and_(active_clause(model), _per_type(policy, build, model))
+
+
+def last_sign(model=OperationRun):
+    """SQL: a run's last sign of life (its last heartbeat, else its start, else creation)."""
+    return sa.func.coalesce(model.last_heartbeat_at, model.started_at, model.created_at)
+
+
+def _stale_after(model, op_type, since):
+    """``_rules`` of the run's active twin (running once started, else queued): seconds
+    from ``since`` to the first deadline."""
+
+    def after(column, limit):
+        return seconds_between(column, since) + limit
+
+    lifecycle = after(model.started_at, op_type.running_stale)
+    running = [lifecycle]
+    if op_type.heartbeat_stale is not None:  # no heartbeat yet: that rule does not exist
+        running.append(
+            sa.func.coalesce(after(model.last_heartbeat_at, op_type.heartbeat_stale), lifecycle)
+        )
+    if op_type.progress_stale is not None:
+        progress_at = sa.func.coalesce(model.last_progress_at, model.started_at)
+        running.append(after(progress_at, op_type.progress_stale))
+    return sa.case(
+        (model.started_at.is_(None), after(model.created_at, op_type.queued_stale)),
+        else_=running[0] if len(running) == 1 else least(*running),
+    )
+
+
+def stale_after_sign(policy, model=OperationRun):
+    """SQL form of ``upcoming_stale_at`` for a completed run as if it were still active
+    (running once started, else queued): seconds from its ``last_sign`` until the one
+    truth showed it likely stale."""
+    since = last_sign(model)
+    names = policy.names()
+    whens = [(model.type == _lit(n)[0], _stale_after(model, policy.types[n], since)) for n in names]
+    fallback = _stale_after(model, policy.for_type("\0unconfigured"), since)
+    return sa.case(*whens, else_=fallback) if whens else fallback
 
 
 def exceeded_clause(seconds, limit):

@@ -187,7 +187,7 @@ class RunReads:
     def insight_rows(self, since, until, *, tenant_id=None, type_name=None):
         """The visible runs completed from ``since`` to ``until`` (both included), of one
         tenant and one type when given, aggregated for the insights: (per-day counts rows,
-        per-day bucket rows, reconciled RunRecords); see ``reads.insights``."""
+        per-day bucket rows); see ``reads.insights``."""
         narrow = insights.Narrow(self._shape, tenant_id is not None, type_name, True)
         values = {"range_from": since, "range_until": until, "narrow_tenant_id": tenant_id}
         return insights.rows(self._execute, self.policy, narrow, values)

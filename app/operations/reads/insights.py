@@ -11,10 +11,15 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from app.models import OperationRun
-from app.models.runs import run_records
 from app.operations.buckets import bucket_sql
 from app.operations.durations import seconds_between
-from app.operations.freshness import HISTORY_MEASURES, _lit, exceeded_clause
+from app.operations.freshness import (
+    HISTORY_MEASURES,
+    _lit,
+    exceeded_clause,
+    last_sign,
+    stale_after_sign,
+)
 from app.operations.reads.binds import visible
 
 RUNS = OperationRun
@@ -108,10 +113,16 @@ def _count_if(clause):
     return sa.func.coalesce(sa.func.sum(sa.case((clause, 1), else_=0)), 0)
 
 
+def _sum_if(clause, value):
+    return sa.func.coalesce(sa.func.sum(sa.case((clause, value), else_=0.0)), 0.0)
+
+
 @lru_cache(maxsize=32)
 def counts_query(policy, narrow):
     """Per key: runs by outcome, reconciled, successful with gaps known, successful runs
-    past each history window of ``policy`` (exact, as the one truth's rule), past any."""
+    past each history window of ``policy`` (exact, as the one truth's rule), past any;
+    then of the reconciled runs: how many, and the sums of the seconds from each one's
+    last sign of life until the one truth showed it likely stale and until it was closed."""
     succeeded = RUNS.outcome == sa.literal_column("'succeeded'")
     tripped = []
     for key, name in HISTORY_MEASURES.items():
@@ -123,6 +134,12 @@ def counts_query(policy, narrow):
         _count_if(sa.and_(succeeded, RUNS.heartbeat_gap_max.is_not(None))),
         *(_count_if(clause) for clause in tripped),
         _count_if(sa.or_(*tripped)),
+    ]
+    reconciled = RUNS.reconciled_at.is_not(None)
+    columns += [
+        _count_if(reconciled),
+        _sum_if(reconciled, stale_after_sign(policy)),
+        _sum_if(reconciled, seconds_between(RUNS.reconciled_at, last_sign())),
     ]
     keys = _keys()
     return sa.select(*keys, *columns).where(_where(narrow)).group_by(*keys)
@@ -145,18 +162,11 @@ def buckets_query(narrow):
     return sa.union_all(*parts)
 
 
-@lru_cache(maxsize=32)
-def reconciled_query(narrow):
-    """The reconciled runs of the range (whole rows): when they were noticed."""
-    return sa.select(*RUNS.__table__.c).where(_where(narrow), RUNS.reconciled_at.is_not(None))
-
-
 def rows(execute, policy, narrow, values):
-    """(counts rows, bucket rows, reconciled RunRecords) of the range in ``values``."""
+    """(counts rows, bucket rows) of the range in ``values``."""
     return (
         execute(counts_query(policy, narrow), **values).all(),
         execute(buckets_query(narrow), **values).all(),
-        run_records(execute(reconciled_query(narrow), **values)),
     )
 
 
