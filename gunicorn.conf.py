@@ -18,6 +18,7 @@ requests and outlives its workers), not once per worker; the workers inherit
 RUNWARDEN_RECONCILER_OWNER and stay out.
 """
 
+import gc
 import os
 
 serve = os.environ.get("RUNWARDEN_SERVE", "web")
@@ -52,6 +53,13 @@ else:
 def post_fork(server, worker):
     if serve == "live" and int(live_nice):
         os.nice(int(live_nice))
+
+
+def post_worker_init(worker):
+    # The loaded app is about 145k objects that live as long as the worker: a full
+    # collection walking them took about 100 ms of CPU, once every 20-30 insights pages
+    # (their p95). Frozen, a full collection walks only what requests left: 3-5 ms.
+    gc.freeze()
 
 
 def when_ready(server):

@@ -1,4 +1,5 @@
-"""gunicorn.conf.py: the live process's worker may yield the CPU to page loads and the API."""
+"""gunicorn.conf.py: the live process's worker may yield the CPU to page loads and the API;
+every worker freezes the app it loaded out of the collector."""
 
 import json
 import os
@@ -58,3 +59,27 @@ def test_a_bad_niceness_is_refused_with_a_clear_error():
         result = _fork_niceness(RUNWARDEN_SERVE="live", RUNWARDEN_LIVE_NICE=bad)
         assert result.returncode != 0 and result.stdout == ""
         assert "RUNWARDEN_LIVE_NICE must be a whole number 0 to 19" in result.stderr
+
+
+FREEZE_PROBE = """
+import gc, json, runpy
+settings = runpy.run_path("gunicorn.conf.py")
+gc.collect()
+before = gc.get_freeze_count()
+settings["post_worker_init"](None)
+print(json.dumps([before, gc.get_freeze_count()]))
+"""
+
+
+def test_a_worker_freezes_the_loaded_app_out_of_the_collector():
+    for serve in ("web", "live"):
+        result = subprocess.run(
+            [sys.executable, "-c", FREEZE_PROBE],
+            cwd=ROOT,
+            env={**os.environ, "RUNWARDEN_SERVE": serve},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        before, after = json.loads(result.stdout)
+        assert before == 0 and after > 1000, (serve, result.stderr)
