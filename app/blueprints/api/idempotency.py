@@ -4,8 +4,8 @@ import re
 
 from flask import current_app, request, url_for
 
+from app.blueprints.api.body import json_body
 from app.blueprints.api.errors import ApiError, invalid
-from app.blueprints.api.schemas import json_body
 from app.operations import idempotency
 
 HEADER = "Idempotency-Key"

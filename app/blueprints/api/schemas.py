@@ -6,7 +6,6 @@ more than MAX_FUTURE ahead of the app clock.
 """
 
 import json
-import math
 import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -22,9 +21,9 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
-from werkzeug.exceptions import RequestEntityTooLarge
 
-from app.blueprints.api.errors import ApiError, invalid
+from app.blueprints.api.body import json_body
+from app.blueprints.api.errors import invalid
 from app.models.runs import TERMINAL_OUTCOMES
 from app.operations.clock import isoformat, to_utc_naive
 from app.operations.queries import MAX_PAGE, TABS
@@ -32,12 +31,10 @@ from app.operations.queries import MAX_PAGE, TABS
 MAX_FUTURE = timedelta(minutes=5)
 MAX_INT64 = 2**63 - 1
 CONTEXT_MAX_BYTES = 8 * 1024
-MAX_NESTING = 32
 ISO_8601 = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)?",
     re.ASCII,
 )
-JSON_TYPES = ("application/json",)
 
 
 def _timestamp(value, info):
@@ -204,56 +201,6 @@ def _validate(model, data, context):
         return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise invalid(_field_errors(exc)) from exc
-
-
-def _reject_constant(name):
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text):
-    value = float(text)
-    if not math.isfinite(value):  # 1e400: would be stored and sent back as Infinity
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
-def _value_problem(value):
-    """Why a JSON value cannot be stored (NUL in a string, nesting too deep), or None."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str) and "\x00" in item:
-            return "must not contain NUL characters"
-        if isinstance(item, dict | list):
-            if depth > MAX_NESTING:
-                return f"must not nest more than {MAX_NESTING} levels"
-            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return None
-
-
-def json_body():
-    """The request body as a dict: empty body is {}; 400 unless it is a JSON object."""
-    raw = request.get_data(cache=True)
-    limit = request.max_content_length
-    if request.content_length is None and limit is not None and len(raw) >= limit:
-        # A streamed (chunked) body is cut at the limit rather than refused: refuse it here.
-        raise RequestEntityTooLarge()
-    if not raw.strip():
-        return {}
-    mimetype = request.mimetype
-    if mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
-        raise ApiError(400, "unsupported_content_type", "send the body as application/json")
-    try:
-        data = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ApiError(400, "malformed_json", "the body is not valid JSON") from exc
-    if not isinstance(data, dict):
-        raise ApiError(400, "body_not_object", "the body must be a JSON object")
-    problems = {name: problem for name, value in data.items() if (problem := _value_problem(value))}
-    if problems:
-        raise invalid(problems)
-    return data
 
 
 def parse_item(model, data, *, policy, now):

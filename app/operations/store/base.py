@@ -49,14 +49,22 @@ class Report:
         return {k: v for k, v in data.items() if v is not None}
 
     def item(self):
-        """This report as one item of a batch's JSON document (PostgreSQL's batch)."""
+        """This report as one item of a batch's JSON document (PostgreSQL's batch): the
+        same values as ``event_data`` and ``regression_data``, the time rendered once."""
+        at = isoformat(self.at)
+        data, regression = {}, {}
+        if self.processed is not None:
+            data["processed"] = regression["reported"] = self.processed
+        if self.total is not None:
+            data["total"] = regression["total"] = self.total
+        data["at"] = regression["at"] = at
         return {
             "run_id": self.run_id,
             "processed": self.processed,
             "total": self.total,
-            "at": self.at.isoformat(),
-            "data": self.event_data(),
-            "regression": self.regression_data(),
+            "at": at[:-1],
+            "data": data,
+            "regression": regression,
         }
 
     def statement_values(self, *, now, actor, kept):
