@@ -123,18 +123,27 @@ def refused_report(run_id, kind, actor, now, data):
     transaction: when the run is completed, the report is kept (or counted) as a
     ``late_report`` with its change-feed row and LateReport is returned; otherwise
     TransitionNotAllowed, nothing written. The caller commits and raises."""
+    return refused_reports({run_id: data}, kind, actor, now)[run_id]
+
+
+def refused_reports(reports, kind, actor, now):
+    """``refused_report`` for many runs ({run id: what its report said}) at once: the
+    late ones are written set-based (``RunStore.late_reports``); {run id: error}."""
     store = run_store()
-    row = store.late_report(
-        run_id, kind=kind, now=now, actor=actor, data=data or {}, kept=late_reports_kept()
-    )
-    if row is None:
-        current = store.current(run_id)
-        return TransitionNotAllowed(f"cannot {kind} a {current.status} run", current)
-    return LateReport(
-        f"run {row.id} is already completed ({row.outcome}); the {kind} report "
-        "was kept on its timeline",
-        row,
-    )
+    rows = store.late_reports(reports, kind=kind, now=now, actor=actor, kept=late_reports_kept())
+    errors = {}
+    for run_id in reports:
+        row = rows.get(run_id)
+        if row is None:
+            current = store.current(run_id)
+            errors[run_id] = TransitionNotAllowed(f"cannot {kind} a {current.status} run", current)
+            continue
+        errors[run_id] = LateReport(
+            f"run {row.id} is already completed ({row.outcome}); the {kind} report "
+            "was kept on its timeline",
+            row,
+        )
+    return errors
 
 
 def start_run(run, *, now, actor, at=None):
@@ -167,16 +176,11 @@ def heartbeat_batch(reports, *, now, actor):
     commit once. Returns, in order, the written row of each report taken and the
     LifecycleError of each refused one (its run is completed, kept as a late report, or
     not started). Every run taken or kept gets one change-feed row: one live change."""
-    store = run_store()
-    written = store.heartbeats(reports, now=now, actor=actor, kept=regressions_kept())
-    outcomes = []
-    for report in reports:
-        row = written.get(report.run_id)
-        if row is None:
-            row = refused_report(report.run_id, "heartbeat", actor, now, report.data())
-        outcomes.append(row)
+    written = run_store().heartbeats(reports, now=now, actor=actor, kept=regressions_kept())
+    refused = {r.run_id: r.data() for r in reports if r.run_id not in written}
+    errors = refused_reports(refused, "heartbeat", actor, now) if refused else {}
     db.session.commit()
-    return outcomes
+    return [written[r.run_id] if r.run_id in written else errors[r.run_id] for r in reports]
 
 
 def complete_run(run, *, outcome, now, actor, message=None, processed=None, total=None):

@@ -236,3 +236,79 @@ def test_items_at_the_edges_of_their_values_are_written_as_sent(api, db, clock, 
         at,
         {k: v for k, v in item.items() if k != "run_id"},
     )
+
+
+def _late_columns(db, run_id):
+    run = db.session.get(OperationRun, run_id, populate_existing=True)
+    return [run.late_reports, run.late_reports_omitted, run.last_late_report_at, run.event_count]
+
+
+def test_late_reports_in_a_batch_are_written_set_based_as_single_calls_write_them(
+    api, app, db, clock, workspace
+):
+    app.config["TIMELINE_LATE_REPORTS_KEPT"] = 2
+    app.config["API_TOKEN_CACHE_SECONDS"] = 3600
+    api.get("/api/v1/runs")
+    # Each pair: one run reported to one by one, its twin in batches. Below the limit, at
+    # it (the last one kept), over it (counted only), and already counting.
+    starts = [(0, 0), (1, 0), (2, 0), (3, 1)]
+    pairs = [
+        [
+            make_run(
+                workspace,
+                now=clock.now(),
+                status="completed",
+                late_reports=n,
+                **{"late_reports_omitted": omitted},
+            )
+            for _ in range(2)
+        ]
+        for n, omitted in starts
+    ]
+    running = make_run(workspace, now=clock.now()).id
+    db.session.commit()
+    pairs = [(single.id, batched.id) for single, batched in pairs]
+    counts = []
+    for step in range(2):
+        clock.advance(3)
+        for single, _ in pairs:
+            answer = api.post(f"/api/v1/runs/{single}/heartbeat", json={"processed": step})
+            assert answer.status_code == 409
+        items = [{"run_id": batched, "processed": step} for _, batched in pairs]
+        items.insert(2, {"run_id": running, "processed": step})
+        seen, results = _statements(db, lambda items=items: api.post(URL, json={"items": items}))
+        assert [r["status"] for r in results] == [409, 409, 200, 409, 409]
+        assert {r["error"]["code"] for r in results if r["status"] == 409} == {
+            "run_already_completed"
+        }
+        counts.append(seen)
+    db.session.expire_all()
+    for single, batched in pairs:
+        assert _late_columns(db, single) == _late_columns(db, batched)
+        assert _events(db, single) == _events(db, batched)
+    # kept while late_reports stays within the limit, then counted; never kept again
+    assert [_late_columns(db, b)[:2] for _, b in pairs] == [[2, 0], [3, 1], [4, 2], [5, 3]]
+    kept = [[e.kind for e in _events(db, b)].count("late_report") for _, b in pairs]
+    assert kept == [2, 1, 0, 0]
+    assert _feed(db, [b for _, b in pairs]) == [2, 2, 2, 2]  # one live change per call
+    # The runs, the heartbeats, then the late reports' UPDATE, events and feed rows.
+    extra = 1 if db.engine.dialect.name == "postgresql" else 3
+    assert counts == [1 + extra + 3, 1 + extra + 3]
+
+
+def test_the_statements_of_late_reports_do_not_grow_with_their_number(
+    api, app, db, clock, workspace
+):
+    app.config["API_TOKEN_CACHE_SECONDS"] = 3600
+    api.get("/api/v1/runs")
+    done = [make_run(workspace, now=clock.now(), status="completed") for _ in range(40)]
+    db.session.commit()
+    done = [run.id for run in done]
+    one, _ = _statements(db, lambda: api.post(URL, json={"items": [{"run_id": done[0]}]}))
+    items = [{"run_id": run_id} for run_id in done[1:]]
+    many, results = _statements(db, lambda: api.post(URL, json={"items": items}))
+    assert [r["status"] for r in results] == [409] * 39
+    assert one == many
+    db.session.expire_all()
+    assert _feed(db, done) == [1] * 40
+    assert all(_events(db, run_id)[-1].kind == "late_report" for run_id in done)

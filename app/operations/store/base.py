@@ -130,14 +130,29 @@ class RunStore:
         """Count a refused report on a completed run, and keep it as a ``late_report``
         event while the timeline keeps them; its row, or None if the run is not completed
         (then nothing is written)."""
-        params = {"late_run_id": run_id, "late_at": now, "late_kept": kept}
-        row = record(db.session.execute(late_report_statement(), params).first())
-        if row is None:
-            return None
-        if row.late_reports_omitted == 0:
-            self.add_events([(run_id, "late_report", now, actor, {"report": kind, **data})])
-        self.record_changes([row], now)
-        return row
+        return self.late_reports({run_id: data}, kind=kind, now=now, actor=actor, kept=kept).get(
+            run_id
+        )
+
+    def late_reports(self, reports, *, kind, now, actor, kept):
+        """``late_report`` for many runs at once: ``reports`` is {run id: what the report
+        said}; {run id: row} of the completed ones, counted by one UPDATE, their kept
+        events added by one INSERT and their feed rows by one more, whatever their number."""
+        if not reports:
+            return {}
+        params = {"late_run_ids": sorted(reports), "late_at": now, "late_kept": kept}
+        rows = db.session.execute(late_report_statement(), params)
+        rows = {row.id: row for row in map(record, rows)}
+        kept_rows = [row for run_id, row in sorted(rows.items()) if row.late_reports_omitted == 0]
+        self.add_events(
+            [
+                (row.id, "late_report", now, actor, {"report": kind, **(reports[row.id] or {})})
+                for row in kept_rows
+            ]
+        )
+        if rows:
+            self.record_changes([rows[run_id] for run_id in sorted(rows)], now)
+        return rows
 
     def current(self, run_id):
         """Run ``run_id`` as it is stored now (a refused change names its status)."""
@@ -146,6 +161,8 @@ class RunStore:
 
     def add_events(self, rows):
         """Append timeline events, (run_id, kind, at, actor, data) each, in one statement."""
+        if not rows:
+            return
         params = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows]
         db.session.execute(EVENT_INSERT, [{**p, "data": p["data"] or None} for p in params])
 

@@ -192,7 +192,7 @@ def actor_param(name="hb_actor"):
 
 @lru_cache(maxsize=1)
 def late_report_statement():
-    """Count a late report on a completed run; RETURNING the row.
+    """Count a late report on each completed run of ``late_run_ids``; RETURNING the rows.
 
     The report is kept as an event while ``late_reports_omitted`` stays 0 (the first
     ``limit`` of them), then only counted: whether this one was kept is read from the
@@ -204,7 +204,7 @@ def late_report_statement():
     return (
         sa.update(RUNS)
         .where(
-            RUNS.c.id == sa.bindparam("late_run_id", type_=sa.Integer, required=True),
+            RUNS.c.id.in_(sa.bindparam("late_run_ids", expanding=True, required=True)),
             RUNS.c.status == sa.literal_column("'completed'"),
         )
         .values(
