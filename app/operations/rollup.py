@@ -1,12 +1,14 @@
 """The insights rollup: kept by the reconciler's upkeep, read by the insights.
 
-``roll_up`` (re)builds whole UTC days from the runs: a day's rows are deleted and written
-again from every run that completed in it, so building a day twice gives the same rows
-and no run is ever counted twice. ``rolled_until`` is the high-water mark: every run
-completed before it is in the rollup. Each call rebuilds from the day of
-``rolled_until - LAG`` (a run whose completion committed up to LAG after its
-``completed_at`` is still caught) to ``now - LAG``, and every day whose rows were written
-under other windows than the policy's (a changed type: its false alarms are recounted).
+``rolled_until`` is the high-water mark: every run completed before it is in the rollup.
+``roll_up`` moves it to ``now - LAG`` (a run's completion may commit up to LAG after its
+``completed_at``): the runs completed since the mark are added to the rows of their day,
+and a day is rebuilt whole from the runs (its rows deleted and written again, so no run
+is counted twice) when it was never built, when its rows were written under other
+windows than the policy's (a changed type: its false alarms are recounted), or when its
+count of runs no longer matches the runs table in the VERIFY_DAYS before the mark (a
+completion committed later than LAG, a run removed). Adding to the current day instead
+of rebuilding it keeps the upkeep's pause short however many runs a day completes.
 
 ``gather`` answers a Window: rollup days from the window's first day up to the mark,
 plus the runs completed since the mark read raw (the same aggregation); when the rollup
@@ -54,13 +56,18 @@ def rolled_until():
     return None if state is None else state.rolled_until
 
 
-def _tenant_rows(cells, policy):
-    """Rows per tenant key and the workspace's ALL_TENANTS sums, of ``cells``."""
+def _tenant_cells(cells):
+    """{(workspace, tenant key, type, day): Cell} per tenant key and the workspace's
+    ALL_TENANTS sums, of ``cells``."""
     keyed = {}
     for (workspace_id, tenant_id, name, day), cell in cells.items():
         tenant_key = NO_TENANT if tenant_id is None else tenant_id
         for key in ((workspace_id, tenant_key, name, day), (workspace_id, ALL_TENANTS, name, day)):
             keyed.setdefault(key, Cell()).merge(cell)
+    return keyed
+
+
+def _rows(keyed, policy):
     return [
         {
             "workspace_id": w,
@@ -78,10 +85,28 @@ def roll_day(day, until, policy, now):
     """Write the rows of UTC ``day`` from the runs completed in it before ``until``."""
     start = datetime.combine(day, time())
     end = min(start + timedelta(days=1), until)
-    rows = _tenant_rows(cells_from(SystemReads(policy, now).insight_rows(start, end)), policy)
+    keyed = _tenant_cells(cells_from(SystemReads(policy, now).insight_rows(start, end)))
     db.session.execute(sa.delete(DAYS).where(DAYS.c.day == day))
-    if rows:
-        db.session.execute(sa.insert(DAYS), rows)
+    if keyed:
+        db.session.execute(sa.insert(DAYS), _rows(keyed, policy))
+
+
+def add_to_day(since, until, policy, now):
+    """Add the runs completed from ``since`` to ``until`` (one UTC day's part) to the
+    rows of that day, which hold the runs completed in it before ``since``."""
+    keyed = _tenant_cells(cells_from(SystemReads(policy, now).insight_rows(since, until)))
+    if not keyed:
+        return
+    day = since.date()
+    held = sa.select(DAYS).where(DAYS.c.day == day)
+    for row in db.session.execute(held).mappings():
+        key = (row["workspace_id"], row["tenant_key"], row["type"], day)
+        if key in keyed:
+            keyed[key] = cell_of_row(row).merge(keyed[key])
+    columns = sa.tuple_(DAYS.c.workspace_id, DAYS.c.tenant_key, DAYS.c.type)
+    replaced = columns.in_(sorted((w, t, name) for w, t, name, _ in keyed))
+    db.session.execute(sa.delete(DAYS).where(DAYS.c.day == day, replaced))
+    db.session.execute(sa.insert(DAYS), _rows(keyed, policy))
 
 
 def _outdated_days(policy):
@@ -126,20 +151,28 @@ def _locked_state():
 
 
 def _due_days(policy, now, mark, target):
-    days = [d for d in _outdated_days(policy) if datetime.combine(d, time()) < mark]
-    days += _miscounted_days(policy, now, mark)
-    day = (min(mark, target) - LAG).date()
-    while day <= target.date():
-        days.append(day)
+    """(day, whether it is rebuilt whole) of the days due, oldest first: days written
+    under other windows or miscounted, and every day from the mark's to the target's; the
+    mark's day only gets the runs since the mark when its rows hold the runs before it."""
+    whole = {d for d in _outdated_days(policy) if datetime.combine(d, time()) < mark}
+    whole.update(_miscounted_days(policy, now, mark))
+    days = set(whole)
+    day = mark.date()
+    while day <= target.date() and mark < target:
+        days.add(day)
         day += timedelta(days=1)
-    return sorted(set(days))[:DAYS_PER_CALL]
+    if mark > day_start(mark):
+        days = {d: d in whole or d != mark.date() for d in days}
+    else:
+        days = dict.fromkeys(days, True)
+    return sorted(days.items())[:DAYS_PER_CALL]
 
 
 def roll_up(policy, now, *, every=0, budget=None):
     """One step of upkeep, in one transaction: the days due (see the module), at most
     DAYS_PER_CALL, oldest first, and none when the mark is less than ``every`` seconds
     behind ``now - LAG``; after ``budget`` seconds no further day is begun. Returns the
-    days rebuilt."""
+    days rolled."""
     target = now - LAG
     state = _locked_state()
     mark = state.rolled_until
@@ -150,11 +183,14 @@ def roll_up(policy, now, *, every=0, budget=None):
         first = SystemReads(policy, now).first_completed_at()
         mark = day_start(first) if first is not None else target
     done, started = [], time_module.monotonic()
-    for day in _due_days(policy, now, mark, target):
+    for day, whole in _due_days(policy, now, mark, target):
         if done and budget is not None and time_module.monotonic() - started > budget:
             break
-        roll_day(day, target, policy, now)
         reached = min(datetime.combine(day, time()) + timedelta(days=1), target)
+        if whole:
+            roll_day(day, target, policy, now)
+        else:
+            add_to_day(mark, reached, policy, now)
         mark = max(mark, reached)  # days come in order: every earlier one is rolled
         done.append(day)
     state.rolled_until = mark

@@ -1,5 +1,6 @@
 """The insights rollup the reconciler's upkeep keeps: whole days rebuilt, so building
-twice gives the same rows; late completions counted exactly once; the policy's windows
+twice gives the same rows, and the runs since the mark added to their day as a rebuild
+would count them; late completions counted exactly once; the policy's windows
 decide which rows are read; two builders at once on PostgreSQL write each row once."""
 
 import threading
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 
 from app.models import InsightDay, InsightRollupState
 from app.models.insight_rollup import ALL_TENANTS
+from app.operations import rollup
 from app.operations.insights import Window, summarize
 from app.operations.policy import Policy
 from app.operations.rollup import LAG, roll_up, rolled_until
@@ -167,3 +169,49 @@ def test_a_step_waits_for_its_interval_and_begins_no_day_past_its_budget(db, pol
     assert roll_up(policy, NOW + 119 * S, every=120) == []  # the mark is 119 s behind
     assert roll_up(policy, NOW + 120 * S, every=120) == [NOW.date()]
     assert rolled_until() == NOW + 120 * S - LAG
+
+
+def test_runs_since_the_mark_are_added_to_their_day_as_a_rebuild_would_count_them(
+    db, policy, monkeypatch
+):
+    """The upkeep adds the runs completed since the mark to their day's rows (from the
+    mark, included, to the next mark, excluded, across midnight): the rows are those of
+    every day rebuilt whole, and a page counts the same runs."""
+    workspace = make_workspace()
+    tenant = make_tenant(workspace)
+    midnight = datetime.combine(NOW.date() + timedelta(days=1), datetime.min.time())
+    first, later = midnight - timedelta(minutes=3), midnight + timedelta(minutes=7)
+    mark, target = first - LAG, later - LAG  # 23:52 and 00:02
+
+    def add(at, n=1):
+        for i in range(n):
+            add_runs(workspace, [10 + i], tenant=tenant if i else None, completed=lambda _: at)
+
+    history(workspace, tenant)
+    add(mark - S)
+    roll_all(policy, first)
+    assert rolled_until() == mark
+    add(mark, 2)
+    add(midnight - timedelta(microseconds=1))
+    add(midnight)
+    add(target - S)
+    add(target)  # at the next mark: read raw by a page, not in the rollup
+    rebuilt = []
+    whole = rollup.roll_day
+    monkeypatch.setattr(rollup, "roll_day", lambda day, *a: rebuilt.append(day) or whole(day, *a))
+    assert roll_up(policy, later) == [mark.date(), midnight.date()]
+    assert rebuilt == [midnight.date()]  # the mark's day was added to, not rebuilt
+    monkeypatch.undo()
+    assert rolled_until() == target
+    added = rows(db)
+    per_day = {r["day"]: r["succeeded"] for r in added if r["tenant_key"] == ALL_TENANTS}
+    assert (per_day[mark.date()], per_day[midnight.date()]) == (3 + 1 + 1 + 2 + 1, 1 + 1)
+    on_page = succeeded(workspace, policy, later)
+
+    db.session.execute(sa.delete(DAYS))
+    db.session.execute(sa.update(InsightRollupState).values(rolled_until=None))
+    db.session.commit()
+    roll_all(policy, later)
+    assert rolled_until() == target
+    assert rows(db) == added
+    assert succeeded(workspace, policy, later) == on_page
