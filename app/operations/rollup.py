@@ -37,6 +37,7 @@ from app.operations.insight_cells import (
     fingerprint,
     row_of,
 )
+from app.operations.plan_hints import no_index_range
 from app.operations.reads import RunReads, SystemReads
 
 LAG = timedelta(minutes=5)
@@ -210,12 +211,15 @@ def _tenant_keys(window):
 
 def _stored(window, policy, mark):
     """{(type, day): Cell} of the rollup rows of ``window`` up to ``mark``; None when one
-    was written under other windows than the policy's."""
+    was written under other windows than the policy's. On SQLite the days are checked in
+    the primary key's entries of the tenant keys: by the index of days it read every
+    tenant's rows of the window (at 1M runs about 25 ms instead of 1)."""
+    day = no_index_range(DAYS.c.day)
     query = sa.select(DAYS).where(
         DAYS.c.workspace_id == window.scope.workspace_id,
         DAYS.c.tenant_key.in_(_tenant_keys(window)),
-        DAYS.c.day >= window.since.date(),
-        DAYS.c.day <= mark.date(),
+        day >= window.since.date(),
+        day <= mark.date(),
     )
     if window.type is not None:
         query = query.where(DAYS.c.type == window.type)

@@ -147,3 +147,49 @@ def test_a_ranged_follow_up_count_reads_a_follow_up_index_alone(sqlite_app):
         {"cutoff": T0 - timedelta(seconds=policy.follow_up_window), "since": since},
     )
     assert counts[fr.TERMINAL_FOLLOW_UP].value == expected > 0
+
+
+def test_the_insights_read_their_rollup_rows_by_tenant_key_and_every_day_of_the_window(
+    sqlite_app,
+):
+    """With planner figures of a long history (many tenants, 90 days), the rollup rows of
+    one tenant key are read by the primary key, not by the index of days (every tenant's
+    rows of the window), from the window's first day to the mark's, both included."""
+    from app.models.insight_rollup import ALL_TENANTS, InsightDay
+    from app.operations.insight_cells import fingerprint
+    from app.operations.insights import Window
+    from app.operations.rollup import _stored
+    from app.operations.visibility import Scope
+
+    policy = sqlite_app.extensions["runwarden.policy"]
+    names = policy.names()[:4]
+    ws = make_workspace()
+    first = T0.date() - timedelta(days=89)
+    rows = [
+        {
+            "workspace_id": ws.id,
+            "tenant_key": key,
+            "type": name,
+            "day": first + timedelta(days=n),
+            "policy": fingerprint(policy.for_type(name)),
+        }
+        for key in [ALL_TENANTS, *range(50)]
+        for name in names
+        for n in range(90)
+    ]
+    _db.session.execute(sa.insert(InsightDay.__table__), rows)
+    _db.session.commit()
+    refresh_statistics(_db.engine)
+    window = Window(Scope(ws.id, "owner", None), T0)
+    mark = T0 - timedelta(days=1)
+    found, seen = executed(lambda: _stored(window, policy, mark))
+    statement, parameters = next((s, p) for s, p in seen if "insight_days" in s)
+    details = [detail for _, _, detail in plan_of(statement, parameters)]
+    assert details == [
+        "SEARCH insight_days USING INDEX sqlite_autoindex_insight_days_1 "
+        "(workspace_id=? AND tenant_key=?)"
+    ]
+    read = sorted({day for _, day in found})
+    assert (read[0], read[-1]) == (window.since.date(), mark.date())
+    assert len(read) == (mark.date() - window.since.date()).days + 1
+    assert len(found) == len(read) * len(names)
