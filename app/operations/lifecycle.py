@@ -3,9 +3,9 @@
 
 The writes are the RunStore's (``operations.store``): each change is a compare-and-set on
 the status with a timeline event and a change-feed row in the same transaction, and
-answers the row as written (RETURNING), so no run is read back. A report for a run that
-is already completed never reopens it: it is kept as a ``late_report`` event and answered
-with LateReport.
+answers the row as written (RETURNING, with its tenant: the one read model, ``RunRead``),
+so no run is read back. A report for a run that is already completed never reopens it: it
+is kept as a ``late_report`` event and answered with LateReport.
 """
 
 from app.extensions import db
@@ -53,7 +53,7 @@ def create_run(
     commit=True,
 ):
     """Insert a queued or running run with its ``created`` (and ``started``) events and
-    return it as written (a RunRecord); commit (unless ``commit`` is False: the caller
+    return it as written (a RunRead); commit (unless ``commit`` is False: the caller
     commits it with more, see ``idempotency``)."""
     values = _first_state(status, now, created_at, started_at, processed)
     values.update(

@@ -9,11 +9,12 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db as database
-from app.models import OperationRun
 from app.operations import freshness as fr
+from app.operations import lifecycle
 from app.operations.queries import RunFilters
-from app.operations.reads import RunRead, RunReads, SystemReads, as_read
+from app.operations.reads import RunRead, RunReads, SystemReads
 from app.operations.reads.model import RUN_FIELDS
+from app.operations.store import Report
 from app.operations.visibility import scope_for_user
 from tests.conftest import T0
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
@@ -78,12 +79,40 @@ def test_every_read_of_runs_returns_the_one_shape_with_its_tenant(world):
     assert_read(stale[0], tenants["b"])
 
 
-def test_a_written_run_becomes_the_same_shape(world):
+def test_every_write_returns_the_one_shape_as_a_read_then_finds_it(world):
     ws, tenants, users, runs = world
-    written = database.session.get(OperationRun, runs["a"].id)
-    assert as_read(written, tenants["a"]) == reads(users, ws, "owner").run(runs["a"].id)
-    workspace_level = database.session.get(OperationRun, runs["workspace"].id)
-    assert as_read(workspace_level, None) == reads(users, ws, "owner").run(runs["workspace"].id)
+    owner = reads(users, ws, "owner", now=T0 + 10 * S)
+
+    def same_as_read(written, tenant):
+        assert_read(written, tenant)
+        assert written == owner.run(written.id)
+
+    for tenant in (tenants["a"], None):
+        created = lifecycle.create_run(
+            workspace_id=ws.id,
+            tenant_id=tenant.id if tenant else None,
+            type="sync",
+            now=T0,
+            actor="worker",
+        )
+        same_as_read(created, tenant)
+        with pytest.raises(lifecycle.TransitionNotAllowed) as refused:
+            lifecycle.heartbeat(created, now=T0, actor="worker")  # queued: not started
+        assert not isinstance(refused.value, lifecycle.LateReport)
+        same_as_read(refused.value.run, tenant)
+        started = lifecycle.start_run(created, now=T0 + S, actor="worker")
+        same_as_read(started, tenant)
+        beat = lifecycle.heartbeat(started, now=T0 + 2 * S, actor="worker", processed=5)
+        same_as_read(beat, tenant)
+        done = lifecycle.complete_run(beat, outcome="succeeded", now=T0 + 3 * S, actor="worker")
+        same_as_read(done, tenant)
+        with pytest.raises(lifecycle.LateReport) as late:
+            lifecycle.heartbeat(done, now=T0 + 4 * S, actor="worker")
+        same_as_read(late.value.run, tenant)
+    [batched] = lifecycle.heartbeat_batch(
+        [Report(runs["a"].id, 7, None, T0)], now=T0 + S, actor="worker"
+    )
+    same_as_read(batched, tenants["a"])
 
 
 def test_reads_never_return_another_tenants_or_workspaces_runs(world):

@@ -18,12 +18,12 @@ from app.blueprints.api.schemas import (
     parse_body,
     parse_query,
 )
-from app.blueprints.api.serialize import TenantRef, run_to_json, tenant_ref, timeline_to_json
+from app.blueprints.api.serialize import run_to_json, timeline_to_json
 from app.blueprints.api.throttle import register_throttle, throttle_reports
 from app.operations import get_policy, lifecycle
 from app.operations.clock import now
 from app.operations.queries import InvalidQuery, RunFilters
-from app.operations.reads import RunReads, as_read
+from app.operations.reads import RunReads
 from app.operations.timeline import InvalidCursor, timeline_page
 
 QUERY_FIELDS = {"activeTab": "tab", "problemClass": "problem_class"}
@@ -55,18 +55,9 @@ def _tenant_or_404(ref):
     return tenant
 
 
-def _answer(run, policy, at, tenant, status=200):
-    """The answer to a change: the written ``run`` whose tenant is ``tenant``."""
-    return jsonify(run_to_json(as_read(run, tenant), policy, at)), status
-
-
-def _written(change, run, **kwargs):
-    """Apply ``change`` (a lifecycle function) to ``run`` (a RunRead): the row as written,
-    and the run's tenant as it was read."""
-    tenant = None
-    if run.tenant_id is not None:
-        tenant = TenantRef(run.tenant_id, run.tenant_uuid, run.tenant_slug, run.tenant_name)
-    return change(run, actor=principal().actor, **kwargs), tenant
+def _answer(run, policy, at, status=200):
+    """The answer to a change: ``run`` as written (a RunRead, like every read's)."""
+    return jsonify(run_to_json(run, policy, at)), status
 
 
 @bp.post("/runs")
@@ -77,7 +68,7 @@ def create_run():
     if key is not None and (replayed := replay(workspace_id, key)) is not None:
         return replayed
     body = parse_body(CreateRun, policy=policy, now=at)
-    tenant = tenant_ref(_tenant_or_404(body.tenant))
+    tenant = _tenant_or_404(body.tenant)
     created_at = body.created_at
     if created_at is None and body.started_at is not None:
         created_at = min(at, body.started_at)
@@ -95,7 +86,7 @@ def create_run():
         started_at=body.started_at,
         commit=key is None,
     )
-    response, status = _answer(run, policy, at, tenant, 201)
+    response, status = _answer(run, policy, at, 201)
     response.status_code = status
     response.headers["Location"] = url_for("api.get_run", run_id=run.id)
     if key is not None:
@@ -111,8 +102,8 @@ def start_run(run_id):
     run = _read_or_404(run_id, policy, at)
     if run.is_active:
         check_not_before(body.at, run.created_at, "at", "the run was created")
-    run, tenant = _written(lifecycle.start_run, run, now=at, at=body.at)
-    return _answer(run, policy, at, tenant)
+    run = lifecycle.start_run(run, now=at, actor=principal().actor, at=body.at)
+    return _answer(run, policy, at)
 
 
 @bp.post("/runs/<int:run_id>/heartbeat")
@@ -124,10 +115,15 @@ def heartbeat(run_id):
     if run.status == "running":
         check_not_before(body.at, run.started_at, "at", "the run started")
         check_progress(run, body)
-    run, tenant = _written(
-        lifecycle.heartbeat, run, now=at, processed=body.processed, total=body.total, at=body.at
+    run = lifecycle.heartbeat(
+        run,
+        now=at,
+        actor=principal().actor,
+        processed=body.processed,
+        total=body.total,
+        at=body.at,
     )
-    return _answer(run, policy, at, tenant)
+    return _answer(run, policy, at)
 
 
 @bp.post("/runs/<int:run_id>/complete")
@@ -138,16 +134,16 @@ def complete_run(run_id):
     run = _read_or_404(run_id, policy, at)
     if run.is_active:
         check_progress(run, body)
-    run, tenant = _written(
-        lifecycle.complete_run,
+    run = lifecycle.complete_run(
         run,
         outcome=body.outcome,
         now=at,
+        actor=principal().actor,
         message=body.message,
         processed=body.processed,
         total=body.total,
     )
-    return _answer(run, policy, at, tenant)
+    return _answer(run, policy, at)
 
 
 @bp.get("/runs/<int:run_id>")

@@ -1,21 +1,8 @@
 """Runs and their timelines as JSON, with the one freshness truth attached."""
 
-from collections import namedtuple
-
 from app.operations.clock import isoformat
 from app.operations.freshness import freshness, problem_class
 from app.presenter import api_fields
-
-
-class TenantRef(namedtuple("TenantRef", "id uuid slug name")):
-    """What an answer names of a tenant, read before a write's commit expires it."""
-
-    __slots__ = ()
-
-
-def tenant_ref(tenant):
-    """``tenant``'s reference as plain values, or None."""
-    return None if tenant is None else TenantRef(tenant.id, tenant.uuid, tenant.slug, tenant.name)
 
 
 def tenant_to_json(run):

@@ -28,7 +28,7 @@ from app.operations.queries import (
 from app.operations.reads import insights, lists, single, widgets
 from app.operations.reads.binds import bound, shape_of, visible
 from app.operations.reads.everywhere import SystemReads
-from app.operations.reads.model import RunRead, as_read, reads_of
+from app.operations.reads.model import RunRead, reads_of
 from app.operations.reads.widgets import DAY, Activity, TypeSummary
 
 NO_FILTERS = RunFilters()
@@ -41,7 +41,6 @@ __all__ = [
     "RunReads",
     "SystemReads",
     "TypeSummary",
-    "as_read",
 ]
 
 

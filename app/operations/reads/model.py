@@ -1,8 +1,8 @@
 """The one shape in which runs reach the presenter: a run's columns plus its tenant's name.
 
-Every read of ``RunReads`` returns runs as ``RunRead`` tuples (a field costs a tuple
-look-up; a row is read 20-40 times on its way to a page). A run written by the API becomes
-one with ``as_read``.
+Every read of ``RunReads`` and every write of the RunStore (``operations.store``) returns
+runs as ``RunRead`` tuples (a field costs a tuple look-up; a row is read 20-40 times on its
+way to a page).
 """
 
 from collections import namedtuple
@@ -21,15 +21,6 @@ class RunRead(namedtuple("RunRead", RUN_FIELDS + TENANT_FIELDS)):
     @property
     def is_active(self):
         return self.status in ("queued", "running")
-
-
-def as_read(run, tenant):
-    """The RunRead of ``run`` (any object with the run's columns, such as the row a write
-    returned) whose tenant is ``tenant`` (None for a workspace-level run)."""
-    values = [getattr(run, name) for name in RUN_FIELDS]
-    if tenant is None or run.tenant_id is None:
-        return RunRead(*values, None, None, None)
-    return RunRead(*values, tenant.uuid, tenant.slug, tenant.name)
 
 
 def reads_of(rows):

@@ -3,7 +3,8 @@
 A store writes; it decides nothing. ``lifecycle`` and ``closing`` say what a change is
 allowed to do and what its events say, and hand the store the values; the store writes
 the run (INSERT or compare-and-set UPDATE ... RETURNING), its timeline events and its
-change-feed row in the current transaction, and returns the written row. Callers commit.
+change-feed row in the current transaction, and returns the written row as the one read
+model, ``RunRead`` (its tenant's columns come from the same RETURNING). Callers commit.
 """
 
 from dataclasses import dataclass
@@ -13,10 +14,10 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import RunEvent
-from app.models.runs import RunRecord
 from app.operations import freshness as fr
 from app.operations.clock import isoformat
-from app.operations.store.rules import RUNS, late_report_statement
+from app.operations.reads.model import RunRead
+from app.operations.store.rules import RUNS, WRITTEN, late_report_statement
 
 EVENT_COLUMNS = ("run_id", "kind", "at", "actor", "data")
 EVENT_INSERT = sa.insert(RunEvent.__table__)
@@ -156,7 +157,7 @@ class RunStore:
 
     def current(self, run_id):
         """Run ``run_id`` as it is stored now (a refused change names its status)."""
-        query = sa.select(*RUNS.c).where(RUNS.c.id == sa.bindparam("run_id", type_=sa.Integer))
+        query = sa.select(*WRITTEN).where(RUNS.c.id == sa.bindparam("run_id", type_=sa.Integer))
         return record(db.session.execute(query, {"run_id": run_id}).first())
 
     def add_events(self, rows):
@@ -194,9 +195,9 @@ def feed_rows(runs, at):
 
 
 def record(row):
-    """A written row (RETURNING the run's columns, perhaps more after them) as the read
-    model, or None."""
-    return None if row is None else RunRecord._make(row[:N_COLUMNS])
+    """A written row (RETURNING ``rules.WRITTEN``, perhaps more after it) as the read
+    model, a RunRead, or None."""
+    return None if row is None else RunRead._make(row[:N_COLUMNS])
 
 
-N_COLUMNS = len(RunRecord._fields)
+N_COLUMNS = len(RunRead._fields)

@@ -31,6 +31,7 @@ from app.operations.store.rules import (
     EVENTS,
     RUNNING,
     RUNS,
+    WRITTEN,
     ReportRules,
     actor_param,
     cas_statement,
@@ -143,7 +144,7 @@ def _heartbeat_update(old, report, listed):
         .where(listed, RUNS.c.id == old.c.id, old.c.status == RUNNING)
         .values(rules.set_values())
         .returning(
-            *RUNS.c,
+            *WRITTEN,
             rules.emit.label("ev_emit"),
             rules.kind.label("ev_kind"),
             rules.data.label("ev_data"),

@@ -11,13 +11,29 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
-from app.models import OperationRun, RunEvent
+from app.models import OperationRun, RunEvent, Tenant
 from app.operations.durations import seconds_between
 
 RUNS = OperationRun.__table__
 EVENTS = RunEvent.__table__
+TENANTS = Tenant.__table__
 EVENT_COLUMNS = ("run_id", "kind", "at", "actor", "data")
 RUNNING = sa.literal_column("'running'")
+
+
+def _tenant_column(name):
+    """The written run's tenant's ``name`` column (NULL for a workspace-level run): a
+    primary-key look-up inside the write's own RETURNING, not a statement of its own.
+
+    Written out: SQLAlchemy renders an INSERT's correlated subquery with a second
+    ``operation_runs`` in its FROM, and SQLite's UPDATE drops the tables' names."""
+    runs, tenants = RUNS.name, TENANTS.name
+    look_up = f"(SELECT {tenants}.{name} FROM {tenants} WHERE {tenants}.id = {runs}.tenant_id)"
+    return sa.literal_column(look_up, TENANTS.c[name].type).label(f"tenant_{name}")
+
+
+# What every write returns: the read model's columns (``reads.model.RunRead``), in order.
+WRITTEN = (*RUNS.c, *(_tenant_column(name) for name in ("uuid", "slug", "name")))
 
 
 def param(name, column):
@@ -75,7 +91,7 @@ def _completion_gaps(at):
 def insert_statement(keys):
     """The INSERT ... RETURNING of a new run for these columns, built once."""
     values = {key: param(f"new_{key}", key) for key in keys}
-    return sa.insert(RUNS).values(values).returning(*RUNS.c)
+    return sa.insert(RUNS).values(values).returning(*WRITTEN)
 
 
 @lru_cache(maxsize=64)
@@ -96,7 +112,7 @@ def cas_statement(expected_statuses, keys, n_events):
         sa.update(RUNS)
         .where(RUNS.c.id == run_id, RUNS.c.status.in_(expected_statuses))
         .values(values)
-        .returning(*RUNS.c)
+        .returning(*WRITTEN)
     )
 
 
@@ -213,5 +229,5 @@ def late_report_statement():
             last_late_report_at=later(RUNS.c.last_late_report_at, at),
             event_count=RUNS.c.event_count + sa.case((counted, 0), else_=1),
         )
-        .returning(*RUNS.c)
+        .returning(*WRITTEN)
     )

@@ -25,6 +25,7 @@ from app.operations.store.rules import (
     EVENTS,
     RUNNING,
     RUNS,
+    WRITTEN,
     ReportRules,
     actor_param,
     cas_statement,
@@ -58,7 +59,7 @@ def _heartbeat(report, joined):
         sa.update(RUNS)
         .where(*joined, RUNS.c.status == RUNNING)
         .values(rules.set_values())
-        .returning(*RUNS.c)
+        .returning(*WRITTEN)
     )
     return event, update
 
