@@ -1,4 +1,3 @@
-from collections import namedtuple
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -159,23 +158,6 @@ class OperationRun(db.Model):
     @property
     def is_active(self):
         return self.status in ACTIVE_STATUSES
-
-
-class RunRecord(namedtuple("RunRecord", [c.key for c in OperationRun.__table__.columns])):
-    """A run read as plain values, for pages, widgets and the reconciler.
-
-    A field costs a tuple look-up; on a SQLAlchemy row or an ORM object it costs about a
-    microsecond, and a row is read 20-40 times on its way to a page or an audit message.
-    """
-
-    __slots__ = ()
-
-
-def run_records(result):
-    """The rows of ``result`` (a SELECT of the whole runs table) as RunRecords."""
-    if tuple(result.keys()) != RunRecord._fields:
-        raise ValueError(f"not a row of operation_runs: {tuple(result.keys())}")
-    return list(map(RunRecord._make, result))
 
 
 class RunEvent(db.Model):

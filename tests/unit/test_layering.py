@@ -198,8 +198,8 @@ RUN_INTERFACES = (
 # Still building their own run statements, and moving behind RunReads: none.
 RUN_STATEMENTS_MOVING = set()
 # What a module needs to build a statement over runs: the mapped class, its table (as the
-# interfaces name it), the row shape of a whole-table SELECT, or the table's name in SQL.
-RUN_NAMES = {"OperationRun", "RUNS", "RunRecord", "run_records"}
+# interfaces name it), or the table's name in SQL.
+RUN_NAMES = {"OperationRun", "RUNS"}
 RUN_TABLE = "operation_runs"
 
 
@@ -235,7 +235,7 @@ def test_a_run_statement_outside_the_interfaces_is_found(tmp_path):
         "app/pages/dotted.py": "import app.models\nq = app.models.OperationRun.id\n",
         "app/pages/table.py": "from app.operations.store.rules import RUNS\n",
         "app/pages/text.py": "SQL = 'SELECT id FROM operation_runs WHERE id = :run_id'\n",
-        "reconciler/rows.py": "from app.models.runs import run_records\n",
+        "reconciler/rows.py": "import app.models.runs as runs\nt = runs.OperationRun.__table__\n",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

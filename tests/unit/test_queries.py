@@ -152,16 +152,3 @@ def test_a_status_outside_the_domain_never_reaches_the_sql(policy):
 
     with pytest.raises(InvalidQuery):
         filter_clauses((False, False, "x' OR '1'='1", None, None, False, False), policy)
-
-
-def test_run_records_refuse_rows_that_are_not_whole_runs(db):
-    import sqlalchemy as sa
-
-    from app.extensions import db as database
-    from app.models import OperationRun
-    from app.models.runs import RunRecord, run_records
-
-    assert run_records(database.session.execute(sa.select(OperationRun.__table__))) == []
-    with pytest.raises(ValueError, match="not a row of operation_runs"):
-        run_records(database.session.execute(sa.select(OperationRun.id, OperationRun.status)))
-    assert RunRecord._fields == tuple(c.key for c in OperationRun.__table__.columns)

@@ -9,7 +9,6 @@ package. Runs come back in one shape, ``RunRead`` (a run's columns plus its tena
 from datetime import timedelta
 
 from app.extensions import db
-from app.models.runs import run_records
 from app.operations import freshness as fr
 from app.operations import search as sr
 from app.operations.dialect import is_postgres
@@ -208,7 +207,7 @@ class RunReads:
         elif run_id is not None:
             narrow, narrow_id = single.NARROW_RUN, run_id
         query = single.active_query(self._shape, narrow, limit)
-        runs = run_records(self._execute(query, narrow_id=narrow_id))
+        runs = reads_of(self._execute(query, narrow_id=narrow_id))
         found = []
         for run in runs:
             at = fr.freshness(run, self.policy, self.now).next_transition_at

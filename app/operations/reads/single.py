@@ -34,7 +34,7 @@ def active_query(scope_shape, narrow, limit):
     if narrow is not None:
         column = OperationRun.tenant_id if narrow == NARROW_TENANT else OperationRun.id
         where.append(column == sa.bindparam("narrow_id", type_=sa.Integer, required=True))
-    return sa.select(OperationRun.__table__).where(*where).limit(fixed(limit))
+    return with_tenant(sa.select(OperationRun.__table__).where(*where).limit(fixed(limit)))[0]
 
 
 @lru_cache(maxsize=16)
