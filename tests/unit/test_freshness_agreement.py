@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.models import OperationRun, Workspace
-from app.models.runs import run_records
 from app.operations import freshness as fr
 from app.operations.durations import seconds_between
 from app.operations.insight_cells import noticed
 from app.operations.policy import OperationType, Policy
+from app.operations.reads.model import RunRead
 from tests.conftest import T0
 
 S = timedelta(seconds=1)
@@ -183,6 +183,7 @@ def test_when_a_reconciled_run_was_shown_stale_agrees_in_python_and_sql(db, poli
     closed = seconds_between(OperationRun.reconciled_at, fr.last_sign())
     query = sa.select(OperationRun.id, fr.stale_after_sign(policy), closed)
     by_sql = {row[0]: tuple(row[1:]) for row in db.session.execute(query)}
-    for run in run_records(db.session.execute(sa.select(*OperationRun.__table__.c))):
+    for row in db.session.execute(sa.select(*OperationRun.__table__.c)):
+        run = RunRead(*row, None, None, None)  # workspace-level runs: no tenant
         shown, after = by_sql[run.id]
         assert (shown, after) == pytest.approx(noticed(run, policy), abs=1e-6), run
