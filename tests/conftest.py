@@ -11,6 +11,7 @@ from flask import has_app_context
 from app import create_app
 from app.extensions import db as _db
 from app.models import RunEvent
+from app.operations.buckets import bucket_of
 from app.operations.clock import FrozenClock
 from config import TestConfig
 
@@ -145,3 +146,9 @@ def iso(value):
 
 def kinds(db, run_id):
     return [e.kind for e in db.session.query(RunEvent).filter_by(run_id=run_id).order_by("id")]
+
+
+def same_bucket_or_next(estimate, exact):
+    """Whether ``estimate`` is within one histogram bucket of ``exact`` (what an estimate
+    from the insights' histograms may be off by)."""
+    return abs(bucket_of(estimate) - bucket_of(exact)) <= 1

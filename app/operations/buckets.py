@@ -40,11 +40,6 @@ def value_of(bucket):
     return 0.0 if bucket <= 0 else FLOOR * RATIO ** (bucket - 0.5)
 
 
-def same_bucket_or_next(estimate, exact):
-    """Whether ``estimate`` is within one bucket of ``exact`` (what the tests allow)."""
-    return abs(bucket_of(estimate) - bucket_of(exact)) <= 1
-
-
 @dataclass
 class Histogram:
     """Counts per bucket of ``n`` values whose maximum is ``top``: ``counts[i]`` values in

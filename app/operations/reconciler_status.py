@@ -13,10 +13,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.models import ReconcilerLease, ReconcilerPass
-from app.operations import get_policy
 from app.operations.clock import now as clock_now
-from app.operations.reads import RunReads, SystemReads
-from app.operations.visibility import scope_for_user
 
 LEASE_NAME = "reconciler"
 # The reconciler looks stale once no pass has finished for this many intervals.
@@ -202,19 +199,3 @@ def runs_visible_in(reads):
     """A ``can_see_run`` for recent_passes: the ids among ``run_ids`` that ``reads`` (one
     workspace's RunReads, as the page shows it) may see."""
     return reads.visible_ids
-
-
-def runs_visible_to(user):
-    """A ``can_see_run`` for recent_passes: the ids among ``run_ids`` ``user`` may see in
-    any of their workspaces."""
-
-    def can_see(run_ids):
-        at, policy = clock_now(), get_policy()
-        visible = set()
-        for workspace_id in SystemReads(policy, at).workspaces_of(run_ids):
-            scope = scope_for_user(user, workspace_id)
-            if scope is not None:
-                visible.update(RunReads(scope, policy, at).visible_ids(run_ids))
-        return visible
-
-    return can_see

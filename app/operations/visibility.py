@@ -25,10 +25,6 @@ class Scope:
     tenant_ids: frozenset | None
     user_id: int | None = None
 
-    @property
-    def sees_all_tenants(self):
-        return self.tenant_ids is None
-
     def tenant_rows(self, ids=None):
         """Visible tenants as plain rows, by name; ``ids`` narrows to those tenants."""
         params = {"workspace_id": self.workspace_id}

@@ -8,12 +8,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from app.operations.buckets import same_bucket_or_next
 from app.operations.insight_report import BUCKETS, type_insights
 from app.operations.insights import Window, summarize
 from app.operations.rollup import LAG, roll_up, rolled_until
 from app.operations.visibility import Scope
-from tests.conftest import T0
+from tests.conftest import T0, same_bucket_or_next
 from tests.factories import add_runs, make_tenant, make_workspace
 
 NOW = T0

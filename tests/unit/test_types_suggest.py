@@ -4,9 +4,9 @@ import tomllib
 
 import pytest
 
-from app.operations.buckets import same_bucket_or_next
 from app.operations.policy import load_policy
 from app.operations.suggestions import whole_seconds
+from tests.conftest import same_bucket_or_next
 from tests.factories import add_runs, make_tenant, make_workspace
 from tests.unit.conftest import error, ok
 

@@ -6,9 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from app.operations.buckets import same_bucket_or_next
 from app.operations.policy import load_policy
-from tests.conftest import T0, login
+from tests.conftest import T0, login, same_bucket_or_next
 from tests.factories import add_runs, make_member, make_tenant, make_user, make_workspace
 from tests.web.html import parse
 

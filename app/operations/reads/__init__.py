@@ -25,7 +25,7 @@ from app.operations.queries import (
     encode_cursor,
 )
 from app.operations.reads import insights, lists, single, widgets
-from app.operations.reads.binds import bound, shape_of, visible
+from app.operations.reads.binds import bound, shape_of
 from app.operations.reads.everywhere import SystemReads
 from app.operations.reads.model import RunRead, reads_of
 from app.operations.reads.widgets import DAY, Activity, TypeSummary
@@ -171,11 +171,6 @@ class RunReads:
         return {tenant_id: at for tenant_id, at in rows if at is not None}
 
     # ------------------------------------------------------------------ reports
-
-    def where_visible(self):
-        """SQL: the run is one this scope may see, for a report's own statement (grouped
-        figures, not runs shown one by one); run that statement with ``execute``."""
-        return visible(self._shape)
 
     def execute(self, statement, **values):
         """Run a report's ``statement`` with the scope's and the instant's values and
