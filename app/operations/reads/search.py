@@ -26,15 +26,6 @@ def search_document(model=OperationRun):
     return sa.func.lower(joined)
 
 
-def search_document_sql():
-    """``search_document`` as SQL text, for the index of migration 0009."""
-    from sqlalchemy.dialects import postgresql
-
-    table = OperationRun.__table__
-    expr = search_document(table.c)
-    return str(expr.compile(dialect=postgresql.dialect())).replace("operation_runs.", "")
-
-
 class text_contains(sa.sql.ColumnElement):  # noqa: N801 (an SQL expression, named like one)
     """SQL: the searched text of a run of ``model`` matches the LIKE ``pattern`` (a clause).
 
