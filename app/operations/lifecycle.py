@@ -173,14 +173,14 @@ def heartbeat(run, *, now, actor, processed=None, total=None, at=None):
 
 def heartbeat_batch(reports, *, now, actor):
     """Apply ``reports`` (Reports of distinct runs) in one transaction, set-based, and
-    commit once. Returns, in order, the written row of each report taken and the
-    LifecycleError of each refused one (its run is completed, kept as a late report, or
-    not started). Every run taken or kept gets one change-feed row: one live change."""
+    commit once. Returns, in order, None for each report taken and the LifecycleError of
+    each refused one (its run is completed, kept as a late report, or not started). Every
+    run taken or kept gets one change-feed row: one live change."""
     written = run_store().heartbeats(reports, now=now, actor=actor, kept=regressions_kept())
     refused = {r.run_id: r.data() for r in reports if r.run_id not in written}
     errors = refused_reports(refused, "heartbeat", actor, now) if refused else {}
     db.session.commit()
-    return [written[r.run_id] if r.run_id in written else errors[r.run_id] for r in reports]
+    return [errors.get(r.run_id) for r in reports]
 
 
 def complete_run(run, *, outcome, now, actor, message=None, processed=None, total=None):

@@ -23,7 +23,7 @@ from app.blueprints.api.schemas import (
 from app.blueprints.api.throttle import throttle_reports
 from app.operations import get_policy
 from app.operations.clock import now
-from app.operations.lifecycle import LifecycleError, heartbeat_batch
+from app.operations.lifecycle import heartbeat_batch
 from app.operations.reads import RunReads
 from app.operations.store import Report
 
@@ -89,8 +89,7 @@ def heartbeats():
         else:
             taken.append((index, item, run))
     reports = [Report(run.id, item.processed, item.total, item.at or at) for _, item, run in taken]
-    outcomes = heartbeat_batch(reports, now=at, actor=principal().actor)
-    for (index, item, _), outcome in zip(taken, outcomes, strict=True):
-        error = outcome if isinstance(outcome, LifecycleError) else None
+    errors = heartbeat_batch(reports, now=at, actor=principal().actor)
+    for (index, item, _), error in zip(taken, errors, strict=True):
         results[index] = _result(index, item.run_id, 409 if error else 200, error)
     return jsonify({"results": [results[i] for i in range(len(batch.items))]})

@@ -106,7 +106,7 @@ class RunStore:
 
     def heartbeats(self, reports, *, now, actor, kept):
         """Apply many ``reports`` (of distinct runs) as ``heartbeat`` would, set-based:
-        {run id: written row} of those whose run was running; one feed row per run."""
+        the ids of the runs written (those that were running); one feed row per run."""
         raise NotImplementedError
 
     def close_listed(self, closures, values, policy, now):

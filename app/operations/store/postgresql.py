@@ -78,16 +78,17 @@ def with_kept(document, value):
     return sa.cast(merged, sa.JSON)
 
 
-def write_with_trail(write, events):
+def write_with_trail(write, events, ids_only=False):
     """``write`` (returning the run) with its events (``events(run_cte)``, an INSERT, or
-    None) and its change-feed rows as CTEs: selects the written rows, waking the relays
-    once if there is any."""
+    None) and its change-feed rows as CTEs: selects the written rows (only their ids when
+    ``ids_only``), waking the relays once if there is any."""
     run = write.cte("run")
     trail = [] if events is None else [events(run).cte("events")]
     feed = sa.select(run.c.id, run.c.workspace_id, run.c.tenant_id, CHANGED_AT)
     trail.append(sa.insert(FEED).from_select(FEED_COLUMNS, feed.order_by(run.c.id)).cte("feed"))
     woken = sa.select(wake()).scalar_subquery().label("woken")
-    return sa.select(*(c for c in run.c if not c.key.startswith("ev_")), woken).add_cte(*trail)
+    columns = [run.c.id] if ids_only else [c for c in run.c if not c.key.startswith("ev_")]
+    return sa.select(*columns, woken).add_cte(*trail)
 
 
 def _given_event(run, i):
@@ -135,16 +136,17 @@ def _locked(where, items=None):
     return query.cte("old").prefix_with("MATERIALIZED")
 
 
-def _heartbeat_update(old, report, listed):
+def _heartbeat_update(old, report, listed, returned=WRITTEN):
     """The UPDATE of the runs ``listed`` (SQL on the runs table, so the planner reads them
-    by primary key) that ``old`` locked and found running."""
+    by primary key) that ``old`` locked and found running, returning the ``returned``
+    columns and the event it decided."""
     rules = ReportRules(old.c, report, with_kept)
     return (
         sa.update(RUNS)
         .where(listed, RUNS.c.id == old.c.id, old.c.status == RUNNING)
         .values(rules.set_values())
         .returning(
-            *WRITTEN,
+            *returned,
             rules.emit.label("ev_emit"),
             rules.kind.label("ev_kind"),
             rules.data.label("ev_data"),
@@ -176,8 +178,8 @@ ITEM_TYPES = (
 def heartbeats_statement():
     """Many heartbeats: the items as one JSON document read by ``json_to_recordset`` and
     their ids as one array (two text parameters whatever the batch's size, where psycopg
-    dumped six arrays item by item) joined to their runs, locked in id order; one
-    UPDATE ... FROM that, the decided events and the feed rows, one wake-up."""
+    dumped six arrays item by item) joined to their runs, locked in id order; one UPDATE
+    ... FROM that, the decided events, the feed rows, one wake-up; selects the ids written."""
     document = sa.bindparam("items", type_=sa.Text)
     items = (
         sa.func.json_to_recordset(sa.cast(document, postgresql.JSON))
@@ -197,8 +199,9 @@ def heartbeats_statement():
         "data": sa.type_coerce(old.c.item_data, sa.JSON),
         "regression": sa.type_coerce(old.c.item_regression, sa.JSON),
     }
-    update = _heartbeat_update(old, report, listed)
-    return write_with_trail(update, _decided_events)
+    returned = (RUNS.c.id, RUNS.c.workspace_id, RUNS.c.tenant_id)  # what the trail reads
+    update = _heartbeat_update(old, report, listed, returned)
+    return write_with_trail(update, _decided_events, ids_only=True)
 
 
 class PostgresRunStore(RunStore):
@@ -236,8 +239,7 @@ class PostgresRunStore(RunStore):
             "hb_regressions_kept": kept,
             "changed_at": now,
         }
-        rows = db.session.execute(heartbeats_statement(), params)
-        return {row.id: record(row) for row in rows}
+        return set(db.session.execute(heartbeats_statement(), params).scalars())
 
     def close_listed(self, closures, values, policy, now):
         due, params = still_due(policy, now)

@@ -134,10 +134,10 @@ class SqliteRunStore(RunStore):
         event, update = _heartbeat(report, (RUNS.c.id == items.c.run_id,))
         params = {"hb_now": now, "hb_actor": actor, "hb_regressions_kept": kept}
         db.session.execute(event, params)
-        rows = {row.id: row for row in map(record, db.session.execute(update, params))}
+        rows = sorted(map(record, db.session.execute(update, params)), key=lambda row: row.id)
         if rows:
-            self.record_changes(sorted(rows.values(), key=lambda row: row.id), now)
-        return rows
+            self.record_changes(rows, now)
+        return {row.id for row in rows}
 
     def close_listed(self, closures, values, policy, now):
         due, params = still_due(policy, now)
