@@ -4,16 +4,14 @@ Each group of clients (``groups.py``: one page, one visibility) has its page bui
 (``render``) and queued in every member's mailbox. Work arrives from the relay (changes,
 with the instant the feed was read), from new sockets (catch up since their page's data)
 and from the schedule of time-only transitions; ``process()`` handles everything pending
-in one sweep, so a burst of changes costs one render per group. The live worker instead
-``feed``s the dirty groups to two lanes of sweeps (``RenderQueue``), one for the pages
-about one run or tenant and one for the wide pages, each swept by its own thread
-(``sweep_lane``), so a narrow page never waits for a sweep of the wide ones.
+in one sweep, so a burst of changes costs one render per group.
 """
 
 import logging
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -21,9 +19,9 @@ from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
 from app.live import keeper, timing
-from app.live.groups import cheapest_first, concerns, group_key, most_pages_first
-from app.live.lanes import LaneSweeps, RenderOrder, RenderQueue, Work
-from app.live.pacing import Pacing, is_wide
+from app.live.groups import cheapest_first, concerns, group_key
+from app.live.lanes import RenderOrder
+from app.live.pacing import Pacing
 from app.live.reconciler_pages import ReconcilerPages
 from app.live.registry import WATCH_RECONCILER
 from app.live.render import plan, render, render_context
@@ -39,7 +37,18 @@ RECENT_SECONDS = 5
 GONE = "revoked This page is no longer available to you."
 
 
-class Dispatcher(LaneSweeps):
+@dataclass
+class _Work:
+    changes: list
+    catch_ups: list
+    due: list
+    as_of: object
+    now: object = None
+    partial: set = field(default_factory=set)
+    taken: float = field(default_factory=timing.now)  # wall clock, for the timing log
+
+
+class Dispatcher:
     """Collects work (``submit``, ``catch_up``, due transitions) and ``process``es it."""
 
     def __init__(self, app, registry, scope_ttl=3.0):
@@ -50,20 +59,14 @@ class Dispatcher(LaneSweeps):
         self.as_of = None  # data of every page is current up to here (the feed's read time)
         self._reconciler = ReconcilerPages()
         self._pool = None
-        self._lane_pools = {}  # wide or not -> the render threads of that lane
         self._counting = threading.Lock()
         self.renders = 0
         self.errors = 0
         self.last_memo = None
         self.kept_apart = False  # a keeper thread re-checks entitlements (LiveWorker)
         self.due_apart = False  # a due lane renders time-only changes (LiveWorker)
-        self.queued = False  # lanes of sweeps take the dirty groups (LiveWorker): ``feed``
         self.order = RenderOrder()
         self.pacing = Pacing(self.schedule)
-        self.lanes = {
-            False: RenderQueue(cheapest_first, SweepMemo),
-            True: RenderQueue(most_pages_first, SweepMemo),
-        }
         self._queue = deque()
         self._wake = threading.Condition()
 
@@ -109,6 +112,24 @@ class Dispatcher(LaneSweeps):
             self.as_of = work.as_of
         return queued
 
+    def process_due(self):
+        """The due lane: render the groups whose time-only change has come, on the caller's
+        thread and database session, whatever sweep runs meanwhile. Returns pages queued."""
+        now = get_clock(self.app).now()
+        due = self.schedule.pop_due(now)
+        if not due:
+            return 0
+        work, memo = _Work([], [], due, None, now), SweepMemo()  # due together: shared reads
+        with render_context(self.app):
+            use_memo(memo)
+            try:
+                groups = self._dirty([c for c in self.registry.snapshot() if not c.closing], work)
+                ordered = sorted(groups.values(), key=cheapest_first)
+                return sum(self._render_group(members, work, now, memo) for members in ordered)
+            finally:
+                use_memo(None)
+                db.session.remove()
+
     def lanes_allowed(self):
         """Whether renders may run on several threads (not on one shared connection)."""
         with self.app.app_context():
@@ -122,19 +143,17 @@ class Dispatcher(LaneSweeps):
 
     def as_of_for(self, client):
         """Up to when every change is on ``client``'s page: the dispatcher's ``as_of``, or
-        the data of its last push while its group waits (``Pacing``, or in its lane)."""
+        the data of its last push while its group waits (``Pacing``)."""
         if client.scope is None:
             return self.as_of
-        key = group_key(client)
-        lane = self.lanes[is_wide(client.watch)]
-        return lane.as_of_for(key, self.pacing.as_of_for(key, self.as_of))
+        return self.pacing.as_of_for(group_key(client), self.as_of)
 
     def _take(self):
         with self._wake:
             items, self._queue = list(self._queue), deque()
         now = get_clock(self.app).now()
         due = [] if self.due_apart else self.schedule.pop_due(now)
-        work = Work([], [], due, None, now)
+        work = _Work([], [], due, None, now)
         for kind, payload, extra in items:
             if kind == "changes":
                 work.changes.extend(payload)
@@ -175,8 +194,6 @@ class Dispatcher(LaneSweeps):
         work.partial = {key for key in groups if not touched[key]}  # catch-ups only
         self.pacing.forget(touched)
         self.order.forget(touched)
-        for lane in self.lanes.values():
-            lane.forget(touched)
         return groups
 
     def _changed_since(self, client, since, margin_seconds=2.0):
@@ -230,7 +247,7 @@ class Dispatcher(LaneSweeps):
 
     def _render_group(self, members, work, now, memo):
         with self.order.turn(group_key(members[0]), now) as now:
-            return self._render_turn(members, work, now, memo) or 0
+            return self._render_turn(members, work, now, memo)
 
     def _render_turn(self, members, work, now, memo):
         first, started = members[0], timing.now()
@@ -239,13 +256,13 @@ class Dispatcher(LaneSweeps):
         except HTTPException:
             for client in members:
                 client.end(GONE)
-            return None
+            return 0
         except Exception:
             with self._counting:
                 self.errors += 1
             log.exception("live: rendering %s failed", first.watch.page)
             db.session.rollback()
-            return None
+            return 0
         with self._counting:
             self.renders += 1
             key = group_key(first)

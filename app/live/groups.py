@@ -51,9 +51,3 @@ def cheapest_first(members):
     """Sort key of a group (its members): cheap pages about one run or tenant first."""
     watch = members[0].watch
     return _ORDER.get(watch.kind, 5) - (0.5 if watch.tenant_id else 0)
-
-
-def most_pages_first(members):
-    """Sort key of a wide group: the groups serving the most pages first (an overview is
-    shown to dozens of pages at once, a list to a few), so the fewest pages wait."""
-    return -len(members)

@@ -43,7 +43,7 @@ class Pacing:
         planned = self.schedule.get(key)
         if planned is None or planned.at > at:
             runs, scope = (planned.run_ids, planned.scope) if planned else ((), None)
-            self.schedule.set(key, Due(at, runs, key[0], scope, paced=True))
+            self.schedule.set(key, Due(at, runs, key[0], scope))
         return True
 
     def rendered(self, key, now, as_of):

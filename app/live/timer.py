@@ -24,7 +24,6 @@ class Due:
     run_ids: tuple
     watch: object
     scope: object
-    paced: bool = False  # a wide group's interval ended (``Pacing``), not a time-only change
 
 
 class Schedule:
@@ -88,9 +87,7 @@ class LiveWorker:
 
     Where renders may run on several threads (``Dispatcher.lanes_allowed``), due transitions
     have a thread of their own (the due lane, ``Dispatcher.process_due``), so a flip is
-    rendered at its instant even while a long change sweep runs; and this thread only
-    feeds the dirty groups to two lanes of sweeps, narrow pages and wide pages, each swept
-    by a thread of its own (``Dispatcher.feed``, ``Dispatcher.sweep_lane``).
+    rendered at its instant even while a long change sweep runs.
 
     A keeper thread beside it keeps the clients honest about once a second
     (``Dispatcher.keep``): sockets stuck in a send are dropped, entitlements and sessions
@@ -108,7 +105,6 @@ class LiveWorker:
         self._thread = None
         self._keeper = None
         self._due = None
-        self._renders = []  # the lanes' threads, narrow and wide pages (with a due lane)
 
     def start(self):
         self.dispatcher.kept_apart = True
@@ -121,13 +117,6 @@ class LiveWorker:
             self._due = threading.Thread(target=self._due_lane, name="runwarden-live-due")
             self._due.daemon = True
             self._due.start()
-            for wide, name in ((False, "narrow"), (True, "wide")):
-                thread = threading.Thread(target=self._lane, args=(wide,), daemon=True)
-                thread.name = f"runwarden-live-{name}"
-                self._renders.append(thread)
-            for thread in self._renders:
-                thread.start()
-            self.dispatcher.queued = True
         self._thread.start()
         self._keeper.start()
         return self
@@ -136,13 +125,10 @@ class LiveWorker:
         self._stop.set()
         self.dispatcher.submit([], None)
         self.dispatcher.schedule.wake()
-        for lane in self.dispatcher.lanes.values() if self._renders else ():
-            lane.wake()
-        for thread in (self._thread, self._keeper, self._due, *self._renders):
+        for thread in (self._thread, self._keeper, self._due):
             if thread is not None:
                 thread.join(timeout)
         self.dispatcher.kept_apart = self.dispatcher.due_apart = False
-        self.dispatcher.queued, self._renders = False, []
 
     @property
     def alive(self):
@@ -152,20 +138,10 @@ class LiveWorker:
         clock = get_clock(self.app)
         while not self._stop.is_set():
             try:
-                if self._renders:
-                    self.dispatcher.feed()
-                else:
-                    self.dispatcher.process()
+                self.dispatcher.process()
             except Exception:
                 log.exception("live: the worker's sweep failed")
             self.dispatcher.wait(self.tick if self.dispatcher.due_apart else self._wait(clock))
-
-    def _lane(self, wide):
-        while not self._stop.is_set():
-            try:
-                self.dispatcher.sweep_lane(wide, self.tick)
-            except Exception:
-                log.exception("live: a sweep of a lane failed")
 
     def _due_lane(self):
         clock, schedule = get_clock(self.app), self.dispatcher.schedule

@@ -7,9 +7,8 @@ import pytest
 
 from app.extensions import db as _db
 from app.live import dispatch
-from app.live import lanes as lanes_module
 from app.live.feed import Change
-from app.live.lanes import RenderOrder, RenderQueue
+from app.live.lanes import RenderOrder
 from app.live.timer import LiveWorker, Schedule
 from app.operations import freshness as fr
 from app.operations.freshness import TICK, freshness
@@ -143,21 +142,14 @@ def test_the_worker_runs_a_due_lane_that_wakes_for_a_new_plan(relay_app, clock):
     class Lanes:
         def __init__(self):
             self.schedule = Schedule()
-            self.rendered, self.idle = threading.Event(), threading.Event()
+            self.rendered = threading.Event()
             self.kept_apart = self.due_apart = False
-            self.lanes = {wide: RenderQueue(len, dict) for wide in (False, True)}
 
         def lanes_allowed(self):
             return True
 
         def process(self):
             pass
-
-        def feed(self):
-            pass
-
-        def sweep_lane(self, wide, timeout):
-            self.idle.wait(min(timeout, 0.05))
 
         def process_due(self):
             if self.schedule.pop_due(clock.now()):
@@ -204,7 +196,7 @@ def test_groups_due_together_share_their_reads(app, clock, policy, monkeypatch):
             super().__init__()
             memos.append(self)
 
-    monkeypatch.setattr(lanes_module, "SweepMemo", Recorded)
+    monkeypatch.setattr(dispatch, "SweepMemo", Recorded)
     clock.set(due)
     assert h.dispatcher.process_due() == 2
     assert all(states(received(client))[quiet.id] == fr.LIKELY_STALE for client in pages)
