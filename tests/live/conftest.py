@@ -3,6 +3,7 @@
 import re
 import socket
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -81,7 +82,9 @@ def connect_ws(url, cookie=None, timeout=10, attempts=3):
 
     simple_websocket's client reads on a thread of its own that may already have closed
     the socket (seen as 1005 at the server, right after the first message) before the
-    test gets it; such a client is opened again, at most ``attempts`` times in all.
+    test gets it; such a client is closed and, once the server has had time to let its
+    place go (a test may allow one socket per process), opened again, at most
+    ``attempts`` times in all.
     """
     headers = {"Cookie": f"session={cookie}"} if cookie else {}
     for attempt in range(attempts):
@@ -96,6 +99,8 @@ def connect_ws(url, cookie=None, timeout=10, attempts=3):
         except OSError:
             if attempt == attempts - 1:
                 raise
+            client.sock.close()
+            time.sleep(0.5)
             continue
         return client
 
