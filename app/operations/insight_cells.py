@@ -15,7 +15,6 @@ from app.operations.buckets import Histogram
 from app.operations.freshness import upcoming_stale_at
 
 MEASURES = MEASURE_COLUMNS
-NOTICED = COUNT_COLUMNS.index("noticed_runs")
 
 
 def fingerprint(op_type):
