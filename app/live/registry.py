@@ -167,10 +167,6 @@ class LiveRegistry(Turbo):
             self._clients[client.id] = client
         return client, None
 
-    def count_session(self, session_key):
-        """Open sockets of one session."""
-        return sum(1 for client in self.snapshot() if client.session_key == session_key)
-
     def __len__(self):
         with self._lock:
             return len(self._clients)
@@ -197,13 +193,6 @@ class LiveRegistry(Turbo):
             users = {to} if isinstance(to, str | int) else set(to)
             clients = [c for c in clients if c.user_id in users]
         return self.send(clients, stream)
-
-    def can_push(self, to=None):
-        """Whether a push to ``to`` (None: anyone) would reach at least one socket."""
-        clients = self.snapshot()
-        if to is None:
-            return bool(clients)
-        return any(client.user_id == to for client in clients)
 
     def _make_stream(self, action, content, target, multiple):
         attribute = "targets" if multiple else "target"

@@ -52,11 +52,6 @@ def sign(secret, timestamp, body):
     return f"v1={mac.hexdigest()}"
 
 
-def verify(secret, timestamp, body, signature):
-    """Whether ``signature`` is ``sign(secret, timestamp, body)`` (constant time)."""
-    return hmac.compare_digest(sign(secret, timestamp, body), signature or "")
-
-
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None  # a redirect is answered as the 3xx it is
