@@ -171,6 +171,30 @@ def heartbeat(run, *, now, actor, processed=None, total=None, at=None):
     return written
 
 
+def checked_heartbeat(run_id, *, workspace_id, now, actor, processed=None, total=None, at=None):
+    """``heartbeat`` of run ``run_id`` of ``workspace_id`` in one statement that also makes
+    the API's checks on the locked row (``RunStore.checked_heartbeat``); commit and return
+    the written run, or None when nothing was written: the caller then reads the run,
+    checks it and calls ``heartbeat``, which says why a report is refused."""
+    report = Report(run_id, processed, total, at or now)
+    written = run_store().checked_heartbeat(
+        report, workspace_id=workspace_id, now=now, actor=actor, kept=regressions_kept()
+    )
+    if written is not None:
+        db.session.commit()
+    return written
+
+
+def checked_heartbeats(reports, *, workspace_id, now, actor):
+    """``checked_heartbeat`` of many ``reports`` (of distinct runs) set-based, in the
+    current transaction (``heartbeat_batch`` of the others commits both): the ids of the
+    runs written."""
+    store = run_store()
+    return store.checked_heartbeats(
+        reports, workspace_id=workspace_id, now=now, actor=actor, kept=regressions_kept()
+    )
+
+
 def heartbeat_batch(reports, *, now, actor):
     """Apply ``reports`` (Reports of distinct runs) in one transaction, set-based, and
     commit once. Returns, in order, None for each report taken and the LifecycleError of

@@ -9,8 +9,13 @@ from tests.conftest import counted, kinds
 # Reads: the tenant (create) or the run with its tenant (reports); the token was verified
 # by the first call and is kept by the process (API_TOKEN_CACHE_SECONDS, see
 # test_token_cache.py). Writes on SQLite: the run's INSERT or compare-and-set RETURNING,
-# [its events], its feed row. On PostgreSQL all of those are one statement (with the NOTIFY).
+# [its events], its feed row. On PostgreSQL all of those are one statement (with the NOTIFY),
+# and a heartbeat's checks are made by that statement too: no read.
 READS = 1
+
+
+def heartbeat_reads(db):
+    return 0 if db.engine.dialect.name == "postgresql" else READS
 
 
 def writes(db, events):
@@ -43,12 +48,12 @@ def test_reports_cost_a_fixed_number_of_statements(app, api, db, tenant, clock):
     url = f"/api/v1/runs/{run['id']}"
 
     n, body = statements(db, lambda: api.post(f"{url}/heartbeat", json={}))
-    assert n == READS + writes(db, events=True)  # the first heartbeat is kept on the timeline
+    assert n == heartbeat_reads(db) + writes(db, events=True)  # the first one is an event
     assert body["tenant"]["slug"] == "contoso" and body["last_heartbeat_at"] is not None
 
     clock.advance(seconds=5)
     n, body = statements(db, lambda: api.post(f"{url}/heartbeat", json={}))
-    assert n == READS + writes(db, events=False)  # a plain heartbeat adds no event
+    assert n == heartbeat_reads(db) + writes(db, events=False)  # a plain one adds none
     assert body["last_heartbeat_at"] == isoformat(clock.now())  # the answer is the new row
 
     n, body = statements(db, lambda: api.post(f"{url}/complete", json={"outcome": "succeeded"}))

@@ -23,7 +23,7 @@ from app.blueprints.api.schemas import (
 from app.blueprints.api.throttle import throttle_reports
 from app.operations import get_policy
 from app.operations.clock import now
-from app.operations.lifecycle import heartbeat_batch
+from app.operations.lifecycle import checked_heartbeats, heartbeat_batch
 from app.operations.reads import RunReads
 from app.operations.store import Report
 
@@ -59,6 +59,18 @@ def _visible_runs(ids, policy, at):
     return RunReads(principal().scope, policy, at).to_check(ids)
 
 
+def _written_at_once(valid, at):
+    """The ids of the items' runs written by one statement whose checks the database
+    makes (none on a database without one); the others are read and checked first."""
+    reports = [_report(item, at) for _, item in valid if item.run_id <= MAX_RUN_ID]
+    workspace_id = principal().scope.workspace_id
+    return checked_heartbeats(reports, workspace_id=workspace_id, now=at, actor=principal().actor)
+
+
+def _report(item, at):
+    return Report(item.run_id, item.processed, item.total, item.at or at)
+
+
 def _checked(index, item, run):
     """The single call's checks against the stored run; None when the item passes."""
     if run is None:
@@ -79,6 +91,11 @@ def heartbeats():
     policy, at = get_policy(), now()
     batch = parse_body(HeartbeatBatch, policy=policy, now=at)
     results, valid = _valid_items(batch.items, policy, at)
+    written = _written_at_once(valid, at)
+    for index, item in valid:
+        if item.run_id in written:
+            results[index] = _result(index, item.run_id)
+    valid = [(index, item) for index, item in valid if item.run_id not in written]
     runs = _visible_runs([item.run_id for _, item in valid], policy, at)
     taken = []
     for index, item in valid:
@@ -88,7 +105,7 @@ def heartbeats():
             results[index] = refused
         else:
             taken.append((index, item, run))
-    reports = [Report(run.id, item.processed, item.total, item.at or at) for _, item, run in taken]
+    reports = [_report(item, at) for _, item, _ in taken]
     errors = heartbeat_batch(reports, now=at, actor=principal().actor)
     for (index, item, _), error in zip(taken, errors, strict=True):
         results[index] = _result(index, item.run_id, 409 if error else 200, error)

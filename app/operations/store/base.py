@@ -109,6 +109,19 @@ class RunStore:
         the ids of the runs written (those that were running); one feed row per run."""
         raise NotImplementedError
 
+    def checked_heartbeat(self, report, *, workspace_id, now, actor, kept):
+        """``heartbeat`` in one statement that also makes the API's checks on the locked
+        row (the run is in ``workspace_id`` and running, ``rules.report_checks`` pass): the
+        written row, or None when nothing was written, always None where the database has
+        no such statement. On None the caller reads the run, checks and calls ``heartbeat``
+        (the API's answer says why a report is refused)."""
+        return None
+
+    def checked_heartbeats(self, reports, *, workspace_id, now, actor, kept):
+        """``checked_heartbeat`` for many ``reports`` of distinct runs, set-based: the ids
+        of the runs written (none where the database has no such statement)."""
+        return set()
+
     def close_listed(self, closures, values, policy, now):
         """UPDATE the runs of ``closures`` ({run id: (run, reason, message)}) with
         ``values`` and each its own reason and message (also as its failure message), one

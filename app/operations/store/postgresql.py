@@ -37,6 +37,7 @@ from app.operations.store.rules import (
     cas_statement,
     heartbeat_run_id,
     insert_statement,
+    report_checks,
     single_report,
 )
 
@@ -53,7 +54,9 @@ OLD_COLUMNS = (
     "status",
     "last_progress_at",
     "started_at",
+    "total",
 )
+WORKSPACE = sa.bindparam("hb_workspace_id", type_=sa.Integer, required=True)
 
 
 FEED_ONE = sa.insert(FEED).values(
@@ -136,14 +139,16 @@ def _locked(where, items=None):
     return query.cte("old").prefix_with("MATERIALIZED")
 
 
-def _heartbeat_update(old, report, listed, returned=WRITTEN):
+def _heartbeat_update(old, report, listed, returned=WRITTEN, checked=False):
     """The UPDATE of the runs ``listed`` (SQL on the runs table, so the planner reads them
-    by primary key) that ``old`` locked and found running, returning the ``returned``
-    columns and the event it decided."""
+    by primary key) that ``old`` locked and found running (and, when ``checked``, whose
+    report passes the API's checks), returning the ``returned`` columns and the event it
+    decided."""
     rules = ReportRules(old.c, report, with_kept)
+    checks = report_checks(old.c, report) if checked else ()
     return (
         sa.update(RUNS)
-        .where(listed, RUNS.c.id == old.c.id, old.c.status == RUNNING)
+        .where(listed, RUNS.c.id == old.c.id, old.c.status == RUNNING, *checks)
         .values(rules.set_values())
         .returning(
             *returned,
@@ -155,13 +160,18 @@ def _heartbeat_update(old, report, listed, returned=WRITTEN):
     )
 
 
-@lru_cache(maxsize=1)
-def heartbeat_statement():
-    """One heartbeat: the run locked, the high-water UPDATE, its event and feed row."""
+def _in_workspace(listed, checked):
+    return sa.and_(listed, RUNS.c.workspace_id == WORKSPACE) if checked else listed
+
+
+@lru_cache(maxsize=2)
+def heartbeat_statement(checked=False):
+    """One heartbeat: the run locked, the high-water UPDATE, its event and feed row; when
+    ``checked``, only a run of ``:hb_workspace_id`` whose report passes the API's checks."""
     listed = RUNS.c.id == heartbeat_run_id()
-    return write_with_trail(
-        _heartbeat_update(_locked(listed), single_report(), listed), _decided_events
-    )
+    old = _locked(_in_workspace(listed, checked))
+    update = _heartbeat_update(old, single_report(), listed, checked=checked)
+    return write_with_trail(update, _decided_events)
 
 
 ITEM_TYPES = (
@@ -174,12 +184,14 @@ ITEM_TYPES = (
 )
 
 
-@lru_cache(maxsize=1)
-def heartbeats_statement():
+@lru_cache(maxsize=2)
+def heartbeats_statement(checked=False):
     """Many heartbeats: the items as one JSON document read by ``json_to_recordset`` and
     their ids as one array (two text parameters whatever the batch's size, where psycopg
     dumped six arrays item by item) joined to their runs, locked in id order; one UPDATE
-    ... FROM that, the decided events, the feed rows, one wake-up; selects the ids written."""
+    ... FROM that, the decided events, the feed rows, one wake-up; selects the ids written.
+    When ``checked``, only runs of ``:hb_workspace_id`` whose report passes the API's
+    checks are written."""
     document = sa.bindparam("items", type_=sa.Text)
     items = (
         sa.func.json_to_recordset(sa.cast(document, postgresql.JSON))
@@ -189,7 +201,7 @@ def heartbeats_statement():
     # The ids again as an array literal ('{1,2,3}'), for the runs' primary key.
     ids = sa.cast(sa.bindparam("item_ids", type_=sa.Text), postgresql.ARRAY(sa.Integer))
     listed = RUNS.c.id == sa.func.any(ids)
-    old = _locked(listed, items)
+    old = _locked(_in_workspace(listed, checked), items)
     report = {
         "processed": old.c.item_processed,
         "total": old.c.item_total,
@@ -200,7 +212,7 @@ def heartbeats_statement():
         "regression": sa.type_coerce(old.c.item_regression, sa.JSON),
     }
     returned = (RUNS.c.id, RUNS.c.workspace_id, RUNS.c.tenant_id)  # what the trail reads
-    update = _heartbeat_update(old, report, listed, returned)
+    update = _heartbeat_update(old, report, listed, returned, checked)
     return write_with_trail(update, _decided_events, ids_only=True)
 
 
@@ -224,22 +236,32 @@ class PostgresRunStore(RunStore):
         return record(db.session.execute(statement, values).first())
 
     def heartbeat(self, run, report, *, now, actor, kept):
+        return self.checked_heartbeat(report, workspace_id=None, now=now, actor=actor, kept=kept)
+
+    def checked_heartbeat(self, report, *, workspace_id, now, actor, kept):
+        # workspace_id None: the unchecked statement (the caller has read and checked).
         params = report.statement_values(now=now, actor=actor, kept=kept)
-        params["changed_at"] = now
-        return record(db.session.execute(heartbeat_statement(), params).first())
+        params.update(changed_at=now, hb_workspace_id=workspace_id)
+        statement = heartbeat_statement(workspace_id is not None)
+        return record(db.session.execute(statement, params).first())
 
     def heartbeats(self, reports, *, now, actor, kept):
+        return self.checked_heartbeats(reports, workspace_id=None, now=now, actor=actor, kept=kept)
+
+    def checked_heartbeats(self, reports, *, workspace_id, now, actor, kept):
         if not reports:
-            return {}
+            return set()
         params = {
             "items": json.dumps([report.item() for report in reports]),
             "item_ids": "{" + ",".join(str(r.run_id) for r in reports) + "}",
             "hb_now": now,
             "hb_actor": actor,
             "hb_regressions_kept": kept,
+            "hb_workspace_id": workspace_id,
             "changed_at": now,
         }
-        return set(db.session.execute(heartbeats_statement(), params).scalars())
+        statement = heartbeats_statement(workspace_id is not None)
+        return set(db.session.execute(statement, params).scalars())
 
     def close_listed(self, closures, values, policy, now):
         due, params = still_due(policy, now)

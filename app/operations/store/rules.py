@@ -198,6 +198,20 @@ def single_report():
     }
 
 
+def report_checks(old, report):
+    """SQL of the API's checks of a report against the run's row before it (``old``): its
+    time not before the run's start (``check_not_before``; the time is the report's, now
+    when it gave none) and its progress within the total, the new one or the stored one
+    (``check_progress``). A report these pass passes the API's checks; one they refuse is
+    read and checked by the API, which says why."""
+    processed = sa.func.coalesce(report["processed"], old.processed)
+    total = sa.func.coalesce(report["total"], old.total)
+    return (
+        sa.or_(old.started_at.is_(None), report["at"] >= old.started_at),
+        sa.or_(processed.is_(None), total.is_(None), processed <= total),
+    )
+
+
 def heartbeat_run_id():
     return sa.bindparam("hb_run_id", type_=sa.Integer, required=True)
 
