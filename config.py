@@ -48,6 +48,9 @@ class Config:
     FOLLOW_UP_WINDOW_SECONDS = 7 * 24 * 3600
     RECONCILER_INTERVAL_SECONDS = 30
     RECONCILER_BATCH_SIZE = 500
+    # Connections that share the batches of one pass (PostgreSQL): a backlog of due runs
+    # is closed on that many server processes at once.
+    RECONCILER_WORKERS = 2
     PASSWORD_HASH_METHOD = "scrypt"
     RATELIMIT_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = "5/minute"

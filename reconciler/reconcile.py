@@ -13,6 +13,7 @@ pass that dies loses at most its current batch, which the next pass picks up.
 import logging
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import sqlalchemy as sa
 from flask import current_app
@@ -27,6 +28,7 @@ from app.operations.freshness import (
 )
 from app.operations.reads import SystemReads
 from reconciler.audit import describe
+from reconciler.workers import BatchCounts, SharedPass, in_parallel
 
 logger = logging.getLogger("runwarden.reconciler")
 
@@ -69,11 +71,14 @@ def error_text(exc):
     return text[:MAX_ERROR_TEXT]
 
 
-def run_pass(*, holder, batch_size=None, lock_rows=None, keep_going=None):
+def run_pass(*, holder, batch_size=None, lock_rows=None, keep_going=None, workers=None):
     """Run one pass in the current app context, record it, and return its PassSummary.
 
     ``keep_going`` is called after each committed batch; when it returns False the pass
     stops there (shutdown, lost lease). ``lock_rows`` defaults to True on PostgreSQL.
+    With locked rows the batches are shared by ``workers`` connections (default
+    ``RECONCILER_WORKERS``) as passes running at once share them, so a backlog is closed
+    on as many server processes; without, one batch follows the other.
     Any error outside a single run's handling is recorded on the pass and raised as
     PassAborted.
     """
@@ -82,40 +87,40 @@ def run_pass(*, holder, batch_size=None, lock_rows=None, keep_going=None):
     batch_size = batch_size or current_app.config["RECONCILER_BATCH_SIZE"]
     if lock_rows is None:
         lock_rows = db.session.get_bind().dialect.name == "postgresql"
+    workers = (workers or current_app.config["RECONCILER_WORKERS"]) if lock_rows else 1
     started = time.perf_counter()
     if not _any_due(policy, now):
         return _record_empty_pass(holder, now, started)
-    summary = PassSummary(_open_pass(holder, now))
-    errors = []
+    shared = SharedPass(PassSummary(_open_pass(holder, now)), keep_going)
     try:
-        _run_batches(summary, errors, policy, now, (batch_size, lock_rows, keep_going))
+        how = (batch_size, lock_rows, workers > 1)
+        in_parallel(workers, partial(_run_batches, shared, policy, now, how), shared.stop)
     except Exception as exc:
+        summary = shared.summary
         summary.outcome = "aborted"
         summary.errors += 1
         summary.duration_ms = _elapsed_ms(started)
-        _record_abort(summary, errors, exc)
+        _record_abort(summary, shared.errors, exc)
         raise PassAborted(summary.pass_id, exc) from exc
+    summary = shared.summary
     summary.duration_ms = _elapsed_ms(started)
     note = [{"pass": "stopped", "error": "stopped between batches"}]
-    _close_pass(summary, errors + (note if summary.outcome == "stopped" else []), clock_now())
+    stopped = summary.outcome == "stopped"
+    _close_pass(summary, shared.errors + (note if stopped else []), clock_now())
     return summary
 
 
-def _run_batches(summary, errors, policy, now, how):
-    """Close the due runs batch by batch, in id order, until none is left or ``keep_going``
-    says stop; ``how`` is (batch_size, lock_rows, keep_going)."""
-    batch_size, lock_rows, keep_going = how
-    last_id = 0
-    while True:
-        batch = _select_batch(policy, now, last_id, batch_size, lock_rows)
+def _run_batches(shared, policy, now, how):
+    """Close the due runs batch by batch, in id order, until none is left or the pass
+    stops (``keep_going``, or another worker's error); ``how`` is (batch_size, lock_rows,
+    parallel)."""
+    batch_size, lock_rows, parallel = how
+    while not shared.stopped:
+        batch = shared.take(lambda after: _select_batch(policy, now, after, batch_size, lock_rows))
         if not batch:
             return
-        last_id = batch[-1].id
-        _handle_batch(batch, summary, errors, policy, now)
-        if len(batch) < batch_size:
-            return
-        if keep_going is not None and not keep_going():
-            summary.outcome = "stopped"
+        _handle_batch(batch, shared, policy, now, parallel)
+        if len(batch) < batch_size or not shared.carry_on():
             return
 
 
@@ -186,46 +191,50 @@ def _select_batch(policy, now, last_id, batch_size, lock_rows):
     return SystemReads(policy, now).due_batch(last_id, batch_size, lock_rows)
 
 
-def _handle_batch(batch, summary, errors, policy, now):
-    """Close the due runs of ``batch``; commit them together with the pass's counters."""
-    # Write first: pysqlite opens a transaction only before DML, and a SAVEPOINT outside
-    # a transaction would commit on its own when released.
-    db.session.execute(
-        sa.update(ReconcilerPass)
-        .where(ReconcilerPass.id == summary.pass_id)
-        .values(scanned=ReconcilerPass.scanned + len(batch))
-    )
+def _handle_batch(batch, shared, policy, now, parallel):
+    """Close the due runs of ``batch``; commit them together with the pass's counters.
+
+    One worker writes its counters first: pysqlite opens a transaction only before DML,
+    and a SAVEPOINT outside a transaction would commit on its own when released. Workers
+    in parallel write them last, as the pass row stays locked until the commit that
+    follows: written first, it would make the workers' batches wait for each other."""
+    pass_id = shared.summary.pass_id
+    if not parallel:
+        _count(pass_id, scanned=len(batch))
     closures, new_errors = [], []
     for run in batch:
         try:
-            closure = _closure(run, policy, now, summary.pass_id)
+            closure = _closure(run, policy, now, pass_id)
         except Exception as exc:
             new_errors.append({"run_id": run.id, "error": error_text(exc)})
             continue
         if closure is not None:
             closures.append(closure)
-    closed, failed = _close(closures, policy, now, summary.pass_id)
+    closed, failed = _close(closures, policy, now, pass_id)
     new_errors += failed
-    skipped = len(batch) - closed - len(new_errors)
-    kept = (errors + new_errors)[:MAX_ERRORS]
-    db.session.execute(
-        sa.update(ReconcilerPass)
-        .where(ReconcilerPass.id == summary.pass_id)
-        .values(
-            reconciled=summary.reconciled + closed,
-            skipped=summary.skipped + skipped,
-            error_count=summary.errors + len(new_errors),
+    counts = BatchCounts(len(batch), closed, len(batch) - closed - len(new_errors), new_errors)
+    with shared.lock:
+        kept = (shared.errors + new_errors)[:MAX_ERRORS]
+        _count(
+            pass_id,
+            scanned=counts.scanned if parallel else 0,
+            reconciled=counts.reconciled,
+            skipped=counts.skipped,
+            error_count=len(new_errors),
             errors=kept or None,
         )
-    )
-    # Committed runs are expired and only weakly referenced by the session: memory stays
-    # bounded by one batch.
-    db.session.commit()
-    summary.scanned += len(batch)
-    summary.reconciled += closed
-    summary.skipped += skipped
-    summary.errors += len(new_errors)
-    errors[:] = kept
+        # Committed runs are expired and only weakly referenced by the session: memory
+        # stays bounded by one batch.
+        db.session.commit()
+        shared.add(counts, kept)
+
+
+def _count(pass_id, *, errors=(), **added):
+    """Add to the pass's counters, and set its kept ``errors`` (a list, or None) if given."""
+    values = {name: getattr(ReconcilerPass, name) + n for name, n in added.items() if n}
+    if errors != ():
+        values["errors"] = errors
+    db.session.execute(sa.update(ReconcilerPass).where(ReconcilerPass.id == pass_id).values(values))
 
 
 def _closure(run, policy, now, pass_id):

@@ -304,7 +304,7 @@ def test_a_run_completed_between_select_and_update_is_left_alone(
 def test_keep_going_false_stops_between_batches(app, db, workspace, clock):
     add_stale_runs(workspace.id, 5, T0)
     clock.set(T0 + 2 * 60 * MIN)
-    summary = run_pass(holder="test", batch_size=2, keep_going=lambda: False)
+    summary = run_pass(holder="test", batch_size=2, keep_going=lambda: False, workers=1)
     assert (summary.outcome, summary.reconciled) == ("stopped", 2)
     record = db.session.get(ReconcilerPass, summary.pass_id)
     assert record.finished_at is not None and record.error_count == 0
