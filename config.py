@@ -48,9 +48,6 @@ class Config:
     FOLLOW_UP_WINDOW_SECONDS = 7 * 24 * 3600
     RECONCILER_INTERVAL_SECONDS = 30
     RECONCILER_BATCH_SIZE = 500
-    # Connections that share the batches of one pass (PostgreSQL): a backlog of due runs
-    # is closed on that many server processes at once.
-    RECONCILER_WORKERS = 2
     PASSWORD_HASH_METHOD = "scrypt"
     RATELIMIT_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = "5/minute"
@@ -97,6 +94,9 @@ class Config:
         self.RECONCILER_STALE_AFTER_SECONDS = int(stale_after) if stale_after else None
         if "RECONCILER_INTERVAL_SECONDS" in env:
             self.RECONCILER_INTERVAL_SECONDS = int(env["RECONCILER_INTERVAL_SECONDS"])
+        # Connections that share the batches of one pass (PostgreSQL): a backlog of due
+        # runs is closed on that many server processes at once.
+        self.RECONCILER_WORKERS = positive_int(env, "RECONCILER_WORKERS", 2)
         # Worker reports per token, and what a run's timeline keeps before it only counts.
         self.API_REPORT_LIMIT = env.get("API_REPORT_LIMIT") or "50/second"
         # A verified token is trusted this long per process: a revoked one is refused by

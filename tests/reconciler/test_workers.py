@@ -1,5 +1,5 @@
-"""One pass shared by several workers on PostgreSQL: each run handled once, counters exact,
-an error or a stop in one worker ending the pass for all."""
+"""One pass shared by several workers on PostgreSQL (each run handled once, counters
+exact, an error or a stop in one worker ending the pass for all), and how many there are."""
 
 import threading
 from datetime import timedelta
@@ -10,12 +10,12 @@ import sqlalchemy as sa
 import reconciler.reconcile as reconcile_module
 from app.extensions import db
 from app.models import OperationRun, ReconcilerPass
+from config import Config, ConfigError
 from reconciler.reconcile import PassAborted, run_pass
 from tests.conftest import T0
 from tests.factories import make_workspace
 from tests.reconciler.conftest import add_stale_runs, change_count, reconciled_event_counts
 
-pytestmark = pytest.mark.postgres
 DUE = T0 + timedelta(hours=2)
 
 
@@ -35,6 +35,7 @@ def _record(pg_db, summary):
     return pg_db.session.get(ReconcilerPass, summary.pass_id)
 
 
+@pytest.mark.postgres
 def test_two_workers_share_the_batches_and_count_every_run_once(pg_app, pg_db, clock, monkeypatch):
     ids = _stale(2000)
     bad = set(ids[::100])  # 20 runs whose message cannot be built
@@ -71,6 +72,7 @@ def test_two_workers_share_the_batches_and_count_every_run_once(pg_app, pg_db, c
     assert set(_open_ids()) == bad
 
 
+@pytest.mark.postgres
 def test_an_error_in_one_worker_aborts_the_pass_and_keeps_what_was_committed(
     pg_app, pg_db, clock, monkeypatch
 ):
@@ -102,6 +104,7 @@ def test_an_error_in_one_worker_aborts_the_pass_and_keeps_what_was_committed(
     assert run_pass(holder="test", batch_size=50, workers=2).reconciled == 1000 - closed
 
 
+@pytest.mark.postgres
 def test_keep_going_false_stops_every_worker_after_its_batch(pg_app, pg_db, clock):
     _stale(500)
     clock.set(DUE)
@@ -120,3 +123,16 @@ def test_keep_going_false_stops_every_worker_after_its_batch(pg_app, pg_db, cloc
     record = _record(pg_db, summary)
     assert record.reconciled == summary.reconciled and record.finished_at is not None
     assert record.errors == [{"pass": "stopped", "error": "stopped between batches"}]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
+def test_the_worker_count_is_a_whole_number_of_at_least_one(monkeypatch, value):
+    monkeypatch.setenv("RECONCILER_WORKERS", value)
+    with pytest.raises(ConfigError, match="RECONCILER_WORKERS"):
+        Config()
+
+
+def test_the_worker_count_comes_from_the_environment(monkeypatch):
+    assert Config().RECONCILER_WORKERS == 2
+    monkeypatch.setenv("RECONCILER_WORKERS", "3")
+    assert Config().RECONCILER_WORKERS == 3
