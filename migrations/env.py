@@ -5,6 +5,7 @@ from alembic import context
 from flask import current_app
 
 from app.models import run_search
+from app.models.runs import on_dialect
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -91,6 +92,8 @@ def run_migrations_online():
     conf_args.setdefault("include_name", run_search.include_name)
 
     connectable = get_engine()
+    # An index the models build on one database only (ddl_if) is not expected on the other.
+    conf_args.setdefault("include_object", on_dialect(connectable.dialect.name))
 
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)

@@ -59,6 +59,15 @@ class OperationRun(db.Model):
             sqlite_where=sa.text(ACTIVE_PREDICATE),
             postgresql_where=sa.text(ACTIVE_PREDICATE),
         ),
+        # SQLite only: its planner serves the overview's counts by freshness from it (p95
+        # 13.8 ms at 1M runs with it, 25.8 without). PostgreSQL walks ix_runs_active_id
+        # there, and without this index a heartbeat changes no indexed column (HOT, 0016).
+        sa.Index(
+            "ix_runs_active_liveness",
+            "type",
+            "last_heartbeat_at",
+            sqlite_where=sa.text(ACTIVE_PREDICATE),
+        ).ddl_if(dialect="sqlite"),
         sa.Index(
             "ix_runs_reconciled",
             "workspace_id",
@@ -192,3 +201,14 @@ sa.event.listen(
     "before_create",
     sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
 )
+
+
+def on_dialect(dialect_name):
+    """Alembic's ``include_object`` hook for a database of ``dialect_name``: a model index
+    built only on another database (``ddl_if``) is not expected there."""
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        only = getattr(obj, "_ddl_if", None) if type_ == "index" and not reflected else None
+        return only is None or only.dialect in (None, dialect_name)
+
+    return include_object

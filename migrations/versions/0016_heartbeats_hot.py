@@ -14,7 +14,8 @@ freshness and the likely stale count walk ix_runs_active_id in id order (their p
 changes no indexed column, and with 10 % of each page free (new pages only: existing full
 pages keep their rows, which mostly belong to completed runs that are no longer updated) the
 new version stays on its page: no index entry at all, and the page's dead versions are
-pruned without a vacuum. SQLite has no HOT; its index goes too, unused there as well.
+pruned without a vacuum. SQLite has no HOT and keeps the index: its planner serves the
+overview's counts by freshness from it (p95 13.8 ms at 1M runs with it, 25.8 without).
 """
 
 import sqlalchemy as sa
@@ -34,16 +35,15 @@ def _postgres():
 
 
 def upgrade():
-    # Plain index operations, never a batch: a batch may copy the table on SQLite, and the
-    # copy would lose the search index's triggers (0012).
-    op.drop_index("ix_runs_active_liveness", table_name="operation_runs")
     if _postgres():
+        op.drop_index("ix_runs_active_liveness", table_name="operation_runs")
         op.execute(f"ALTER TABLE operation_runs SET (fillfactor = {FILLFACTOR})")
 
 
 def downgrade():
-    if _postgres():
-        op.execute("ALTER TABLE operation_runs RESET (fillfactor)")
+    if not _postgres():
+        return
+    op.execute("ALTER TABLE operation_runs RESET (fillfactor)")
     op.create_index(
         "ix_runs_active_liveness",
         "operation_runs",

@@ -11,7 +11,7 @@ from flask_migrate import upgrade
 from app import create_app
 from app.extensions import db
 from app.models import run_search
-from app.models.runs import RUNS_FILLFACTOR
+from app.models.runs import RUNS_FILLFACTOR, on_dialect
 from config import TestConfig
 
 pytestmark = pytest.mark.usefixtures("keep_logging")
@@ -21,7 +21,10 @@ def with_probe_column(metadata):
     """A copy of ``metadata`` with one column the migrations do not know."""
     copy = sa.MetaData(naming_convention=metadata.naming_convention)
     for table in metadata.sorted_tables:
-        table.to_metadata(copy)
+        copied = table.to_metadata(copy)
+        only = {index.name: index._ddl_if for index in table.indexes}
+        for index in copied.indexes:  # to_metadata leaves out an index's ddl_if
+            index._ddl_if = only.get(index.name)
     column = sa.Column("drift_probe", sa.Integer, nullable=True)
     copy.tables["operation_runs"].append_column(column)
     return copy
@@ -46,7 +49,11 @@ def upgrade_and_compare(url):
                 # SQLite cannot reflect expression indexes; the PostgreSQL-only search
                 # index (0009) is compared on PostgreSQL.
                 warnings.filterwarnings("ignore", message=SEARCH_INDEX_SKIPPED)
-                opts = {"compare_type": True, "include_name": run_search.include_name}
+                opts = {
+                    "compare_type": True,
+                    "include_name": run_search.include_name,
+                    "include_object": on_dialect(conn.dialect.name),
+                }
                 context = MigrationContext.configure(conn, opts=opts)
                 drift = compare_metadata(context, db.metadata)
                 probe = compare_metadata(context, with_probe_column(db.metadata))
