@@ -96,7 +96,7 @@ class Config:
             self.RECONCILER_INTERVAL_SECONDS = int(env["RECONCILER_INTERVAL_SECONDS"])
         # Connections that share the batches of one pass (PostgreSQL): a backlog of due
         # runs is closed on that many server processes at once.
-        self.RECONCILER_WORKERS = positive_int(env, "RECONCILER_WORKERS", 2)
+        self.RECONCILER_WORKERS = positive_int(env, "RECONCILER_WORKERS", 3)
         # Worker reports per token, and what a run's timeline keeps before it only counts.
         self.API_REPORT_LIMIT = env.get("API_REPORT_LIMIT") or "50/second"
         # A verified token is trusted this long per process: a revoked one is refused by

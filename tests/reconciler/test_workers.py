@@ -133,6 +133,6 @@ def test_the_worker_count_is_a_whole_number_of_at_least_one(monkeypatch, value):
 
 
 def test_the_worker_count_comes_from_the_environment(monkeypatch):
-    assert Config().RECONCILER_WORKERS == 2
-    monkeypatch.setenv("RECONCILER_WORKERS", "3")
     assert Config().RECONCILER_WORKERS == 3
+    monkeypatch.setenv("RECONCILER_WORKERS", "1")
+    assert Config().RECONCILER_WORKERS == 1
