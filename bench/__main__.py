@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from app import create_app
 from app.extensions import db
 from app.models import OperationRun, Workspace, run_search
+from app.models.runs import built_on
 from app.operations import get_policy
 from app.operations.clock import FrozenClock, SystemClock, now
 from bench import generate
@@ -81,6 +82,8 @@ def _add_missing_indexes(inspector):
             continue
         present = {i["name"]: i.get("column_names") for i in inspector.get_indexes(table.name)}
         for index in table.indexes:
+            if not built_on(index, db.engine.dialect.name):
+                continue
             columns = [column.name for column in index.columns]
             expression = any(not isinstance(e, sa.Column) for e in index.expressions)
             if index.name in present and (expression or present[index.name] == columns):

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from app import create_app
 from app.extensions import db
 from app.models import OperationRun, ReconcilerPass, RunChange, RunEvent, Workspace
+from app.models.runs import built_on
 from app.operations import get_policy
 from app.operations.clock import FrozenClock, SystemClock, now
 from app.operations.freshness import instant, reconcile_due_clause
@@ -71,7 +72,12 @@ def schema_gaps(inspector):
         columns = {c["name"] for c in inspector.get_columns(table.name)}
         missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in columns]
         indexes = {i["name"] for i in inspector.get_indexes(table.name)}
-        missing += [i.name for i in table.indexes if i.name and i.name not in indexes]
+        dialect = db.engine.dialect.name
+        missing += [
+            i.name
+            for i in table.indexes
+            if i.name and i.name not in indexes and built_on(i, dialect)
+        ]
     return missing
 
 

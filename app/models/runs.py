@@ -203,12 +203,18 @@ sa.event.listen(
 )
 
 
+def built_on(index, dialect_name):
+    """Whether the models build ``index`` on a database of ``dialect_name`` (an index may
+    be built on one database only: ``ddl_if``)."""
+    only = getattr(index, "_ddl_if", None)
+    return only is None or only.dialect in (None, dialect_name)
+
+
 def on_dialect(dialect_name):
     """Alembic's ``include_object`` hook for a database of ``dialect_name``: a model index
-    built only on another database (``ddl_if``) is not expected there."""
+    built only on another database is not expected there."""
 
     def include_object(obj, name, type_, reflected, compare_to):
-        only = getattr(obj, "_ddl_if", None) if type_ == "index" and not reflected else None
-        return only is None or only.dialect in (None, dialect_name)
+        return reflected or type_ != "index" or built_on(obj, dialect_name)
 
     return include_object
