@@ -38,8 +38,6 @@ def _init_extensions(app):
     sqlite.install()
     postgres.configure(app.config)
     db.init_app(app)
-    with app.app_context():
-        postgres.watch(db.engine)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

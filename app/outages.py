@@ -2,7 +2,7 @@
 
 A terminated connection, a database restart or an exhausted pool is transient: workers
 should retry, and browsers should show "try again" rather than "something went wrong".
-Pooled PostgreSQL connections are checked as they are drawn (``watch`` in
+Pooled PostgreSQL connections are checked before reuse (``pool_pre_ping``, see
 app/postgres.py) and a disconnect invalidates the pool, so the next request reconnects: the
 app recovers without a restart. Nothing is committed by a request that answers 503 unless
 the connection died after its commit reached the database.

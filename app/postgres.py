@@ -1,9 +1,5 @@
 """PostgreSQL connection settings."""
 
-import select
-
-import sqlalchemy as sa
-
 # Every statement Runwarden repeats (pages, API, reconciler) is built once and sent with
 # its values as parameters; psycopg prepares it on the fifth use. PostgreSQL then plans
 # each execution again whenever its cost guess for the generic plan is higher than for
@@ -39,12 +35,14 @@ def cache_long_statements():
 
 
 def configure(config):
-    """Add the session settings to ``config``'s engine options for a PostgreSQL URL; its
-    pooled connections are checked before reuse (``watch``)."""
+    """Add the session settings to ``config``'s engine options for a PostgreSQL URL, and
+    check pooled connections before reuse (a terminated or restarted server's connections
+    are replaced instead of failing the request that draws them)."""
     if not config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         return
     cache_long_statements()
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.setdefault("pool_pre_ping", True)
     # As many connections as before (5 + 10 overflow) but all kept: under load the
     # overflow ones were closed on return and opened again a moment later, a new
     # PostgreSQL backend each time (up to one heartbeat call in 15 through gunicorn's 64
@@ -55,21 +53,3 @@ def configure(config):
     connect_args["options"] = f"{connect_args.get('options', '')} {SESSION_SETTINGS}".strip()
     options["connect_args"] = connect_args
     config["SQLALCHEMY_ENGINE_OPTIONS"] = options
-
-
-def watch(engine):
-    """Check each pooled connection of a PostgreSQL ``engine`` as it is drawn: one that the
-    server closed while it sat idle (a terminated backend, a restarted server) is replaced
-    instead of failing the request that draws it."""
-    if engine.dialect.name == "postgresql":
-        sa.event.listen(engine, "checkout", _closed_while_idle)
-
-
-def _closed_while_idle(dbapi_connection, record, proxy):
-    # An idle connection that has something to read was closed by the server, which sends
-    # its reason and closes the socket (nothing else arrives unasked: pooled connections
-    # never LISTEN). One poll of the socket, where the pool's pre-ping sent a query and
-    # waited for its answer on every checkout (4 % of a heartbeat call's CPU).
-    readable, _, _ = select.select([dbapi_connection.pgconn.socket], [], [], 0)
-    if readable:
-        raise sa.exc.DisconnectionError("the server closed this pooled connection")

@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from app.postgres import POOL_SIZE, SESSION_SETTINGS, _closed_while_idle, configure
+from app.postgres import POOL_SIZE, SESSION_SETTINGS, configure
 
 
 @pytest.mark.postgres
@@ -22,24 +22,18 @@ def test_settings_are_added_to_what_the_deployment_gave():
     assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {
         "pool_size": 3,
         "max_overflow": 0,
+        "pool_pre_ping": True,
         "connect_args": {"options": f"-c a=b {SESSION_SETTINGS}"},
     }
 
 
-def test_a_deployment_may_still_ask_for_the_pools_pre_ping():
+def test_pooled_connections_are_checked_unless_the_deployment_says_otherwise():
     config = {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/runwarden"}
     configure(config)
-    assert "pool_pre_ping" not in config["SQLALCHEMY_ENGINE_OPTIONS"]  # a query per checkout
-    config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] = True
-    configure(config)
     assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
-
-
-@pytest.mark.postgres
-@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
-def test_pooled_connections_are_checked_as_they_are_drawn(app, db):
-    # Replaced once the server closed them: tests/api/test_outages.py
-    assert sa.event.contains(db.engine, "checkout", _closed_while_idle)
+    config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] = False
+    configure(config)
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False
 
 
 def test_pooled_connections_are_kept_not_closed_and_opened_again():
@@ -71,8 +65,7 @@ def test_the_report_statements_are_parsed_once_per_process(app, db):
 
     from app.operations.store.postgresql import heartbeat_statement, heartbeats_statement
 
-    for checked in (False, True):
-        for statement in (heartbeat_statement(checked), heartbeats_statement(checked)):
-            compiled = statement.compile(dialect=db.engine.dialect)
-            assert 4096 < len(str(compiled).encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH
-            assert len(compiled.params) <= _queries.MAX_CACHED_STATEMENT_PARAMS
+    for statement in (heartbeat_statement(), heartbeats_statement()):
+        compiled = statement.compile(dialect=db.engine.dialect)
+        assert 4096 < len(str(compiled).encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH
+        assert len(compiled.params) <= _queries.MAX_CACHED_STATEMENT_PARAMS
