@@ -259,8 +259,8 @@ def test_a_pass_killed_midway_leaves_consistent_data_and_the_next_finishes(
         return real(*args)
 
     monkeypatch.setattr(reconcile_module, "_select_batch", dies_after_first_batch)
-    with pytest.raises(PassAborted) as aborted:
-        run_pass(holder="test", batch_size=4)
+    with pytest.raises(PassAborted) as aborted:  # one worker: its second batch is the 2nd call
+        run_pass(holder="test", batch_size=4, workers=1)
     record = db.session.get(ReconcilerPass, aborted.value.pass_id)
     assert record.finished_at is None
     assert (record.scanned, record.reconciled, record.error_count) == (4, 4, 1)
