@@ -236,6 +236,14 @@ def main(argv=None):
     )
     production.add_argument("--compression", choices=["deflate", "none"], default="deflate")
     production.add_argument("--profile", action="store_true", help="py-spy the live process")
+    production.add_argument(
+        "--long-timeline",
+        type=int,
+        metavar="EVENTS",
+        help="one long-lived run takes a fifth of the changes and 20 detail pages, after "
+        "EVENTS more timeline events (0: the same without them, the baseline); its pushes "
+        "and the other runs' are reported apart",
+    )
     production.add_argument("--out", help="report path (default bench/results/live-production…)")
     args = parser.parse_args(argv)
     if args.shape == "production":

@@ -41,6 +41,10 @@ PAGES_PER_SESSION = 10
 LONG_LIVED = 20
 CHURN = 60
 QUICK_RATE = 1.0  # quick runs: one create and one complete every 2 s
+# --long-timeline: one long-lived run gets this share of the changes and up to HOT_PAGES of
+# the detail pages (those whose viewer may see it), before its timeline is made long.
+HOT_SHARE = 0.2
+HOT_PAGES = 20
 
 
 def plan_pages(site, long_lived, count, seed=3):
@@ -159,6 +163,30 @@ class Clients:
         return json.loads((self.tmp / "clients.json").read_text())
 
 
+def lengthen_timeline(url, types_path, run_id, events):
+    """Give ``run_id`` ``events`` more timeline events (none for the baseline)."""
+    if not events:
+        return
+    from bench.live_sites import make_app
+    from bench.timeline import add_events
+
+    started = time.perf_counter()
+    with make_app(url, types_path).app_context():
+        add_events(run_id, events)
+    print(f"  gave run {run_id} {events:,} more events in {time.perf_counter() - started:.1f} s")
+
+
+def point_at(specs, run_id, tenant_id):
+    """Up to HOT_PAGES detail pages whose viewer may see ``run_id`` now show it."""
+    pointed = 0
+    for spec in specs:
+        if pointed == HOT_PAGES:
+            break
+        if spec["kind"] == "detail" and (spec["sees"] is None or tenant_id in spec["sees"]):
+            spec.update(run_id=run_id, page=f"/admin/operations/{run_id}")
+            pointed += 1
+
+
 def phase(name, writer, api_port, cookie, paths, seconds, rate, flips=None):
     """Run changes and page loads for ``seconds``; the window and what was recorded."""
     loader = PageLoads(api_port, cookie, paths)
@@ -175,6 +203,7 @@ def phase(name, writer, api_port, cookie, paths, seconds, rate, flips=None):
     changes = [c for c in writer.changes[before:] if c.get("status") in (200, 201)]
     return {
         "name": name,
+        "hot": writer.hot,
         "scheduled": list(flips.scheduled) if flips else [],
         "start": start,
         "end": end,
@@ -207,7 +236,10 @@ def _measure(args, site, processes, tmp):
     listener.ready.wait(10)
     api = Api(processes.web_port, site.token)
     long_lived, runs, weights = seed_runs(api, site)
-    writer = Writer(api, runs, long_lived, weights)
+    hot = next(iter(long_lived)) if args.long_timeline is not None else None
+    if hot is not None:
+        lengthen_timeline(args.database_url, tmp / "types.toml", hot, args.long_timeline)
+    writer = Writer(api, runs, long_lived, weights, hot=hot, hot_share=HOT_SHARE if hot else 0)
     owner = site.people[0]
     dashboard = site.tenants[0]
     paths = [
@@ -217,6 +249,8 @@ def _measure(args, site, processes, tmp):
     ]
     cookie = owner.cookies[0]
     specs = plan_pages(site, long_lived, args.clients)
+    if hot is not None:
+        point_at(specs, hot, long_lived[hot])
     warm = specs[:: max(1, len(specs) // 20)]
     deadline = time.time() + 6 * args.seconds + 600
     live_pid = processes.worker_pid("live")

@@ -22,6 +22,7 @@ def run_production(args):
         "rate_per_s": args.rate,
         "seconds_per_phase": args.seconds,
         "compression": args.compression,
+        "long_timeline": args.long_timeline,
         "machine": machine(),
         "cpu_reference_ms": [cpu_before, cpu_reference_ms()],
         "load_average": {"before": load_before, "after": load_average()},
@@ -63,6 +64,10 @@ def print_table(report):
         )
         for kind, value in c2c["by_kind"].items():
             print(f"    {kind:<10} {_fig(value)}")
+        for part in ("other_runs", "hot_run"):
+            if f"commit_to_client_{part}" in phases[name]:
+                value = phases[name][f"commit_to_client_{part}"]
+                print(f"    {part:<10} {_fig(value['all'])}; misses {value['misses']}")
         print(
             f"flip lateness [{name}]: {_fig(phases[name]['flip_lateness'])}, "
             f"missing {phases[name]['flip_lateness']['missing']}"

@@ -157,6 +157,12 @@ def phase_report(phase, specs, pages, sampler, commits):
             phase["changes"], specs, pages, phase["end"], commits
         )
         result["flip_lateness"] = figures.flip_lateness(phase["scheduled"], specs, pages)
+        if phase.get("hot") is not None:
+            for name, picked in (("other_runs", False), ("hot_run", True)):
+                changes = [c for c in phase["changes"] if (c["run_id"] == phase["hot"]) == picked]
+                result[f"commit_to_client_{name}"] = figures.commit_to_client(
+                    changes, specs, pages, phase["end"], commits
+                )
     return result
 
 

@@ -76,8 +76,9 @@ class Api:
 class Writer:
     """Run changes at ``rate`` per second; ``changes`` is the record of every call."""
 
-    def __init__(self, api, runs, long_lived, tenants, seed=11):
+    def __init__(self, api, runs, long_lived, tenants, seed=11, hot=None, hot_share=0.0):
         self.api = api
+        self.hot, self.hot_share = hot, hot_share  # a run given ``hot_share`` of the calls
         self.runs = dict(runs)  # run id -> (tenant id, slug, processed, total)
         self.long_lived = set(long_lived)
         self.tenants = tenants  # [(tenant id or None, slug or None, weight)]
@@ -109,7 +110,8 @@ class Writer:
                 run_id = self.rng.choice(churn)
                 self.busy.add(run_id)
                 return ("complete", None, run_id)
-            run_id = self.rng.choice(idle)
+            hot = roll < 0.22 + self.hot_share and self.hot in idle
+            run_id = self.hot if hot else self.rng.choice(idle)
             tenant_id, slug, processed, total = self.runs[run_id]
             processed = min(total, processed + self.rng.randint(1, 25))
             self.runs[run_id] = (tenant_id, slug, processed, total)

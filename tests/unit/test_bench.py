@@ -83,14 +83,15 @@ def test_bench_refuses_a_database_holding_other_data(bench_env):
 
 def test_live_production_shape_measures_simulated_pages_end_to_end(tmp_path):
     """The production-shape live measure on a small SQLite set: web and live gunicorn, a
-    reconciler process, simulated pages of every kind and a stalled socket."""
+    reconciler process, simulated pages of every kind, a stalled socket and a run with a
+    long timeline whose pushes are reported apart from the other runs'."""
     from bench.live_latency import main as live_main
 
     out = tmp_path / "live.json"
     live_main(
         ["--shape", "production", "--database-url", f"sqlite:///{tmp_path / 'live.db'}"]
         + ["--runs", "2000", "--clients", "16", "--rate", "6", "--seconds", "2"]
-        + ["--settle", "1", "--fill-timeout", "0", "--out", str(out)]
+        + ["--settle", "1", "--fill-timeout", "0", "--long-timeline", "300", "--out", str(out)]
     )
 
     report = json.loads(out.read_text())
@@ -108,6 +109,13 @@ def test_live_production_shape_measures_simulated_pages_end_to_end(tmp_path):
         seen = results["phases"][name]["commit_to_client"]
         assert seen["all"]["n"] > 0 and seen["misses"] == 0
         assert {"n", "missing"} <= set(results["phases"][name]["flip_lateness"])
+        apart = [results["phases"][name][f"commit_to_client_{p}"] for p in ("other_runs", "hot_run")]
+        assert sum(part["changes"] for part in apart) == seen["changes"]
+        assert all(part["misses"] == 0 for part in apart) and apart[0]["all"]["n"] > 0
+    hot = [results["phases"][name]["commit_to_client_hot_run"] for name in ("open", "stalled")]
+    assert sum(part["changes"] for part in hot) > 0  # a fifth of the changes go to that run
+    assert all(part["all"].get("n", 0) >= part["changes"] for part in hot)  # its pages see each
+    assert report["long_timeline"] == 300
     live = results["live_process"]
     assert live["rss_mib_with_pages"] > 0 and live["cpu_s_per_change"] >= 0
     assert results["stalled_client"]["sockets"], "the stalled socket was never opened"
