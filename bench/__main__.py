@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import statistics
 import tempfile
 import time
@@ -26,15 +27,19 @@ from bench.measures import measure_all
 from config import Config, normalize_database_url
 
 
+BENCH_SECRET_KEY = secrets.token_hex(32)
+
+
 class BenchConfig(Config):
     """The production configuration (CSRF protection and rate limits on) with the bench's
-    database, no embedded reconciler (the bench runs its passes itself) and a fixed key."""
+    database, no embedded reconciler (the bench runs its passes itself) and a key of its own,
+    new in each process."""
 
     def __init__(self, url):
         super().__init__()
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(url)
         self.RUNWARDEN_RECONCILER = "off"
-        self.SECRET_KEY = "bench-secret-key-bench-secret-key"
+        self.SECRET_KEY = BENCH_SECRET_KEY
 
 
 def prepare(runs):

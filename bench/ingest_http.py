@@ -19,6 +19,7 @@ each call's due time, errors and whether the server kept up.
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -93,8 +94,8 @@ def start_gunicorn(url, port):
         "RUNWARDEN_BIND": f"127.0.0.1:{port}",
         "RUNWARDEN_RECONCILER": "off",
         "RUNWARDEN_ENV": "production",
-        "SECRET_KEY": "bench-" + "x" * 40,
-        "METRICS_TOKEN": "bench-metrics-" + "x" * 30,
+        "SECRET_KEY": secrets.token_hex(32),  # new for each run, as in production
+        "METRICS_TOKEN": secrets.token_hex(16),
     }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env)

@@ -8,6 +8,7 @@ from the repository's own ``gunicorn.conf.py``, each on a loopback port.
 """
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -27,7 +28,7 @@ from bench.__main__ import BenchConfig, prepare
 from tests.browser.conftest import LiveServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-SECRET_KEY = "bench-live-secret-key-0123456789abcdef"
+SECRET_KEY = secrets.token_hex(32)  # new for each run: no key in the repository signs a cookie
 DASHBOARD_TENANTS = 10
 # (email stem, role, indexes of the granted tenants: None for every tenant)
 PEOPLE = (

@@ -6,6 +6,7 @@ in a subprocess on a free port; the test process writes to the same database.
 """
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -142,7 +143,7 @@ def server_env(tmp, database_url, **extra):
         DATABASE_URL=database_url,
         RUNWARDEN_OPERATION_TYPES=str(types),
         RUNWARDEN_RECONCILER="off",
-        SECRET_KEY="browser-tests-secret-key-of-enough-length",
+        SECRET_KEY=secrets.token_hex(32),
         FLASK_APP="wsgi",
         PYTHONPATH=str(ROOT),
         RUNWARDEN_TEST_LOG=str(tmp / "server.log"),

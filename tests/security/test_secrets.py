@@ -34,6 +34,30 @@ def shipped_secrets():
     return found
 
 
+# A literal given to SECRET_KEY or METRICS_TOKEN in code: `SECRET_KEY = "..."`,
+# `SECRET_KEY="..."` (a keyword), `"SECRET_KEY": "..."`, `setenv("SECRET_KEY", "...")`.
+LITERAL = re.compile(r"\b(SECRET_KEY|METRICS_TOKEN)[\"']?\s*[:=,]\s*[\"']([^\"'\n]*)[\"']")
+TEXT_SUFFIXES = (".py", ".md", ".sh", ".toml", ".cfg", ".ini", ".yml", ".yaml", ".conf", ".txt")
+
+
+def literal_secrets():
+    """(file:line, variable, value) of every literal secret in the repository's own text
+    files: the benches, the tests and the code, not only the examples."""
+    listed = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    found = []
+    for name in listed:
+        if not (name.endswith(TEXT_SUFFIXES) or name in ("Makefile", ".ci/run")):
+            continue
+        for number, line in enumerate((ROOT / name).read_text(errors="replace").splitlines()):
+            for variable, value in LITERAL.findall(line):
+                if re.fullmatch(r"[A-Z_]+", value):  # a tuple of names, not a value
+                    continue
+                found.append((f"{name}:{number + 1}", variable, value))
+    return found
+
+
 def env_example():
     pairs = ASSIGNMENT.findall((ROOT / "deploy/env.example").read_text())
     return dict(pairs)
@@ -110,3 +134,26 @@ def test_no_metrics_token_is_allowed(production_env):
 def test_random_values_are_not_placeholders():
     assert not is_placeholder(secrets.token_hex(32))
     assert is_placeholder(" replace-with-a-random-token ")
+
+
+def test_the_literal_scan_finds_the_forms_code_uses(tmp_path):
+    lines = (
+        'SECRET_KEY = "a"',
+        'env.update(SECRET_KEY="b")',
+        '{"METRICS_TOKEN": "c"}',
+        'monkeypatch.setenv("SECRET_KEY", \'d\')',
+    )
+    assert [LITERAL.findall(line)[0][1] for line in lines] == ["a", "b", "c", "d"]
+    assert literal_secrets(), "the scan found nothing: it no longer reads the repository"
+
+
+def test_no_literal_secret_in_the_repository_would_start_production(production_env):
+    """A bench or test key written into the repository (a fixed SECRET_KEY a bench starts a
+    production-shaped server with, say) is as public as the examples: production refuses
+    each, as a placeholder or as too short. Keys the benches and tests need are random."""
+    for where, variable, value in literal_secrets():
+        production_env.setenv(variable, value)
+        with pytest.raises(ConfigError, match=variable):
+            ProductionConfig()
+            pytest.fail(f"{where}: {variable}={value!r} would start production")
+        production_env.setenv(variable, secrets.token_hex(32))
