@@ -26,7 +26,6 @@ from bench import generate
 from bench.measures import measure_all
 from config import Config, normalize_database_url
 
-
 BENCH_SECRET_KEY = secrets.token_hex(32)
 
 

@@ -58,7 +58,13 @@ def add_events(run_id, events):
     run = db.session.get(OperationRun, run_id)
     started = run.started_at or run.created_at
     rows = (
-        (run_id, "progress", started - timedelta(milliseconds=events - i), "bench", {"processed": 0})
+        (
+            run_id,
+            "progress",
+            started - timedelta(milliseconds=events - i),
+            "bench",
+            {"processed": 0},
+        )
         for i in range(events)
     )
     _write_events(rows)

@@ -141,7 +141,7 @@ def test_the_literal_scan_finds_the_forms_code_uses(tmp_path):
         'SECRET_KEY = "a"',
         'env.update(SECRET_KEY="b")',
         '{"METRICS_TOKEN": "c"}',
-        'monkeypatch.setenv("SECRET_KEY", \'d\')',
+        "monkeypatch.setenv(\"SECRET_KEY\", 'd')",
     )
     assert [LITERAL.findall(line)[0][1] for line in lines] == ["a", "b", "c", "d"]
     assert literal_secrets(), "the scan found nothing: it no longer reads the repository"

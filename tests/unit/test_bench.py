@@ -109,7 +109,9 @@ def test_live_production_shape_measures_simulated_pages_end_to_end(tmp_path):
         seen = results["phases"][name]["commit_to_client"]
         assert seen["all"]["n"] > 0 and seen["misses"] == 0
         assert {"n", "missing"} <= set(results["phases"][name]["flip_lateness"])
-        apart = [results["phases"][name][f"commit_to_client_{p}"] for p in ("other_runs", "hot_run")]
+        apart = [
+            results["phases"][name][f"commit_to_client_{p}"] for p in ("other_runs", "hot_run")
+        ]
         assert sum(part["changes"] for part in apart) == seen["changes"]
         assert all(part["misses"] == 0 for part in apart) and apart[0]["all"]["n"] > 0
     hot = [results["phases"][name]["commit_to_client_hot_run"] for name in ("open", "stalled")]
