@@ -180,3 +180,33 @@ def test_a_page_flips_exactly_at_its_transition_without_any_write(app, world, cl
     assert states[quiet.id] == fr.LIKELY_STALE, "silent for 5 min: likely stale"
     assert states[world.runs.fresh.id] == fr.FRESH
     assert h.dispatcher.schedule.next_at() == due + timedelta(seconds=REFRESH_SECONDS)
+
+
+def _detail_push(app, db, clock, events):
+    """(statements, stream) of the push a detail page gets when its run (with ``events``
+    timeline events) changes."""
+    from tests.conftest import counted
+    from tests.factories import add_events, make_member, make_user, make_workspace
+
+    ws, owner = make_workspace(), make_user()
+    make_member(owner, ws, "owner")
+    run = make_run(ws, now=T0)
+    add_events(db, run, events, start=T0 - timedelta(seconds=events))
+    harness = Harness(app)
+    page = harness.open(owner, f"/admin/operations/{run.id}")
+    with counted(db) as statements:
+        harness.changed(run)
+    return statements, received(page)
+
+
+def test_a_push_reads_one_page_of_a_long_timeline_never_the_whole(app, db, clock):
+    """A detail page's push reads the newest page of the timeline (one keyset LIMIT read)
+    and the total from the run: a run with 3,000 events costs the statements one with 3
+    costs, and its push carries one page of events, not 3,000."""
+    short_statements, short = _detail_push(app, db, clock, 3)
+    long_statements, long = _detail_push(app, db, clock, 3000)
+    timeline = [s for s in long_statements if "FROM run_events" in s]
+    assert len(timeline) == 1 and "LIMIT" in timeline[0].upper()
+    assert len(long_statements) == len(short_statements)
+    assert short.count("data-event-id") == 3 + 1  # and the event make_run wrote
+    assert long.count("data-event-id") == 50

@@ -307,6 +307,56 @@ def _until_empty(app, timeout=5):
         time.sleep(0.02)
 
 
+DAY = 24 * 3600
+
+
+@pytest.mark.parametrize("how", ["sign-out", "sign-out-everywhere", "idle", "lifetime"])
+def test_each_way_a_session_ends_closes_its_open_page_within_5_s(served, clock, how):
+    """With the keeper's default re-check interval, whichever way the session ends (the
+    browser signs out, the CLI signs its user out everywhere, the idle timeout or the
+    absolute lifetime passes), its open page is told and closed within 5 s."""
+    app, base = served
+    assert get_live(app).dispatcher.scope_ttl == 3.0  # the default, not forced to 0
+    idle, lifetime = (600, 30 * DAY) if how == "idle" else (30 * DAY, 3600)
+    app.config.update(SESSION_IDLE_SECONDS=idle, SESSION_MAX_SECONDS=lifetime)
+    ws, a, b, owner, op_a = _world(clock)
+    cookie, sid = _cookie(app, owner)
+    socket = _socket(base, cookie, "/admin")
+    assert STATE.match(socket.receive(timeout=5))
+    time.sleep(0.2 if how == "idle" else 3.2)  # a re-check has passed: any phase of the next
+    if how == "sign-out":
+        browser = app.test_client()
+        browser.set_cookie("session", cookie)
+        assert browser.post("/logout").status_code == 302
+    elif how == "sign-out-everywhere":
+        result = app.test_cli_runner().invoke(args=["users", "sign-out-everywhere", owner.email])
+        assert result.exit_code == 0, result.output
+    else:
+        clock.advance((idle if how == "idle" else lifetime) + 1)
+    started = time.monotonic()
+    while True:
+        assert time.monotonic() - started <= 5, f"the page outlived its session ({how})"
+        message = socket.receive(timeout=1)
+        if message and message.startswith("revoked "):
+            break
+    assert _closes(socket)
+    assert _handshake(base, "/admin", cookie)[0] == 401
+
+
+def test_an_open_page_one_second_before_the_lifetime_stays_open(served, clock):
+    app, base = served
+    app.config.update(SESSION_IDLE_SECONDS=30 * DAY, SESSION_MAX_SECONDS=3600)
+    ws, a, b, owner, op_a = _world(clock)
+    cookie, sid = _cookie(app, owner)
+    socket = _socket(base, cookie, "/admin")
+    assert STATE.match(socket.receive(timeout=5))
+    clock.advance(3599)
+    ended = time.monotonic() + 4.5  # more than one re-check at the default interval
+    while time.monotonic() < ended:
+        message = socket.receive(timeout=0.5)
+        assert not (message or "").startswith("revoked "), "ended a second early"
+
+
 def test_an_ended_session_ends_its_open_pages(served, clock):
     app, base = served
     get_live(app).dispatcher.scope_ttl = 0
