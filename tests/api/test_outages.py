@@ -3,12 +3,13 @@ the app recovers from terminated connections without a restart."""
 
 import threading
 import time
+import uuid
 
 import psycopg
 import pytest
 import sqlalchemy as sa
 
-from app.models import OperationRun
+from app.models import OperationRun, RunEvent
 from app.outages import UNAVAILABLE_MESSAGE
 from tests.api.conftest import ApiClient, error_of
 from tests.conftest import login
@@ -155,6 +156,8 @@ class Worker(threading.Thread):
         self.api = ApiClient(app.test_client(), secret)
         self.beats = beats
         self.statuses, self.run_id, self.acked = [], None, 0
+        self.acknowledged = []  # every processed value answered 2xx
+        self.key = uuid.uuid4().hex  # a retried create answers the first run, never a second
         self.error = None
 
     def run(self):
@@ -163,21 +166,22 @@ class Worker(threading.Thread):
         except Exception as exc:  # reported by the test, never lost in the thread
             self.error = exc
 
-    def _send(self, path, body):
-        response = self.api.post(path, json=body)
+    def _send(self, path, body, headers=None):
+        response = self.api.post(path, json=body, headers=headers)
         self.statuses.append(response.status_code)
         return response
 
     def _report(self):
         body = {"type": "inventory_sync", "status": "running", "total": self.beats}
         while self.run_id is None:
-            response = self._send("/api/v1/runs", body)
-            if response.status_code == 201:
+            response = self._send("/api/v1/runs", body, {"Idempotency-Key": self.key})
+            if response.status_code in (200, 201):
                 self.run_id = response.get_json()["id"]
         for processed in range(1, self.beats + 1):
             response = self._send(f"/api/v1/runs/{self.run_id}/heartbeat", {"processed": processed})
             if 200 <= response.status_code < 300:
                 self.acked = processed
+                self.acknowledged.append(processed)
 
 
 @pytest.mark.postgres
@@ -202,5 +206,16 @@ def test_terminated_connections_while_workers_report(answered, db, issued, kille
         run = db.session.get(OperationRun, worker.run_id)
         assert run is not None and run.status == "running"
         assert worker.acked <= run.processed <= worker.beats, (worker.acked, run.processed)
+        recorded = {
+            event.data["processed"]
+            for event in db.session.scalars(
+                sa.select(RunEvent).where(RunEvent.run_id == run.id, RunEvent.kind == "progress")
+            )
+        }
+        lost = sorted(set(worker.acknowledged) - recorded)
+        assert worker.acknowledged and lost == [], f"acknowledged, not on the timeline: {lost}"
+    # a create retried after a 503 that had committed gave back the same run, not a second
+    runs = db.session.scalar(sa.select(sa.func.count()).select_from(OperationRun))
+    assert runs == len(workers)
     # and the app works again without a restart
     assert ApiClient(answered.test_client(), issued.secret).get("/api/v1/runs").status_code == 200
