@@ -142,6 +142,25 @@ def measure_long_timeline(app, ws, n, client, headers):
         for name, (path, with_headers) in paths.items():
             results[name] = _timed(client, path, n, with_headers)
             print(f"  {name:<32} p95 {results[name]['p95_ms']:.2f} ms")
+    finally:
+        remove_run(run_id)
+    return results
+
+
+def measure_few_events(n, client, headers, ws):
+    """The same pages of a run with three events, in the same process: what the long
+    timeline adds is the difference (``make bench`` has its own ``detail``)."""
+    from bench.measures import _timed
+
+    run_id = add_long_run(ws, 3)
+    try:
+        results = {}
+        for name, path, with_headers in (
+            ("detail_3_events", f"/admin/operations/{run_id}", None),
+            ("api_get_3_events", f"/api/v1/runs/{run_id}", headers),
+        ):
+            results[name] = _timed(client, path, n, with_headers)
+            print(f"  {name:<32} p95 {results[name]['p95_ms']:.2f} ms")
         return results
     finally:
         remove_run(run_id)
@@ -166,7 +185,9 @@ def main():
         _login(client, db.session.scalar(sa.select(User).where(User.email == "owner@bench.test")))
         print(f"{db.engine.dialect.name} · {runs:,} runs")
         try:
-            measure_long_timeline(app, ws, requests, client, token_headers(ws))
+            headers = token_headers(ws)
+            measure_long_timeline(app, ws, requests, client, headers)
+            measure_few_events(requests, client, headers, ws)
         finally:
             db.session.execute(sa.delete(ApiToken).where(ApiToken.name == TOKEN_NAME))
             db.session.commit()
