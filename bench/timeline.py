@@ -124,8 +124,6 @@ def _deepest_cursor(run_id):
 def measure_long_timeline(app, ws, n, client, headers):
     """{measure: {p50_ms, p95_ms, n}} for the 100k-event run's pages; ``client`` is signed
     in as the owner, ``headers`` carry an API token of ``ws``."""
-    from bench.measures import _timed
-
     started = time.perf_counter()
     events = int(os.environ.get("BENCH_TIMELINE_EVENTS") or EVENTS)
     run_id = add_long_run(ws, events)
@@ -138,32 +136,34 @@ def measure_long_timeline(app, ws, n, client, headers):
             "api_get_100k_events": (f"/api/v1/runs/{run_id}", headers),
             "api_get_100k_events_oldest": (f"/api/v1/runs/{run_id}?events_before={deep}", headers),
         }
-        results = {}
-        for name, (path, with_headers) in paths.items():
-            results[name] = _timed(client, path, n, with_headers)
-            print(f"  {name:<32} p95 {results[name]['p95_ms']:.2f} ms")
+        return _time_paths(client, paths, n)
     finally:
         remove_run(run_id)
-    return results
 
 
 def measure_few_events(n, client, headers, ws):
     """The same pages of a run with three events, in the same process: what the long
     timeline adds is the difference (``make bench`` has its own ``detail``)."""
-    from bench.measures import _timed
-
     run_id = add_long_run(ws, 3)
     try:
-        results = {}
-        for name, path, with_headers in (
-            ("detail_3_events", f"/admin/operations/{run_id}", None),
-            ("api_get_3_events", f"/api/v1/runs/{run_id}", headers),
-        ):
-            results[name] = _timed(client, path, n, with_headers)
-            print(f"  {name:<32} p95 {results[name]['p95_ms']:.2f} ms")
-        return results
+        paths = {
+            "detail_3_events": (f"/admin/operations/{run_id}", None),
+            "api_get_3_events": (f"/api/v1/runs/{run_id}", headers),
+        }
+        return _time_paths(client, paths, n)
     finally:
         remove_run(run_id)
+
+
+def _time_paths(client, paths, n):
+    """{name: figures} of ``n`` timed GETs of each of ``paths`` ({name: (path, headers)})."""
+    from bench.measures import _timed
+
+    results = {}
+    for name, (path, headers) in paths.items():
+        results[name] = _timed(client, path, n, headers)
+        print(f"  {name:<32} p95 {results[name]['p95_ms']:.2f} ms")
+    return results
 
 
 def main():

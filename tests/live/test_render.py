@@ -12,8 +12,8 @@ from app.models import ReconcilerLease, ReconcilerPass
 from app.operations import freshness as fr
 from app.operations.clock import isoformat
 from app.operations.freshness import TICK, freshness
-from tests.conftest import T0, login
-from tests.factories import make_run
+from tests.conftest import T0, counted, login
+from tests.factories import add_events, make_member, make_run, make_user, make_workspace
 from tests.live.conftest import Harness, fragment_of, page_content, received, run_ids, watch_for
 from tests.web.html import kpis, parse, tab_counts
 
@@ -182,12 +182,9 @@ def test_a_page_flips_exactly_at_its_transition_without_any_write(app, world, cl
     assert h.dispatcher.schedule.next_at() == due + timedelta(seconds=REFRESH_SECONDS)
 
 
-def _detail_push(app, db, clock, events):
+def _detail_push(app, db, events):
     """(statements, stream) of the push a detail page gets when its run (with ``events``
     timeline events) changes."""
-    from tests.conftest import counted
-    from tests.factories import add_events, make_member, make_user, make_workspace
-
     ws, owner = make_workspace(), make_user()
     make_member(owner, ws, "owner")
     run = make_run(ws, now=T0)
@@ -203,8 +200,8 @@ def test_a_push_reads_one_page_of_a_long_timeline_never_the_whole(app, db, clock
     """A detail page's push reads the newest page of the timeline (one keyset LIMIT read)
     and the total from the run: a run with 3,000 events costs the statements one with 3
     costs, and its push carries one page of events, not 3,000."""
-    short_statements, short = _detail_push(app, db, clock, 3)
-    long_statements, long = _detail_push(app, db, clock, 3000)
+    short_statements, short = _detail_push(app, db, 3)
+    long_statements, long = _detail_push(app, db, 3000)
     timeline = [s for s in long_statements if "FROM run_events" in s]
     assert len(timeline) == 1 and "LIMIT" in timeline[0].upper()
     assert len(long_statements) == len(short_statements)

@@ -136,7 +136,7 @@ def test_random_values_are_not_placeholders():
     assert is_placeholder(" replace-with-a-random-token ")
 
 
-def test_the_literal_scan_finds_the_forms_code_uses(tmp_path):
+def test_the_literal_scan_finds_the_forms_code_uses():
     lines = (
         'SECRET_KEY = "a"',
         'env.update(SECRET_KEY="b")',
