@@ -13,6 +13,7 @@ alone: a run's freshness transition, the reconciler's next pass, or at the lates
 from dataclasses import replace
 from datetime import timedelta
 
+from app.live import windows
 from app.live.registry import (
     WATCH_LIST,
     WATCH_RECONCILER,
@@ -86,20 +87,36 @@ def plan(watch, scope, now, memo=None):
     if scope is None or watch.endpoint is None:
         return None
     latest = now + timedelta(seconds=REFRESH_SECONDS)
+    reads = RunReads(scope, get_policy(), now)
+    status = _reconciler_status(memo, now) if _shows_reconciler(watch, scope) else None
+    later = min([latest, *windows.changes(watch, reads, status)])
     if watch.kind == WATCH_RECONCILER:
-        next_pass = reconciler_status(now).next_pass_at
-        if next_pass is not None and now < next_pass + RECONCILER_MARGIN < latest:
+        next_pass = status.next_pass_at
+        if next_pass is not None and now < next_pass + RECONCILER_MARGIN < later:
             return next_pass + RECONCILER_MARGIN, ()
-        return latest, ()
-    reads, narrow = RunReads(scope, get_policy(), now), _narrowed(watch)
+        return later, ()
+    narrow = _narrowed(watch)
     if memo is None:
         upcoming = reads.upcoming_transitions(limit=PLAN_LIMIT, **narrow)
     else:
         upcoming = _narrow_upcoming(_shared_transitions(memo, reads), narrow, reads)
     first = min(upcoming, default=None)
-    if first is None or first > latest:
-        return latest, ()
+    if first is None or first > later:
+        return later, ()
     return first, tuple(upcoming[first])
+
+
+def _shows_reconciler(watch, scope):
+    """The reconciler's page, and the overview of an owner (its stale warning)."""
+    return watch.kind == WATCH_RECONCILER or (
+        watch.kind == WATCH_WORKSPACE and scope.role == "owner"
+    )
+
+
+def _reconciler_status(memo, now):
+    if memo is None:
+        return reconciler_status(now)
+    return memo.get(("reconciler_status", now), lambda: reconciler_status(now))
 
 
 def _shared_transitions(memo, reads):

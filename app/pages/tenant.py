@@ -11,6 +11,7 @@ from app.presenter.links import operations_url, stale_cta_url
 
 TEMPLATE = "tenant/dashboard.html"
 RECENT = 10
+SUMMARY_DAYS = 7  # the type summary counts the runs created in the last 7 days
 
 
 def tenant_or_404(scope, tenant_uuid):
@@ -55,6 +56,10 @@ def _recent_of(reads):
     return recent
 
 
+def _summary_of(reads):
+    return lambda tenant_id: reads.type_summary(tenant_id, days=SUMMARY_DAYS)
+
+
 def build(scope, args, now):
     """The dashboard of the tenant ``args.view_args["tenant_uuid"]``; 404 if not visible."""
     tenant = tenant_or_404(scope, args.view_args["tenant_uuid"])
@@ -63,7 +68,7 @@ def build(scope, args, now):
     activity = tenant_activity(reads, tenant.id)
     stale, follow_ups = _of_tenant(reads, tenant, "attention", reads.attention)
     recent = _of_tenant(reads, tenant, "recent_views", _recent_of(reads))
-    summary = _of_tenant(reads, tenant, "type_summary", reads.type_summary)
+    summary = _of_tenant(reads, tenant, "type_summary", _summary_of(reads))
     context = {
         "tenant": tenant,
         "kpis": tenant_kpis(activity, tenant.id, policy.follow_up_window),

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from app.operations.freshness import LIKELY_STALE, freshness
 from app.presenter.badges import DANGER, INFO, NEUTRAL, SUCCESS, WARNING
 from app.presenter.banners import banner
-from app.presenter.formatting import between, duration, time_view
+from app.presenter.formatting import aging, between, duration, time_view
 from app.presenter.guidance import DETAIL, decision_truth, reconcile_why
 from app.presenter.links import operations_url, run_links, safe_back
 from app.presenter.runs import EventView, Fact, RunDetail, context_json, run_view
@@ -88,6 +88,14 @@ def page_message(run):
     return (run.failure_message or "").strip() or (run.reconciliation_message or "").strip() or None
 
 
+def _counting(start, end, now):
+    """From ``start`` to ``end``; while ``end`` is unknown, up to now in a span that keeps
+    counting on the page (``aging``), never a duration frozen at the render."""
+    if end is not None:
+        return duration(between(start, end))
+    return aging(between(start, now), now)
+
+
 def _facts(run, view, now, fresh):
     facts = [
         Fact("Type", view.type_label),
@@ -105,13 +113,10 @@ def _facts(run, view, now, fresh):
     if run.completed_at is not None:
         facts.append(Fact("Completed", time=time_view(run.completed_at, now)))
     facts.append(
-        Fact(
-            "Queue wait",
-            duration(between(run.created_at, run.started_at or run.completed_at or now)),
-        )
+        Fact("Queue wait", _counting(run.created_at, run.started_at or run.completed_at, now))
     )
     if run.started_at is not None:
-        facts.append(Fact("Run time", view.duration))
+        facts.append(Fact("Run time", _counting(run.started_at, run.completed_at, now)))
     facts.append(
         Fact(
             "Last heartbeat",

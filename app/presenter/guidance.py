@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from app.operations import freshness as fr
 from app.presenter.badges import DANGER, NEUTRAL, SUCCESS, WARNING
-from app.presenter.formatting import aging, between, clock, duration, relative
+from app.presenter.formatting import aging, ago, between, clock, duration
 
 ROW, CARD, DETAIL = "row", "card", "detail"
 DENSITIES = (ROW, CARD, DETAIL)
@@ -208,7 +208,7 @@ def decision_truth(run, fresh, now, banner_shown=False):
 def _terminal_truth(run, now):
     headline, tone = _TERMINAL_HEADLINES.get(run.outcome, ("Completed", NEUTRAL))
     finished = Markup("Completed {}, at {}.").format(
-        relative(run.completed_at, now), clock(run.completed_at, now)
+        ago(run.completed_at, now), clock(run.completed_at, now)
     )
     return DecisionTruth(
         headline, Markup("{} {}").format(finished, _terminal(run, DETAIL, now, False)), tone

@@ -1,11 +1,14 @@
 """The reconciler's own status in words, for its page, the overview and readiness."""
 
+from markupsafe import Markup
+
 from app.operations.reconciler_status import NEVER_RAN, OFF, STALE
-from app.presenter.formatting import duration
+from app.presenter.formatting import aging, duration
 
 
 def status_message(status):
-    """One sentence saying what ``status`` (a ReconcilerStatus) means for the reader."""
+    """One sentence saying what ``status`` (a ReconcilerStatus) means for the reader; the
+    time since the last pass keeps counting on a page (``aging``; ``plain`` for text)."""
     every = duration(status.interval_seconds)
     if status.state == OFF:
         return (
@@ -15,13 +18,12 @@ def status_message(status):
     if status.state == NEVER_RAN:
         hint = " Is python -m reconciler running?" if status.mode == "external" else ""
         return f"The reconciler has not finished a pass yet.{hint}"
-    ago = duration((status.as_of - status.last_success_at).total_seconds())
+    ago = aging((status.as_of - status.last_success_at).total_seconds(), status.as_of)
     if status.state == STALE:
-        return (
-            f"The reconciler looks stale: no pass has finished for {ago} "
-            f"(passes are due every {every})."
-        )
-    return f"The last pass finished {ago} ago; passes run every {every}."
+        return Markup(
+            "The reconciler looks stale: no pass has finished for {} (passes are due every {})."
+        ).format(ago, every)
+    return Markup("The last pass finished {} ago; passes run every {}.").format(ago, every)
 
 
 def stale_warning(status):

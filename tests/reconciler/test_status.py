@@ -7,9 +7,11 @@ import pytest
 from app.models import ReconcilerLease, ReconcilerPass, Workspace
 from app.operations import get_policy
 from app.operations import reconciler_status as rs
+from app.operations.clock import isoformat
 from app.operations.clock import now as clock_now
 from app.operations.reads import RunReads, SystemReads
 from app.operations.visibility import scope_for_user
+from app.presenter.formatting import plain
 from app.presenter.reconciler import stale_warning, status_message
 from tests.conftest import T0, login
 from tests.factories import make_member, make_run, make_tenant, make_user, make_workspace
@@ -64,12 +66,16 @@ def test_stale_after_three_intervals_without_a_finished_pass(app, db):
         False,
         T0,
     )
-    assert status_message(at_limit) == "The last pass finished 1 min ago; passes run every 30 s."
+    words = status_message(at_limit)
+    assert plain(words) == "The last pass finished 1 min ago; passes run every 30 s."
+    # the time since the last pass counts on in the browser from that pass's end
+    assert f'<span data-since="{isoformat(T0)}">1 min</span>' in words
     late = rs.reconciler_status(T0 + 91 * S, CONFIG)
     assert (late.state, late.looks_stale) == ("stale", True)
-    assert status_message(late) == (
+    assert plain(status_message(late)) == (
         "The reconciler looks stale: no pass has finished for 1 min (passes are due every 30 s)."
     )
+    assert f'<span data-since="{isoformat(T0)}">1 min</span>' in status_message(late)
 
 
 def test_the_stale_warning_follows_the_status(app, db):

@@ -84,3 +84,33 @@ def test_workspace_level_run_says_so(client, world):
         n.find(tag="dt").text: n.find(tag="dd").text for n in root.find("class", "facts").children
     }
     assert facts["Tenant"] == "Workspace-level"
+
+
+def _durations(root):
+    """{label: dd node} of the Queue wait and Run time facts."""
+    nodes = {n.find(tag="dt").text: n.find(tag="dd") for n in root.find("class", "facts").children}
+    return {k: v for k, v in nodes.items() if k in ("Queue wait", "Run time")}
+
+
+def test_a_duration_still_going_counts_on_in_the_page(client, world):
+    """A queued run's wait and a running run's time are spans the browser ages from their
+    start (``data-since``), never text frozen at the render; ended ones are plain text."""
+    login(client, world.owner)
+    queued = _durations(detail(client, world.runs.b_stale))
+    assert list(queued) == ["Queue wait"]
+    assert (
+        queued["Queue wait"].find(tag="span").attrs["data-since"] == "2026-11-26T11:40:00.000000Z"
+    )
+    assert queued["Queue wait"].text == "20 min"
+    running = _durations(detail(client, world.runs.past))
+    assert running["Run time"].find(tag="span").attrs["data-since"] == "2026-11-26T11:45:00.000000Z"
+    done = _durations(detail(client, world.runs.succeeded))
+    assert all(node.find(tag="span") is None for node in done.values())
+
+
+def test_a_completed_run_says_how_long_ago_in_a_time_that_ages(client, world):
+    login(client, world.owner)
+    status = detail(client, world.runs.succeeded).find("id", "run-status")
+    assert "Completed 10 min ago, at 11:50 UTC." in status.text
+    ago = status.find("data-rel")
+    assert ago.text == "10 min ago" and ago.attrs["datetime"] == "2026-11-26T11:50:00.000000Z"

@@ -37,9 +37,11 @@ def _reconciler_problem():
     if current_app.config.get("RUNWARDEN_RECONCILER") == "off":
         return None
     from app.operations.reconciler_status import reconciler_status
+    from app.presenter.formatting import plain
     from app.presenter.reconciler import stale_warning
 
-    return stale_warning(reconciler_status())
+    warning = stale_warning(reconciler_status())
+    return plain(warning) if warning else None
 
 
 @bp.get("/metrics")

@@ -131,9 +131,12 @@ class RunReads:
         found = {}
         for tenant, count, past, stale in self._execute(active, **values):
             found[tenant] = Activity(active=count, past_expected=int(past), likely_stale=int(stale))
-        for tenant, count, recent in self._execute(follow_up, **values):
+        for tenant, count, recent, first, first_recent in self._execute(follow_up, **values):
             found[tenant] = found.get(tenant, Activity()) + Activity(
-                follow_up=count, follow_up_24h=int(recent)
+                follow_up=count,
+                follow_up_24h=int(recent),
+                follow_up_first_at=first,
+                follow_up_24h_first_at=first_recent,
             )
         return found
 
@@ -160,6 +163,12 @@ class RunReads:
         since = self.now - timedelta(days=days)
         rows = self._execute(query, tenant_id=tenant_id, since=since)
         return [TypeSummary(row[0], *(int(v) for v in row[1:])) for row in rows]
+
+    def first_created_since(self, since, tenant_id=None):
+        """When the earliest visible run (of ``tenant_id``) created at or after ``since`` was
+        created, or None: a window of the last N seconds loses it N seconds after that."""
+        query = widgets.first_created_query(self._shape, tenant_id is not None)
+        return self._execute(query, since=since, tenant_id=tenant_id).scalar()
 
     def last_reported(self, tenant_ids):
         """{tenant_id: when its newest run was reported} for ``tenant_ids``; tenants that
@@ -193,9 +202,11 @@ class RunReads:
         return None if row is None else RunRead._make(row)
 
     def transitions(self, limit=5000, *, tenant_id=None, run_id=None):
-        """([(instant, run id, tenant id)] of the next time-only freshness change of each
-        active run (of one tenant, or one run), whether that took every active run): what
-        a live page plans by; up to ``limit`` runs are read."""
+        """([(instant, run id, tenant id)] of the next time-only change of each active run
+        (of one tenant, or one run), whether that took every active run): what a live page
+        plans by; up to ``limit`` runs are read. The change is the run's next freshness
+        transition, or for a likely stale run the instant it becomes due to be closed (its
+        guidance then stops naming that time)."""
         narrow, narrow_id = None, None
         if tenant_id is not None:
             narrow, narrow_id = single.NARROW_TENANT, tenant_id
@@ -205,7 +216,10 @@ class RunReads:
         runs = reads_of(self._execute(query, narrow_id=narrow_id))
         found = []
         for run in runs:
-            at = fr.freshness(run, self.policy, self.now).next_transition_at
+            fresh = fr.freshness(run, self.policy, self.now)
+            at = fresh.next_transition_at
+            if at is None and fresh.reconcile_at is not None and fresh.reconcile_at > self.now:
+                at = fresh.reconcile_at
             if at is not None:
                 found.append((at, run.id, run.tenant_id))
         return found, len(runs) < limit

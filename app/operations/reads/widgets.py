@@ -2,6 +2,7 @@
 ``app.operations.reads``: a widget's values are the scope's, the instant's and ``tenant_id``."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -13,15 +14,25 @@ from app.operations.reads.binds import fixed, visible, with_tenant
 DAY = 86400
 
 
+def _earliest(a, b):
+    return b if a is None else a if b is None else min(a, b)
+
+
 @dataclass(frozen=True)
 class Activity:
-    """Counts for one tenant (or the workspace-level runs, or a total)."""
+    """Counts for one tenant (or the workspace-level runs, or a total).
+
+    ``follow_up_first_at`` / ``follow_up_24h_first_at``: when the earliest of the runs that
+    ``follow_up`` / ``follow_up_24h`` count completed (None: none counted). Time alone moves
+    it out of its window: the instant a live page's counts change without any report."""
 
     active: int = 0
     past_expected: int = 0
     likely_stale: int = 0
     follow_up: int = 0
     follow_up_24h: int = 0
+    follow_up_first_at: datetime | None = None
+    follow_up_24h_first_at: datetime | None = None
 
     def __add__(self, other):
         return Activity(
@@ -30,6 +41,8 @@ class Activity:
             self.likely_stale + other.likely_stale,
             self.follow_up + other.follow_up,
             self.follow_up_24h + other.follow_up_24h,
+            _earliest(self.follow_up_first_at, other.follow_up_first_at),
+            _earliest(self.follow_up_24h_first_at, other.follow_up_24h_first_at),
         )
 
 
@@ -72,11 +85,14 @@ def activity_queries(policy, scope_shape, one_tenant):
         .group_by(OperationRun.tenant_id)
     )
     day_ago = sa.bindparam("day_ago", type_=sa.DateTime, required=True)
+    recent = OperationRun.completed_at >= day_ago
     follow_up = (
         sa.select(
             OperationRun.tenant_id,
             sa.func.count().label("follow_up"),
-            _count_if(OperationRun.completed_at >= day_ago, "follow_up_24h"),
+            _count_if(recent, "follow_up_24h"),
+            sa.func.min(OperationRun.completed_at).label("first_at"),
+            sa.func.min(sa.case((recent, OperationRun.completed_at))).label("first_24h_at"),
         )
         .where(*where, fr.follow_up_clause(policy))
         .group_by(OperationRun.tenant_id)
@@ -145,6 +161,17 @@ def type_summary_query(policy, scope_shape):
         .where(visible(scope_shape), _of_tenant(), OperationRun.created_at >= since)
         .group_by(OperationRun.type)
         .order_by(OperationRun.type)
+    )
+
+
+@lru_cache(maxsize=32)
+def first_created_query(scope_shape, one_tenant):
+    """When the earliest visible run created since ``:since`` (of ``:tenant_id``) was
+    created: one index probe (``ix_runs_workspace_created`` or its per-tenant twin)."""
+    since = sa.bindparam("since", type_=sa.DateTime, required=True)
+    where = [visible(scope_shape), OperationRun.created_at >= since]
+    return sa.select(sa.func.min(OperationRun.created_at)).where(
+        *where, *([_of_tenant()] if one_tenant else [])
     )
 
 
