@@ -12,28 +12,24 @@ import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-import sqlalchemy as sa
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
 from app.live import keeper, timing
-from app.live.groups import cheapest_first, concerns, group_key
+from app.live.counts import Counts
+from app.live.groups import cheapest_first, concerns, group_key, may_be_behind
 from app.live.lanes import RenderOrder
 from app.live.pacing import Pacing
 from app.live.reconciler_pages import ReconcilerPages
 from app.live.registry import WATCH_RECONCILER
-from app.live.render import plan, render, render_context
+from app.live.render import plan, render, render_context, visible_transitions
 from app.live.timer import Due, Schedule
-from app.models import RunChange
 from app.operations.clock import get_clock
 from app.pages import SweepMemo, use_memo
 from app.sqlite import one_shared_connection
 
 log = logging.getLogger(__name__)
-CATCH_UP_LIMIT = 500
-RECENT_SECONDS = 5
 GONE = "revoked This page is no longer available to you."
 
 
@@ -67,6 +63,7 @@ class Dispatcher:
         self.due_apart = False  # a due lane renders time-only changes (LiveWorker)
         self.order = RenderOrder()
         self.pacing = Pacing(self.schedule)
+        self.counts = Counts(self.schedule)
         self._queue = deque()
         self._wake = threading.Condition()
 
@@ -80,6 +77,7 @@ class Dispatcher:
 
     def catch_up(self, client, since):
         """A new socket whose page shows data as of ``since``: bring it up to date."""
+        self.counts.joined(client, since)
         self._put(("catch_up", client, since))
 
     def _put(self, item):
@@ -105,7 +103,9 @@ class Dispatcher:
         with render_context(self.app):
             try:
                 clients = self._clients()
-                queued = self._render_groups(self._dirty(clients, work), work)
+                memo, now = SweepMemo(), get_clock(self.app).now()
+                queued = self._render_groups(self._dirty(clients, work), work, memo, now)
+                self._recount(clients, work, memo, now)
             finally:
                 db.session.remove()
         if work.as_of is not None:
@@ -123,9 +123,12 @@ class Dispatcher:
         with render_context(self.app):
             use_memo(memo)
             try:
-                groups = self._dirty([c for c in self.registry.snapshot() if not c.closing], work)
+                clients = [c for c in self.registry.snapshot() if not c.closing]
+                groups = self._dirty(clients, work)
                 ordered = sorted(groups.values(), key=cheapest_first)
-                return sum(self._render_group(members, work, now, memo) for members in ordered)
+                queued = sum(self._render_group(members, work, now, memo) for members in ordered)
+                self._recount(clients, work, memo, now)
+                return queued
             finally:
                 use_memo(None)
                 db.session.remove()
@@ -186,7 +189,8 @@ class Dispatcher:
                     and not self.pacing.defer(key, work.now, self.app.config["LIVE_WIDE_INTERVAL"])
                 )
             if touched[key] or (
-                client.id in catching and self._changed_since(client, catching[client.id])
+                client.id in catching
+                and may_be_behind(client, catching[client.id], get_clock(self.app).now())
             ):
                 groups.setdefault(key, []).append(client)
             elif client.id in catching and not self.schedule.has(key):
@@ -196,23 +200,18 @@ class Dispatcher:
         self.order.forget(touched)
         return groups
 
-    def _changed_since(self, client, since, margin_seconds=2.0):
-        """Whether the page ``client`` shows (data as of ``since``) may be out of date.
+    def _recount(self, clients, work, memo, now):
+        """The likely stale count of narrow pages, brought up to date (``app.live.counts``)."""
+        use_memo(memo)
+        try:
+            self.counts.recount(clients, work, now, lambda r: visible_transitions(memo, r))
+        except Exception:
+            log.exception("live: counting likely stale runs failed")
+            db.session.rollback()
+        finally:
+            use_memo(None)
 
-        A page older than a few seconds is rendered again whatever the feed says: time
-        alone may have changed its freshness while it was away, and the feed keeps only
-        ``LIVE_RETENTION_SECONDS`` of changes.
-        """
-        now = get_clock(self.app).now()
-        if since is None or now - since > timedelta(seconds=RECENT_SECONDS):
-            return True
-        cutoff = since - timedelta(seconds=margin_seconds)
-        query = sa.select(RunChange.run_id, RunChange.workspace_id, RunChange.tenant_id)
-        rows = db.session.execute(query.where(RunChange.at >= cutoff).limit(CATCH_UP_LIMIT))
-        rows = rows.all()
-        return len(rows) >= CATCH_UP_LIMIT or any(concerns(client, row) for row in rows)
-
-    def _render_groups(self, groups, work):
+    def _render_groups(self, groups, work, memo, now):
         """Render each group once (on ``LIVE_RENDER_THREADS`` threads, each with its own
         database session: a render waits on the database about half of its time), queue it
         for the members, plan the group's next time-only change. Returns pages queued.
@@ -220,7 +219,6 @@ class Dispatcher:
         The sweep's renders share one ``SweepMemo``: facts every page of a visibility shows
         (the stale count, tab counts, tenants, a tenant's activity and overlay, upcoming
         transitions) are read once per visibility per sweep."""
-        memo, now = SweepMemo(), get_clock(self.app).now()
         self.last_memo = memo
         ordered = sorted(groups.values(), key=cheapest_first)
         threads = self.app.config.get("LIVE_RENDER_THREADS", 1)

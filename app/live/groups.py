@@ -5,6 +5,11 @@ run's workspace and the page it watches shows that run. Clients with the same pa
 same visibility form a group, rendered once.
 """
 
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.extensions import db
 from app.live.registry import (
     WATCH_LIST,
     WATCH_RECONCILER,
@@ -12,6 +17,10 @@ from app.live.registry import (
     WATCH_TENANT,
     WATCH_WORKSPACE,
 )
+from app.models import RunChange
+
+CATCH_UP_LIMIT = 500
+RECENT_SECONDS = 5
 
 
 def concerns(client, change):
@@ -51,3 +60,20 @@ def cheapest_first(members):
     """Sort key of a group (its members): cheap pages about one run or tenant first."""
     watch = members[0].watch
     return _ORDER.get(watch.kind, 5) - (0.5 if watch.tenant_id else 0)
+
+
+def may_be_behind(client, since, now, margin_seconds=2.0):
+    """Whether the page ``client`` shows (data as of ``since``) may be out of date at ``now``.
+
+    A page older than a few seconds is rendered again whatever the feed says: time alone
+    may have changed its freshness while it was away, and the feed keeps only
+    ``LIVE_RETENTION_SECONDS`` of changes. A newer one is behind when the feed holds a
+    change it is concerned by since shortly before ``since``.
+    """
+    if since is None or now - since > timedelta(seconds=RECENT_SECONDS):
+        return True
+    cutoff = since - timedelta(seconds=margin_seconds)
+    query = sa.select(RunChange.run_id, RunChange.workspace_id, RunChange.tenant_id)
+    rows = db.session.execute(query.where(RunChange.at >= cutoff).limit(CATCH_UP_LIMIT))
+    rows = rows.all()
+    return len(rows) >= CATCH_UP_LIMIT or any(concerns(client, row) for row in rows)

@@ -61,6 +61,7 @@ class Client:
         self.send_started = None
         self.closing = None
         self._page = None
+        self._count = None
         self._control = None
         self._ready = threading.Condition()
 
@@ -71,7 +72,16 @@ class Client:
         with self._ready:
             if self.closing is not None:
                 return
-            self._page = stream
+            self._page, self._count = stream, None
+            self._ready.notify()
+
+    def offer_count(self, text):
+        """Queue ``text`` (the page's likely stale count), replacing one not yet sent. A page
+        offered later carries its own count, so it drops this one (``offer``)."""
+        with self._ready:
+            if self.closing is not None:
+                return
+            self._count = text
             self._ready.notify()
 
     def end(self, reason):
@@ -81,11 +91,15 @@ class Client:
             self._ready.notify()
 
     def take(self, timeout):
-        """The next message to send (page update first), or None after ``timeout`` seconds."""
+        """The next message to send (page update first, then a count), or None after
+        ``timeout`` seconds."""
         with self._ready:
-            if self._page is None and self.closing is None:
+            if self._page is None and self._count is None and self.closing is None:
                 self._ready.wait(timeout)
-            message, self._page = self._page, None
+            if self._page is not None:
+                message, self._page = self._page, None
+            else:
+                message, self._count = self._count, None
             return message
 
     @property

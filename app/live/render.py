@@ -5,9 +5,12 @@
 the app's URL map bound outside any request (``render_context``).
 
 ``plan(watch, scope, now)`` names the next instant the page changes by the passing of time
-alone: a run's freshness transition, the reconciler's next pass, or at the latest
-``REFRESH_SECONDS`` from now, so that sentences with durations in them ("no heartbeat for
-47 min") never stay behind by more than that.
+alone: a run's freshness transition or its becoming due to be closed, the reconciler's next
+pass, a run leaving a window the page counts (``app.live.windows``). Durations and relative
+times age in the browser from the instants in the markup, and the title's likely stale
+count has its own message (``app.live.counts``), so nothing else changes with time. A page
+is still rendered at the latest ``REFRESH_SECONDS`` after its last render, a safety net
+that costs little: at 1,000 open pages in 165 groups, one render every 1.8 s.
 """
 
 from dataclasses import replace
@@ -37,7 +40,7 @@ from app.pages import (
 from app.pages import tenant as tenant_page
 
 PLAN_LIMIT = 5000
-REFRESH_SECONDS = 30
+REFRESH_SECONDS = 300
 RECONCILER_MARGIN = timedelta(seconds=1)
 BUILDERS = {
     WATCH_WORKSPACE: overview.build,
@@ -134,6 +137,14 @@ def _shared_transitions(memo, reads):
     if not complete:
         return memo.get(("plan", visibility_of(scope)), lambda: reads.transitions(PLAN_LIMIT))
     return [row for row in rows if scope.can_see_tenant(row[2])], True
+
+
+def visible_transitions(memo, reads):
+    """[(instant, run id, tenant id)] of the next time-only change of every active run
+    ``reads.scope`` sees (shared by the sweep's ``memo`` when there is one)."""
+    if memo is None:
+        return reads.transitions(PLAN_LIMIT)[0]
+    return _shared_transitions(memo, reads)[0]
 
 
 def _narrow_upcoming(read, narrow, reads):

@@ -284,6 +284,33 @@ def test_tab_counts_follow_a_new_run_and_a_run_going_stale(browser, site, server
     owner.close()
 
 
+def title_count(page):
+    """The likely stale count the title starts with ("(3) ..."), 0 without one."""
+    found = re.match(r"\((\d+)\+?\) ", page.page.title())
+    return int(found.group(1)) if found else 0
+
+
+def test_a_detail_page_title_counts_a_run_going_stale_in_another_tenant(browser, site, server):
+    """The title of a page about one run follows the viewer's likely stale count, though the
+    run going stale is on no part of the page: a ``count`` message, no page push."""
+    shown = new_run(site, server, site.alpha, total=10)
+    owner = Page(browser, server.base, OWNER).open(f"/admin/operations/{shown}")
+    before, began = title_count(owner), time.time()
+    started = SystemClock().now() - timedelta(seconds=4)
+    new_run(site, server, site.bravo, type="quick_check", started_at=isoformat(started))
+    stale_at = started + timedelta(seconds=8)
+    budget = (stale_at - SystemClock().now()).total_seconds() * 1000 + PUSH_WITHIN_MS
+    owner.page.wait_for_function(
+        f"() => document.title.startsWith('({before + 1}) ')", timeout=max(budget, 100)
+    )
+    assert SystemClock().now() >= stale_at, "counted before its threshold"
+    assert f"count {before + 1}" in seen_text(owner)
+    assert owner.page.get_attribute("#page-content", "data-stale-count") == str(before + 1)
+    assert pushes_since(owner, began) == [], "the page's own content did not change"
+    assert owner.never_reloaded()
+    owner.close()
+
+
 def test_a_deeper_page_gets_new_counts_but_keeps_its_rows(browser, site, server, backlog):
     owner = Page(browser, server.base, OWNER).open("/admin/operations")
     owner.page.click("nav.pager a:has-text('Older')")

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from flask import has_request_context
 
+from app.live.groups import group_key
 from app.live.registry import WATCH_PAGE, Watch
 from app.live.render import REFRESH_SECONDS, plan, render, render_context
 from app.models import ReconcilerLease, ReconcilerPass
@@ -152,7 +153,8 @@ def test_the_reconciler_page_is_planned_a_second_after_the_next_pass(app, db, wo
 
     assert plan(watch, scope, T0) == (T0 + timedelta(seconds=7), ())
     app.config["RECONCILER_INTERVAL_SECONDS"] = 3600
-    assert plan(watch, scope, T0) == (T0 + timedelta(seconds=REFRESH_SECONDS), ())
+    # no pass for an hour: the page next changes when the lease lapses, a minute from now
+    assert plan(watch, scope, T0) == (T0 + timedelta(minutes=1) + TICK, ())
 
 
 def test_a_page_flips_exactly_at_its_transition_without_any_write(app, world, clock, policy):
@@ -179,7 +181,10 @@ def test_a_page_flips_exactly_at_its_transition_without_any_write(app, world, cl
     }
     assert states[quiet.id] == fr.LIKELY_STALE, "silent for 5 min: likely stale"
     assert states[world.runs.fresh.id] == fr.FRESH
-    assert h.dispatcher.schedule.next_at() == due + timedelta(seconds=REFRESH_SECONDS)
+    # planned again from the flip: for the next change of its runs, not a fixed refresh
+    planned = h.dispatcher.schedule.get(group_key(client)).at
+    assert due < planned == plan(client.watch, client.scope, due)[0]
+    assert planned < due + timedelta(seconds=REFRESH_SECONDS)
 
 
 def _detail_push(app, db, events):

@@ -294,8 +294,13 @@ def test_a_flood_of_small_messages_closes_the_socket(served):
     ws, a, b, owner, op_a = _world(None)
     socket = _socket(base, _cookie(app, owner)[0], "/admin")
     assert STATE.match(socket.receive(timeout=5))
-    for _ in range(100):
-        socket.send("hi")
+    sent = 0
+    try:
+        for _ in range(100):
+            socket.send("hi")
+            sent += 1
+    except ConnectionClosed:  # the server may close it before the flood is over
+        assert sent > 20
     assert _closes(socket)
     _until_empty(app)
 

@@ -244,9 +244,16 @@ def test_activities_add_up_field_by_field():
 
     from app.operations.reads import Activity
 
-    one = Activity(*range(1, len(fields(Activity)) + 1))
-    assert one + one == Activity(*(2 * n for n in range(1, len(fields(Activity)) + 1)))
+    counts = [f for f in fields(Activity) if f.type is int]
+    one = Activity(*range(1, len(counts) + 1))
+    assert one + one == Activity(*(2 * n for n in range(1, len(counts) + 1)))
     assert one + Activity() == one
+    # the instants of the earliest follow-ups: the earliest of either side
+    early, late = NOW - timedelta(hours=2), NOW - timedelta(hours=1)
+    a = Activity(follow_up=1, follow_up_first_at=late, follow_up_24h_first_at=late)
+    b = Activity(follow_up=1, follow_up_first_at=early)
+    assert (a + b).follow_up_first_at == (b + a).follow_up_first_at == early
+    assert (a + b).follow_up_24h_first_at == late
 
 
 def test_durations_in_sentences_count_on_the_page_from_their_instant():

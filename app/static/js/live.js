@@ -5,8 +5,10 @@
 //   whole live region of the page, built by the same page model as the page itself),
 //   "current <ms>" (every change the server had read <ms> ago is on this page) or "stale"
 //   (the server is not reading changes), and "revoked <why>" before it closes a socket
-//   whose user lost access or signed out. A page that is not live (the insights) renders
-//   #page-age instead of #live-status: no socket, no "Live" claim, only its figures' age.
+//   whose user lost access or signed out, and "count <N>" when the viewer's likely stale
+//   count (title and favicon) moved while the page's own content did not. A page that is
+//   not live (the insights) renders #page-age instead of #live-status: no socket, no "Live"
+//   claim, only its figures' age.
 // - "Live · updated N s ago" counts from the instant the data was last confirmed current.
 //   No message for HUNG_MS (two heartbeats) means a hung server: the page says "Connection lost", dims the
 //   data, prefixes the title and offers "Reconnect now"; it reconnects with a short backoff
@@ -111,6 +113,8 @@
       confirm(0);
     } else if (data.startsWith("current")) {
       confirm(parseInt(data.slice(8), 10) || 0);
+    } else if (data.startsWith("count ")) {
+      setStaleCount(data.slice(6));
     } else if (data === "stale") {
       setStatus("lost");
     } else if (data.startsWith("revoked")) {
@@ -214,6 +218,15 @@
     const content = document.getElementById("page-content");
     const value = content && content.getAttribute("data-stale-count");
     return value && value !== "0" ? value : "";
+  }
+
+  // "count <N>": the viewer's likely stale count moved while this page's content did not
+  // (a page about one tenant or run); the next push of the page carries its own.
+  function setStaleCount(value) {
+    const content = document.getElementById("page-content");
+    if (!content || !/^\d+\+?$/.test(value)) return;
+    content.setAttribute("data-stale-count", value);
+    renderTitle();
   }
 
   function renderTitle() {
