@@ -269,12 +269,15 @@ class Dispatcher:
         queued = self.registry.send(members, stream) if stream else 0
         if timing.enabled():
             timing.rendered(first.watch.page, work, now, started, len(members))
-        self._replan(first, memo, keep_earlier=key in work.partial)
+        self._replan(first, memo, keep_earlier=key in work.partial, now=now)
         return queued
 
-    def _replan(self, client, memo=None, keep_earlier=False):
+    def _replan(self, client, memo=None, keep_earlier=False, now=None):
+        """Plan the group's next time-only change after ``now``: the instant its render
+        showed (a change between the render and this plan is then still planned, at once),
+        so that the plan reads what the sweep's renders read (``memo``)."""
         try:
-            found = plan(client.watch, client.scope, get_clock(self.app).now(), memo)
+            found = plan(client.watch, client.scope, now or get_clock(self.app).now(), memo)
         except Exception:
             log.exception("live: planning the next transition of %s failed", client.watch.page)
             db.session.rollback()

@@ -212,3 +212,25 @@ def test_a_push_reads_one_page_of_a_long_timeline_never_the_whole(app, db, clock
     assert len(long_statements) == len(short_statements)
     assert short.count("data-event-id") == 3 + 1  # and the event make_run wrote
     assert long.count("data-event-id") == 50
+
+
+def test_a_transition_during_a_slow_render_is_still_planned(app, world, clock, monkeypatch):
+    """The plan starts from the instant the render showed: a run turning stale while the
+    page was being rendered is planned (due at once), not skipped until some later change."""
+    from app.live import dispatch
+
+    make_run(world.ws, world.a, now=T0, age=2 * MIN, heartbeat_ago=5 * MIN - 1)
+    turns = T0 + timedelta(seconds=1) + TICK  # its heartbeat silence passes 5 min
+    real = dispatch.render
+
+    def slow(*args, **kwargs):
+        stream = real(*args, **kwargs)
+        clock.advance(2)  # the render took 2 s: the transition passed meanwhile
+        return stream
+
+    monkeypatch.setattr(dispatch, "render", slow)
+    h = Harness(app)
+    client = h.open(world.owner, f"/admin/t/{world.a.uuid}")
+    h.dispatcher.catch_up(client, None)
+    assert h.dispatcher.process() == 1
+    assert h.dispatcher.schedule.get(group_key(client)).at == turns
