@@ -49,7 +49,14 @@ class Page:
         self.pushes = []  # [arrival, as_of, bytes]
         self.currents = []  # [arrival, the instant the server says the page is current to]
         self.flips = {}  # "run:freshness" -> first arrival
-        self.counts = {"current": 0, "stale": 0, "revoked": 0, "connects": 0, "errors": 0}
+        self.counts = {
+            "current": 0,
+            "stale": 0,
+            "revoked": 0,
+            "count": 0,
+            "connects": 0,
+            "errors": 0,
+        }
         self.closes = []
         self.as_of = ""
         self.open = asyncio.Event()
@@ -102,6 +109,8 @@ class Page:
                 self._current(message, arrived)
             elif message == "stale":
                 self.counts["stale"] += 1
+            elif message.startswith("count "):
+                self.counts["count"] += 1
             elif message.startswith("revoked"):
                 self.counts["revoked"] += 1
                 self.closes.append([arrived, "revoked", message[8:]])

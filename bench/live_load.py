@@ -309,6 +309,7 @@ def _measure(args, site, processes, tmp):
         "reconnects": sum(max(0, p["counts"]["connects"] - 1) for p in pages),
         "revoked": sum(p["counts"]["revoked"] for p in pages),
         "stale_heartbeats": sum(p["counts"]["stale"] for p in pages),
+        "count_messages": sum(p["counts"].get("count", 0) for p in pages),
         "push_stats_open": figures.push_stats(specs, pages, open_["start"], open_["end"]),
         "stages_open": live_stages.stages(open_, specs, pages, commits, tmp / "live-timing.log"),
         "clients_process_open": live_stages.client_process(

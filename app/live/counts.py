@@ -31,6 +31,15 @@ def key_of(scope):
     return (KIND, visibility_of(scope))
 
 
+def _narrow_groups(clients):
+    """{visibility: its open narrow pages}."""
+    groups = {}
+    for client in clients:
+        if needs_count(client) and not client.closing:
+            groups.setdefault(visibility_of(client.scope), []).append(client)
+    return groups
+
+
 class Counts:
     """The count each visibility's narrow pages were last told, and when to count again
     (thread-safe)."""
@@ -46,13 +55,14 @@ class Counts:
         without a recount planned; plan each one's next recount."""
         due = {key[1] for key, _ in work.due if key[0] == KIND}
         joined = {client.id for client, _ in work.catch_ups}
+        groups = _narrow_groups(clients)
         self.forget({visibility_of(c.scope) for c in clients if c.scope is not None})
 
-        def counted(client):
-            scope = client.scope
-            return scope is not None and (
-                visibility_of(scope) in due
-                or (client.id in joined and not self.schedule.has(key_of(scope)))
+        def counted(visibility, members):
+            scope = members[0].scope
+            return (
+                visibility in due
+                or (any(c.id in joined for c in members) and not self.schedule.has(key_of(scope)))
                 or any(
                     change.workspace_id == scope.workspace_id
                     and scope.can_see_tenant(change.tenant_id)
@@ -60,21 +70,15 @@ class Counts:
                 )
             )
 
-        chosen = [c for c in clients if counted(c)]
-        if not chosen:
-            return
+        chosen = {v: members for v, members in groups.items() if counted(v, members)}
         for key, (scope, at) in self.update(chosen, now, transitions).items():
             self.schedule.set(key, None if at is None else Due(at, (), None, scope))
 
-    def update(self, clients, now, transitions):
-        """Read the count of each visibility among ``clients`` (narrow pages only) at
-        ``now``; queue it for the pages of those whose count moved. ``transitions(reads)``
+    def update(self, groups, now, transitions):
+        """Read the count of each visibility of ``groups`` ({visibility: its narrow pages})
+        at ``now``; queue it for the pages of those whose count moved. ``transitions(reads)``
         gives the rows (instant, run id, tenant id) of the runs a scope sees. Returns
         {schedule key: (scope, instant of the next transition after now, or None)}."""
-        groups = {}
-        for client in clients:
-            if needs_count(client) and not client.closing:
-                groups.setdefault(visibility_of(client.scope), []).append(client)
         planned = {}
         for visibility, members in groups.items():
             scope = members[0].scope
