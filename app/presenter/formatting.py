@@ -6,6 +6,7 @@ and always the year. Pages render them in UTC inside ``<time data-abs>`` element
 the browser (js/times.js) rewrites them in the zone the reader chose.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -120,6 +121,19 @@ def ago(at, now):
     )
 
 
+def until(at, before, after):
+    """``before`` up to the instant ``at``, ``after`` from then on, switched in the browser
+    at that instant (js/live.js), so that the page needs no render for it."""
+    iso = isoformat(at)
+    return Markup(
+        '<span data-until="{0}">{1}</span><span data-from="{0}" hidden>{2}</span>'
+    ).format(iso, before, after)
+
+
+_LATER = re.compile(r'<span data-from="[^"]*" hidden>.*?</span>', re.S)
+
+
 def plain(text):
-    """The words of a sentence that may carry aging spans, for JSON and logs."""
-    return text.striptags() if isinstance(text, Markup) else text
+    """The words of a sentence that may carry aging spans, for JSON and logs (of an
+    ``until`` pair, the words of the moment it was made)."""
+    return Markup(_LATER.sub("", str(text))).striptags() if isinstance(text, Markup) else text

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from app.operations import freshness as fr
 from app.presenter.badges import DANGER, NEUTRAL, SUCCESS, WARNING
-from app.presenter.formatting import aging, ago, between, clock, duration
+from app.presenter.formatting import aging, ago, between, clock, duration, until
 
 ROW, CARD, DETAIL = "row", "card", "detail"
 DENSITIES = (ROW, CARD, DETAIL)
@@ -50,14 +50,19 @@ def stale_observation(fresh, now):
     return Markup(words).format(seen=seen, limit=duration(rule.limit))
 
 
+DUE_TO_CLOSE = "Due to be closed as failed on the reconciler's next pass."
+
+
 def stale_closing(fresh, now):
-    """When the reconciler closes it: "Will be closed as failed at 14:32 UTC unless ..."."""
+    """When the reconciler closes it: "Will be closed as failed at 14:32 UTC unless ...",
+    and from that instant on (switched in the browser) that it is due to be closed."""
     if fresh.reconcile_at > now:
         unless = _STALE_UNLESS[fresh.stale_reason]
-        return Markup("Will be closed as failed at {} unless {}.").format(
+        words = Markup("Will be closed as failed at {} unless {}.").format(
             clock(fresh.reconcile_at, now), unless
         )
-    return "Due to be closed as failed on the reconciler's next pass."
+        return until(fresh.reconcile_at, words, DUE_TO_CLOSE)
+    return DUE_TO_CLOSE
 
 
 def within_window(fresh, now):
@@ -129,7 +134,11 @@ def _stale(fresh, density, now):
     observed = stale_observation(fresh, now)
     if density == ROW:
         closes = (
-            Markup("closes {}").format(clock(fresh.reconcile_at, now))
+            until(
+                fresh.reconcile_at,
+                Markup("closes {}").format(clock(fresh.reconcile_at, now)),
+                "closing on the next reconciler pass",
+            )
             if fresh.reconcile_at > now
             else "closing on the next reconciler pass"
         )

@@ -311,6 +311,25 @@ def test_a_detail_page_title_counts_a_run_going_stale_in_another_tenant(browser,
     owner.close()
 
 
+def test_the_closing_time_gives_way_to_due_without_a_push(browser, site, server):
+    """A likely stale run's guidance says when it will be closed; at that instant the page
+    itself (no server message) says it is due to be closed on the next pass."""
+    closes = SystemClock().now() + timedelta(seconds=4)
+    started = closes - timedelta(seconds=8 + 3600)  # quick_check: stale after 8 s, grace 1 h
+    run_id = new_run(site, server, site.alpha, type="quick_check", started_at=isoformat(started))
+    owner = Page(browser, server.base, OWNER).open(f"/admin/operations/{run_id}")
+    began = time.time()
+    later = "[data-from]:has-text('Due to be closed')"
+    assert owner.page.locator("[data-until]:has-text('Will be closed')").first.is_visible()
+    assert not owner.page.locator(later).first.is_visible()
+    owner.page.wait_for_selector(later, state="visible", timeout=8_000)
+    assert SystemClock().now() >= closes, "switched before its instant"
+    assert not owner.page.locator("[data-until]:has-text('Will be closed')").first.is_visible()
+    assert pushes_since(owner, began) == [], "no push was needed"
+    assert owner.never_reloaded()
+    owner.close()
+
+
 def test_a_deeper_page_gets_new_counts_but_keeps_its_rows(browser, site, server, backlog):
     owner = Page(browser, server.base, OWNER).open("/admin/operations")
     owner.page.click("nav.pager a:has-text('Older')")

@@ -4,10 +4,15 @@ stale run becoming due to be closed, the reconciler looking stale or its lease l
 
 from datetime import timedelta
 
+from markupsafe import Markup, escape
+
 from app.live.render import plan
 from app.models import ReconcilerLease, ReconcilerPass
 from app.operations import freshness as fr
+from app.operations.clock import isoformat
 from app.operations.freshness import TICK, freshness
+from app.presenter.formatting import plain
+from app.presenter.guidance import DUE_TO_CLOSE, stale_closing
 from tests.conftest import T0
 from tests.factories import make_run
 from tests.live.conftest import Harness, fragment_of, received, watch_for
@@ -120,14 +125,21 @@ def test_a_viewer_plans_by_the_tenants_it_sees_only(app, world, db):
         assert plan(watch, scope, T0)[0] != exit_at, page
 
 
-def test_a_likely_stale_run_is_planned_when_it_becomes_due_to_be_closed(app, world, policy):
+def test_a_likely_stale_run_becoming_due_to_be_closed_needs_no_render(app, world, policy):
+    """Its guidance holds both sentences; the browser switches them at the instant."""
     run = world.runs.stale
     closes = freshness(run, policy, T0).reconcile_at
-    assert freshness(run, policy, T0).next_transition_at is None
     watch, scope = watch_for(app, world.owner, f"/admin/operations/{run.id}")
-    now = closes - timedelta(seconds=5)
-    assert plan(watch, scope, now) == (closes, (run.id,))
-    assert plan(watch, scope, closes + timedelta(seconds=1))[0] != closes
+    assert plan(watch, scope, closes - timedelta(seconds=5))[0] != closes
+    with app.test_request_context("/"):
+        words = str(stale_closing(freshness(run, policy, T0), T0))
+    iso = isoformat(closes)
+    assert f'<span data-until="{iso}">Will be closed as failed at' in words
+    assert f'<span data-from="{iso}" hidden>{escape(DUE_TO_CLOSE)}</span>' in words
+    closing = "Will be closed as failed at 12:15 UTC unless it reports progress."
+    assert plain(Markup(words)) == closing, "JSON and logs: the words of the moment"
+    after = freshness(run, policy, closes)
+    assert stale_closing(after, closes) == DUE_TO_CLOSE
 
 
 def _passes(db, *, finished_ago, started_ago=None, lease_for=None, at=T0):

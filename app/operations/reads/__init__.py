@@ -205,8 +205,8 @@ class RunReads:
         """([(instant, run id, tenant id)] of the next time-only change of each active run
         (of one tenant, or one run), whether that took every active run): what a live page
         plans by; up to ``limit`` runs are read. The change is the run's next freshness
-        transition, or for a likely stale run the instant it becomes due to be closed (its
-        guidance then stops naming that time)."""
+        transition (a likely stale run has none: its guidance switches to "due to be
+        closed" in the browser, and the reconciler's close is a change of its own)."""
         narrow, narrow_id = None, None
         if tenant_id is not None:
             narrow, narrow_id = single.NARROW_TENANT, tenant_id
@@ -216,10 +216,7 @@ class RunReads:
         runs = reads_of(self._execute(query, narrow_id=narrow_id))
         found = []
         for run in runs:
-            fresh = fr.freshness(run, self.policy, self.now)
-            at = fresh.next_transition_at
-            if at is None and fresh.reconcile_at is not None and fresh.reconcile_at > self.now:
-                at = fresh.reconcile_at
+            at = fr.freshness(run, self.policy, self.now).next_transition_at
             if at is not None:
                 found.append((at, run.id, run.tenant_id))
         return found, len(runs) < limit

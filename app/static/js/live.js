@@ -334,6 +334,15 @@
       }
       if (element.textContent !== text) element.textContent = text;
     });
+    // Words true up to an instant ([data-until]) give way to those true from it
+    // ([data-from]): "closes 14:32 UTC" becomes "closing on the next reconciler pass".
+    document.querySelectorAll("[data-until], [data-from]").forEach((element) => {
+      const until = element.hasAttribute("data-until");
+      const at = instant(element.getAttribute(until ? "data-until" : "data-from"));
+      if (!Number.isFinite(at)) return;
+      const hidden = until ? now >= at : now < at;
+      if (element.hidden !== hidden) element.hidden = hidden;
+    });
   }
 
   function adoptServerTime() {
