@@ -5,10 +5,11 @@
 the app's URL map bound outside any request (``render_context``).
 
 ``plan(watch, scope, now)`` names the next instant the page changes by the passing of time
-alone: a run's freshness transition or its becoming due to be closed, the reconciler's next
-pass, a run leaving a window the page counts (``app.live.windows``). Durations and relative
-times age in the browser from the instants in the markup, and the title's likely stale
-count has its own message (``app.live.counts``), so nothing else changes with time. A page
+alone: a run's freshness transition, the reconciler's next pass, a run leaving a window the
+page counts (``app.live.windows``). Durations, relative times and a likely stale run's
+"closes 14:32 UTC" change in the browser from the instants in the markup, and the title's
+likely stale count has its own message (``app.live.counts``), so nothing else changes
+with time. A page
 is still rendered at the latest ``REFRESH_SECONDS`` after its last render, a safety net
 that costs little: at 1,000 open pages in 165 groups, one render every 1.8 s.
 """
